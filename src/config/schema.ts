@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. config/default.yaml documents every key; a local file and the environment
+ * variables of design.md §8 override it (see load.ts). Everything here is validated once at start-up and frozen.
+ */
+
+const roleName = z.enum(['draft', 'refine', 'edit']);
+export type Role = z.infer<typeof roleName>;
+export const ROLES: readonly Role[] = roleName.options;
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const profileSchema = z
+  .object({
+    /** Model directory for this role; null means the top-level `model.dir` (MODEL_DIR, else models/mini). */
+    model: z.string().min(1).nullable().default(null),
+    steps: positiveInt.max(200),
+    minSteps: positiveInt.default(1),
+    maxSteps: positiveInt.max(200).default(50),
+    guidance: z.number().min(0).max(30),
+    /** Scheduler shift; null takes the model manifest's value. */
+    shift: z.number().positive().nullable().default(null),
+    /** img2img strength for refine/edit (ignored by draft). */
+    strength: z.number().min(0).max(1).default(0.6),
+    /** diffusers' cfg_truncation: no guidance once t = 1 − σ passes it (1 = never truncate). */
+    cfgTruncation: z.number().min(0).max(1).default(1),
+    /** diffusers' cfg_normalization: clip ‖pred‖ to this × ‖pos‖; 0 turns it off. */
+    cfgNormalization: z.number().min(0).default(0),
+    negativePrompt: z.string().default(''),
+  })
+  .strict();
+export type ProfileConfig = z.infer<typeof profileSchema>;
+
+const deviceSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Execution provider: cpu, cuda (falls back to cpu with a warning when it cannot load) or webgpu. */
+    provider: z.enum(['cpu', 'cuda', 'webgpu']).default('cpu'),
+    /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
+    threads: nonNegativeInt.default(0),
+    deviceId: nonNegativeInt.default(0),
+  })
+  .strict();
+export type DeviceConfig = z.infer<typeof deviceSchema>;
+
+export const configSchema = z
+  .object({
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),
+    dataDir: z.string().min(1),
+    model: z
+      .object({
+        /** MODEL_DIR. null → the shipped models/mini. */
+        dir: z.string().min(1).nullable(),
+      })
+      .strict(),
+    profiles: z.object({ draft: profileSchema, refine: profileSchema, edit: profileSchema }).strict(),
+    limits: z
+      .object({
+        maxCount: positiveInt.max(4),
+        maxPromptChars: positiveInt.max(8000),
+        /** Largest output side in pixels; the model's own maxSide also applies. */
+        maxSide: positiveInt.max(4096),
+        /** Input images larger than this many pixels are refused before decoding (decompression bombs). */
+        maxInputPixels: positiveInt,
+        maxInputBytes: positiveInt,
+      })
+      .strict(),
+    queue: z
+      .object({
+        maxRunningPerUser: positiveInt,
+        maxWaitingPerUser: positiveInt,
+        maxWaitingTotal: positiveInt,
+        /** DRR quantum in cost units (NFE × megapixels × images). */
+        quantum: z.number().positive(),
+        /** Weight of the newest observation in the per-profile step-time moving average. */
+        etaSmoothing: z.number().gt(0).max(1),
+        /** Seconds per cost unit assumed before any job of a profile has been observed. */
+        initialSecondsPerCost: z.number().positive(),
+        /** How often (ms) position/ETA updates may be re-sent to one job. */
+        updateIntervalMs: nonNegativeInt,
+        /** Post-processing (PNG, moderation) jobs at once; it never holds an inference worker. */
+        postprocessConcurrency: positiveInt,
+      })
+      .strict(),
+    devices: z.array(deviceSchema).min(1),
+    studio: z
+      .object({
+        port: z.number().int().min(0).max(65535),
+        host: z.string().min(1),
+      })
+      .strict(),
+    discord: z
+      .object({
+        token: z.string().min(1).nullable(),
+        apiBase: z.string().url(),
+        guildId: z.string().min(1).nullable(),
+      })
+      .strict(),
+    slack: z
+      .object({
+        botToken: z.string().min(1).nullable(),
+        signingSecret: z.string().min(1).nullable(),
+        appToken: z.string().min(1).nullable(),
+        apiUrl: z.string().url(),
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,68 @@
+/**
+ * Errors the engine reports, as values. Adapters turn a code (and its params) into a user-facing message in the
+ * user's language; nothing here is shown to users verbatim except `message`, which is for logs and the CLI.
+ */
+export type EngineErrorCode =
+  // refused before queueing
+  | 'invalid-request'
+  | 'unknown-role'
+  | 'empty-prompt'
+  | 'prompt-too-long'
+  | 'out-of-range'
+  | 'bad-size'
+  | 'bad-image'
+  | 'image-too-large'
+  | 'bad-mask'
+  | 'unknown-region'
+  | 'unknown-style'
+  | 'missing-image'
+  | 'prompt-blocked'
+  | 'user-queue-full'
+  | 'user-running-cap'
+  | 'queue-full'
+  | 'shutting-down'
+  | 'unknown-job'
+  // after queueing
+  | 'model-error'
+  | 'worker-crashed'
+  | 'moderation-unavailable'
+  | 'lost-on-restart'
+  | 'internal';
+
+export interface EngineError {
+  readonly code: EngineErrorCode;
+  /** English, for logs and the CLI. */
+  readonly message: string;
+  /** Structured details for localized messages (the setting, the allowed range, the value...). */
+  readonly params?: Readonly<Record<string, string | number>>;
+}
+
+export function engineError(
+  code: EngineErrorCode,
+  message: string,
+  params?: Record<string, string | number>,
+): EngineError {
+  return params === undefined ? { code, message } : { code, message, params };
+}
+
+/** Thrown inside the worker and pipelines; crosses the thread boundary as its code and message. */
+export class EngineFailure extends Error {
+  override readonly name = 'EngineFailure';
+  constructor(readonly error: EngineError) {
+    super(error.message);
+  }
+}
+
+export function isEngineError(value: unknown): value is EngineError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as EngineError).code === 'string' &&
+    typeof (value as EngineError).message === 'string'
+  );
+}
+
+export type Result<T, E = EngineError> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const fail = <E>(error: E): Result<never, E> => ({ ok: false, error });

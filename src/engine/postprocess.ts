@@ -1,0 +1,91 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { ImageModerator, ModerationPolicy, ModerationVerdict } from '../moderation/verdict.ts';
+import { composeGrid } from './image/grid.ts';
+import { withTextChunks } from './image/png-text.ts';
+import type { DeliveredImage } from './job-handle.ts';
+import { describeNoise } from './noise-spec.ts';
+import type { RawCandidate } from './pipeline.ts';
+import type { JobSpec } from './request.ts';
+
+export interface PostprocessInput {
+  readonly jobId: string;
+  readonly spec: JobSpec;
+  readonly candidates: readonly RawCandidate[];
+  readonly policy: ModerationPolicy;
+  readonly moderator: ImageModerator;
+  /** Folder for this job's delivered PNGs. */
+  readonly outputDir: string;
+}
+
+/** The parameters a PNG carries, in the "parameters" convention other tools read, plus JSON for machines. */
+function parameterChunks(spec: JobSpec, candidate: RawCandidate, jobId: string): Record<string, string> {
+  const params = {
+    prompt: candidate.prompt,
+    negativePrompt: spec.negativePrompt,
+    seed: describeNoise(candidate.noise),
+    steps: spec.steps,
+    guidance: spec.guidance,
+    shift: spec.shift,
+    strength: spec.strength,
+    size: `${candidate.width}x${candidate.height}`,
+    model: spec.modelName,
+    role: spec.role,
+    style: spec.style,
+    job: jobId,
+    index: candidate.index,
+  };
+  const line = `${candidate.prompt}\nNegative prompt: ${spec.negativePrompt}\nSteps: ${spec.steps}, Sampler: flow-match Euler, CFG scale: ${spec.guidance}, Seed: ${params.seed}, Size: ${params.size}, Model: ${spec.modelName}, Shift: ${spec.shift}${spec.image ? `, Denoising strength: ${spec.strength}` : ''}`;
+  return { parameters: line, 'zimage-bot': JSON.stringify(params), Software: 'zimage-bot' };
+}
+
+async function judge(moderator: ImageModerator, candidate: RawCandidate): Promise<ModerationVerdict> {
+  try {
+    return await moderator.judge(candidate);
+  } catch (error) {
+    // Fail closed: an image nobody could judge is not posted.
+    return { flagged: true, reason: 'unavailable', rule: `classifier error: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * PNG encoding and moderation of one job's candidates, on the main thread's libuv pool and the moderation worker,
+ * never on the inference worker. Each candidate is judged on its own: a flagged one is withheld (or, where the
+ * channel allows, marked as a spoiler) and the rest are delivered. A withheld image is never encoded or stored.
+ */
+export async function postprocess(input: PostprocessInput): Promise<{ images: DeliveredImage[]; grid: Buffer | null }> {
+  await mkdir(input.outputDir, { recursive: true });
+  const images = await Promise.all(
+    input.candidates.map(async (candidate): Promise<DeliveredImage> => {
+      const verdict = await judge(input.moderator, candidate);
+      const withheld = verdict.flagged && (input.policy === 'block' || verdict.reason === 'unavailable');
+      const base = {
+        index: candidate.index,
+        verdict,
+        prompt: candidate.prompt,
+        noise: candidate.noise,
+        width: candidate.width,
+        height: candidate.height,
+      };
+      if (withheld) return { ...base, png: null, path: null, withheld: true, spoiler: false };
+      const encoded = await sharp(candidate.data, { raw: { width: candidate.width, height: candidate.height, channels: 3 } })
+        .png({ compressionLevel: 6 })
+        .toBuffer();
+      const png = withTextChunks(encoded, parameterChunks(input.spec, candidate, input.jobId));
+      const path = join(input.outputDir, `${candidate.index}.png`);
+      await writeFile(path, png);
+      return { ...base, png, path, withheld: false, spoiler: verdict.flagged };
+    }),
+  );
+  const first = images[0];
+  const grid =
+    images.length > 1 && first
+      ? await composeGrid(
+          images.map((image) => ({ png: image.png })),
+          first.width,
+          first.height,
+        )
+      : null;
+  return { images, grid };
+}

@@ -1,0 +1,245 @@
+import type { ProfileConfig, Role } from '../config/schema.ts';
+import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
+import { candidateNoises, MAX_SEED, varyNoises, type NoiseSpec, type VaryStrength } from './noise-spec.ts';
+import { expandPromptMatrix } from './prompt/matrix.ts';
+import { applyStyle, type StyleCatalog } from './prompt/styles.ts';
+import { parseRegion, type Region } from './region.ts';
+import { checkSize, parseAspectRatio, sizeForAspectRatio, type SizeRules } from './sizes.ts';
+
+export interface JobOwner {
+  readonly platform: string;
+  readonly userId: string;
+  readonly name?: string;
+}
+
+export const userKeyOf = (owner: JobOwner): string => `${owner.platform}:${owner.userId}`;
+
+/** An input image: bytes from an upload, or a file the bot stored earlier (a previous result). */
+export type ImageInput = { readonly bytes: Uint8Array } | { readonly path: string };
+
+/** What an adapter or the CLI asks for. Everything optional falls back to the role's profile. */
+export interface GenerationRequest {
+  readonly role: Role;
+  readonly owner: JobOwner;
+  readonly prompt: string;
+  readonly negativePrompt?: string;
+  readonly style?: string;
+  readonly seed?: number;
+  readonly count?: number;
+  readonly chaos?: number;
+  readonly steps?: number;
+  readonly guidance?: number;
+  readonly aspectRatio?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly strength?: number;
+  readonly image?: ImageInput;
+  readonly mask?: ImageInput;
+  readonly region?: string;
+  /** Vary one candidate of an earlier result: its noise and prompt come from there. */
+  readonly vary?: { readonly noise: NoiseSpec; readonly strength: VaryStrength };
+  /** Fixed noises (reroll of a job with the same parameters, or a refine that keeps a candidate's noise). */
+  readonly noises?: readonly NoiseSpec[];
+  readonly parent?: { readonly jobId: string; readonly index?: number };
+}
+
+/** What the main thread knows of a model without loading it. */
+export interface ModelInfo {
+  readonly dir: string;
+  readonly name: string;
+  readonly size: SizeRules;
+  readonly shift: number;
+  readonly canEncode: boolean;
+}
+
+export interface Candidate {
+  readonly prompt: string;
+  readonly noise: NoiseSpec;
+}
+
+export type MaskSpec = { readonly kind: 'image'; readonly path: string } | { readonly kind: 'region'; readonly region: Region };
+
+/** A request resolved against its profile and model: everything the pipeline needs, nothing left to defaults. */
+export interface JobSpec {
+  readonly role: Role;
+  readonly modelDir: string;
+  readonly modelName: string;
+  readonly width: number;
+  readonly height: number;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly shift: number;
+  /** 1 for text-to-image. */
+  readonly strength: number;
+  readonly cfgTruncation: number;
+  readonly cfgNormalization: number;
+  readonly negativePrompt: string;
+  readonly seed: number;
+  readonly chaos: number;
+  readonly style: string | null;
+  readonly userPrompt: string;
+  readonly candidates: readonly Candidate[];
+  /** Stored input image (PNG under DATA_DIR), for refine and edit. */
+  readonly image: string | null;
+  readonly mask: MaskSpec | null;
+}
+
+export interface ResolveContext {
+  readonly profile: ProfileConfig;
+  readonly model: ModelInfo;
+  readonly limits: { readonly maxCount: number; readonly maxPromptChars: number; readonly maxSide: number };
+  readonly styles: StyleCatalog;
+  readonly randomSeed: () => number;
+  /** Paths of stored inputs; the engine stores uploads before resolving. */
+  readonly imagePath: string | null;
+  readonly maskPath: string | null;
+  readonly defaultCount: number;
+}
+
+function range(setting: string, value: number | undefined, min: number, max: number, integer: boolean): EngineError | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    return engineError('out-of-range', `${setting} must be ${integer ? 'a whole number ' : ''}from ${min} to ${max}, got ${value}`, {
+      setting,
+      value: String(value),
+      min,
+      max,
+    });
+  }
+  return undefined;
+}
+
+/** Steps that actually run for img2img strength s (diffusers' get_timesteps). */
+export function keptSteps(steps: number, strength: number): number {
+  const initTimestep = Math.min(steps * strength, steps);
+  const tStart = Math.floor(steps - initTimestep);
+  return steps - tStart;
+}
+
+/** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE. */
+export function jobCost(spec: Pick<JobSpec, 'steps' | 'strength' | 'guidance' | 'width' | 'height' | 'candidates' | 'image'>): number {
+  const steps = spec.image === null ? spec.steps : keptSteps(spec.steps, spec.strength);
+  const nfe = Math.max(1, steps) * (spec.guidance > 0 ? 2 : 1);
+  return nfe * ((spec.width * spec.height) / 1e6) * spec.candidates.length;
+}
+
+export function resolveRequest(request: GenerationRequest, ctx: ResolveContext): Result<JobSpec> {
+  const { profile, model, limits } = ctx;
+  const prompt = request.prompt.trim();
+  if (prompt.length === 0) return fail(engineError('empty-prompt', 'The prompt is empty'));
+  if ([...prompt].length > limits.maxPromptChars) {
+    return fail(
+      engineError('prompt-too-long', `The prompt has ${[...prompt].length} characters; the limit is ${limits.maxPromptChars}`, {
+        length: [...prompt].length,
+        max: limits.maxPromptChars,
+      }),
+    );
+  }
+  const rangeError =
+    range('count', request.count, 1, limits.maxCount, true) ??
+    range('seed', request.seed, 0, MAX_SEED, true) ??
+    range('chaos', request.chaos, 0, 100, false) ??
+    range('steps', request.steps, profile.minSteps, profile.maxSteps, true) ??
+    range('guidance', request.guidance, 0, 20, false) ??
+    range('strength', request.strength, 0, 1, false);
+  if (rangeError) return fail(rangeError);
+
+  if (request.role === 'draft' && (request.image || request.mask || request.region)) {
+    return fail(engineError('invalid-request', 'A draft starts from text only; use refine or edit with an image'));
+  }
+  if (request.role !== 'draft' && ctx.imagePath === null) {
+    return fail(engineError('missing-image', `${request.role} needs an image to start from`, { role: request.role }));
+  }
+  if (request.role !== 'draft' && !model.canEncode) {
+    return fail(
+      engineError('model-error', `Model ${model.name} has no VAE encoder, so it cannot ${request.role} an image`, { model: model.name }),
+    );
+  }
+  if (request.role !== 'edit' && (request.mask || request.region)) {
+    return fail(engineError('invalid-request', 'Only edit takes a mask or a region'));
+  }
+  if (request.mask && request.region) return fail(engineError('invalid-request', 'Give a mask or a region, not both'));
+
+  let mask: MaskSpec | null = null;
+  if (request.region !== undefined) {
+    const region = parseRegion(request.region);
+    if (!region.ok) return region;
+    mask = { kind: 'region', region: region.value };
+  } else if (ctx.maskPath !== null) {
+    mask = { kind: 'image', path: ctx.maskPath };
+  }
+
+  let size: { width: number; height: number };
+  if (request.width !== undefined || request.height !== undefined) {
+    const checked = checkSize(request.width ?? model.size.nativeWidth, request.height ?? model.size.nativeHeight, model.size, limits.maxSide);
+    if (!checked.ok) return checked;
+    size = checked.value;
+  } else if (request.aspectRatio !== undefined) {
+    const ratio = parseAspectRatio(request.aspectRatio);
+    if (!ratio.ok) return ratio;
+    size = sizeForAspectRatio(ratio.value, model.size);
+  } else {
+    size = { width: model.size.nativeWidth, height: model.size.nativeHeight };
+  }
+
+  let style = undefined;
+  if (request.style !== undefined) {
+    style = ctx.styles.find(request.style);
+    if (!style) {
+      return fail(
+        engineError('unknown-style', `Unknown style "${request.style}"; choose one of ${ctx.styles.presets.map((p) => p.name).join(', ')}`, {
+          value: request.style,
+          allowed: ctx.styles.presets.map((p) => p.name).join(', '),
+        }),
+      );
+    }
+  }
+
+  const prompts = expandPromptMatrix(prompt, limits.maxCount);
+  if (!prompts.ok) return prompts;
+  const isMatrix = prompts.value.length > 1;
+  if (isMatrix && request.count !== undefined && request.count !== prompts.value.length) {
+    return fail(
+      engineError('invalid-request', `The prompt matrix makes ${prompts.value.length} prompts, so it sets the count; drop --count`, {
+        value: prompts.value.length,
+      }),
+    );
+  }
+
+  const seed = request.seed ?? ctx.randomSeed();
+  const chaos = request.chaos ?? 100;
+  const count = isMatrix ? prompts.value.length : (request.noises?.length ?? request.count ?? ctx.defaultCount);
+  const userNegative = request.negativePrompt ?? profile.negativePrompt;
+  const styled = prompts.value.map((p) => applyStyle(style, p, userNegative));
+  let noises: readonly NoiseSpec[];
+  if (request.noises !== undefined) {
+    if (request.noises.length !== count) return fail(engineError('invalid-request', 'noises must match the candidate count'));
+    noises = request.noises;
+  } else if (request.vary !== undefined) {
+    noises = varyNoises(request.vary.noise, seed, count, request.vary.strength);
+  } else {
+    noises = candidateNoises(seed, count, chaos);
+  }
+
+  return ok({
+    role: request.role,
+    modelDir: model.dir,
+    modelName: model.name,
+    width: size.width,
+    height: size.height,
+    steps: request.steps ?? profile.steps,
+    guidance: request.guidance ?? profile.guidance,
+    shift: profile.shift ?? model.shift,
+    strength: request.role === 'draft' ? 1 : (request.strength ?? profile.strength),
+    cfgTruncation: profile.cfgTruncation,
+    cfgNormalization: profile.cfgNormalization,
+    negativePrompt: styled[0]!.negative,
+    seed,
+    chaos,
+    style: style?.name ?? null,
+    userPrompt: prompt,
+    candidates: noises.map((noise, i) => ({ prompt: styled[isMatrix ? i : 0]!.prompt, noise })),
+    image: ctx.imagePath,
+    mask,
+  });
+}
