@@ -24,6 +24,8 @@ const profileSchema = z
     shift: z.number().positive().nullable().default(null),
     /** img2img strength for refine/edit (ignored by draft). */
     strength: z.number().min(0).max(1).default(0.6),
+    /** Strength of an edit inside a mask or region (the area is redrawn, the rest kept exactly). */
+    maskStrength: z.number().min(0).max(1).default(1),
     /** diffusers' cfg_truncation: no guidance once t = 1 − σ passes it (1 = never truncate). */
     cfgTruncation: z.number().min(0).max(1).default(1),
     /** diffusers' cfg_normalization: clip ‖pred‖ to this × ‖pos‖; 0 turns it off. */

@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
+import sharp from 'sharp';
 import type { Config, Role } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
 import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts';
@@ -64,6 +65,12 @@ interface RunningJob {
   step: number;
   total: number;
   cancelRequested: boolean;
+}
+
+interface StoredImage {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
 }
 
 const newJobId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
@@ -183,6 +190,7 @@ export class Engine {
       randomSeed: this.#options.randomSeed ?? (() => randomInt(0, MAX_SEED)),
       imagePath: inputs.value.image,
       maskPath: inputs.value.mask,
+      imageAspect: inputs.value.aspect,
       defaultCount: role === 'draft' ? this.#config.limits.maxCount : 1,
     });
     if (!resolved.ok) return resolved;
@@ -216,28 +224,56 @@ export class Engine {
     return undefined;
   }
 
-  async #storeInputs(id: string, image: ImageInput | undefined, mask: ImageInput | undefined): Promise<Result<{ image: string | null; mask: string | null }>> {
-    const store = async (input: ImageInput | undefined, what: 'image' | 'mask'): Promise<Result<string | null>> => {
-      if (input === undefined) return ok(null);
-      if ('path' in input) return ok(input.path);
-      const normalized = await normalizeInputImage(input.bytes, this.#config.limits, what);
-      if (!normalized.ok) return normalized;
-      if (what === 'image' && this.#options.inputCheck) {
-        const { data, info } = await (await import('sharp')).default(normalized.value.png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        const refusal = await this.#options.inputCheck({ width: info.width, height: info.height, data });
-        if (refusal) return fail(refusal);
+  async #storeInputs(
+    id: string,
+    image: ImageInput | undefined,
+    mask: ImageInput | undefined,
+  ): Promise<Result<{ image: string | null; mask: string | null; aspect: number | null }>> {
+    const stored = { image: null as StoredImage | null, mask: null as StoredImage | null };
+    for (const what of ['image', 'mask'] as const) {
+      const input = what === 'image' ? image : mask;
+      if (input === undefined) continue;
+      const result = await this.#storeInput(id, input, what);
+      if (!result.ok) return result;
+      stored[what] = result.value;
+    }
+    if (stored.image && stored.mask && (stored.image.width !== stored.mask.width || stored.image.height !== stored.mask.height)) {
+      return fail(
+        engineError('bad-mask', `The mask is ${stored.mask.width}×${stored.mask.height}; it must match the image, ${stored.image.width}×${stored.image.height}`, {
+          mask: `${stored.mask.width}x${stored.mask.height}`,
+          image: `${stored.image.width}x${stored.image.height}`,
+        }),
+      );
+    }
+    return ok({
+      image: stored.image?.path ?? null,
+      mask: stored.mask?.path ?? null,
+      aspect: stored.image ? stored.image.width / stored.image.height : null,
+    });
+  }
+
+  /** Validates and normalises one upload (or reads a stored result's size), judging input images first. */
+  async #storeInput(id: string, input: ImageInput, what: 'image' | 'mask'): Promise<Result<StoredImage>> {
+    if ('path' in input) {
+      try {
+        const meta = await sharp(input.path).metadata();
+        return ok({ path: input.path, width: meta.width ?? 0, height: meta.height ?? 0 });
+      } catch {
+        return fail(engineError('missing-image', 'The earlier image is no longer stored; upload it again'));
       }
-      const dir = join(this.#config.dataDir, 'inputs');
-      await mkdir(dir, { recursive: true });
-      const path = join(dir, `${id}-${what}.png`);
-      await writeFile(path, normalized.value.png);
-      return ok(path);
-    };
-    const storedImage = await store(image, 'image');
-    if (!storedImage.ok) return storedImage;
-    const storedMask = await store(mask, 'mask');
-    if (!storedMask.ok) return storedMask;
-    return ok({ image: storedImage.value, mask: storedMask.value });
+    }
+    const normalized = await normalizeInputImage(input.bytes, this.#config.limits, what);
+    if (!normalized.ok) return normalized;
+    if (what === 'image' && this.#options.inputCheck) {
+      const { data, info } = await sharp(normalized.value.png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const refusal = await this.#options.inputCheck({ width: info.width, height: info.height, data });
+      if (refusal) return fail(refusal);
+    }
+    const dir = join(this.#config.dataDir, 'inputs');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `${id}-${what}.png`);
+    await writeFile(path, normalized.value.png);
+    return ok({ path, width: normalized.value.width, height: normalized.value.height });
   }
 
   #enqueue(record: JobRecord, listener?: (event: JobEvent) => void): JobHandle {

@@ -17,6 +17,7 @@ export type EngineErrorCode =
   | 'unknown-style'
   | 'missing-image'
   | 'prompt-blocked'
+  | 'input-blocked'
   | 'user-queue-full'
   | 'user-running-cap'
   | 'queue-full'

@@ -93,6 +93,8 @@ export interface ResolveContext {
   /** Paths of stored inputs; the engine stores uploads before resolving. */
   readonly imagePath: string | null;
   readonly maskPath: string | null;
+  /** Width / height of the input image: refine and edit keep its aspect ratio unless told otherwise. */
+  readonly imageAspect: number | null;
   readonly defaultCount: number;
 }
 
@@ -178,6 +180,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     const ratio = parseAspectRatio(request.aspectRatio);
     if (!ratio.ok) return ratio;
     size = sizeForAspectRatio(ratio.value, model.size);
+  } else if (ctx.imageAspect !== null) {
+    size = sizeForAspectRatio(ctx.imageAspect, model.size);
   } else {
     size = { width: model.size.nativeWidth, height: model.size.nativeHeight };
   }
@@ -230,7 +234,7 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     steps: request.steps ?? profile.steps,
     guidance: request.guidance ?? profile.guidance,
     shift: profile.shift ?? model.shift,
-    strength: request.role === 'draft' ? 1 : (request.strength ?? profile.strength),
+    strength: request.role === 'draft' ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength)),
     cfgTruncation: profile.cfgTruncation,
     cfgNormalization: profile.cfgNormalization,
     negativePrompt: styled[0]!.negative,

@@ -24,6 +24,8 @@ export const manifestSchema = z
         config: file.optional(),
         template: z.string().includes('{prompt}'),
         maxLength: z.number().int().positive(),
+        /** Token used to pad a batch of prompts (its positions are masked and then dropped). */
+        padToken: z.string().min(1).default('<|endoftext|>'),
       })
       .strict(),
     textEncoder: z
@@ -45,10 +47,24 @@ export const manifestSchema = z
       })
       .strict(),
     vaeDecoder: z
-      .object({ file, input: tensor, output: tensor, upscale: z.number().int().positive().default(8) })
+      .object({
+        file,
+        input: tensor,
+        output: tensor,
+        /** Output pixels per latent cell (8 for Z-Image; the mini model's decoder upsamples 16). */
+        upscale: z.number().int().positive().default(8),
+        maxBatch: z.number().int().positive().default(1),
+      })
       .strict(),
     vaeEncoder: z
-      .object({ file, input: tensor, output: tensor, downscale: z.number().int().positive().default(8) })
+      .object({
+        file,
+        input: tensor,
+        output: tensor,
+        /** Input pixels per latent cell. */
+        downscale: z.number().int().positive().default(8),
+        maxBatch: z.number().int().positive().default(1),
+      })
       .strict()
       .optional(),
     latent: z
@@ -69,8 +85,6 @@ export const manifestSchema = z
         maxSide: z.number().int().positive(),
       })
       .strict(),
-    /** Element type the graphs take and give for float tensors. float16 travels as Uint16Array. */
-    floatType: z.enum(['float32', 'float16']).default('float32'),
     training: z.unknown().optional(),
   })
   .strict();

@@ -1,0 +1,40 @@
+import type { DeviceConfig } from '../../../config/schema.ts';
+import { engineError, EngineFailure } from '../../errors.ts';
+import { loadModelDirectory, type ModelDirectory } from '../../model/manifest.ts';
+import type { Log } from '../../onnx/session.ts';
+import { Denoiser } from './denoiser.ts';
+import { PromptEncoder } from './text-encoder.ts';
+import { Vae } from './vae.ts';
+
+/** Every graph of one model directory, loaded on one device. */
+export interface ModelBundle {
+  readonly model: ModelDirectory;
+  readonly encoder: PromptEncoder;
+  readonly denoiser: Denoiser;
+  readonly vae: Vae;
+  /** The provider the transformer really runs on (after any fallback). */
+  readonly provider: string;
+}
+
+export async function openModelBundle(dir: string, device: DeviceConfig, log: Log): Promise<ModelBundle> {
+  const model = loadModelDirectory(dir);
+  const { image, vaeDecoder, vaeEncoder } = model.manifest;
+  if (image.multiple % vaeDecoder.upscale !== 0) {
+    throw new EngineFailure(
+      engineError('model-error', `${dir}/model.json: image.multiple (${image.multiple}) must be a multiple of vaeDecoder.upscale (${vaeDecoder.upscale})`),
+    );
+  }
+  if (vaeEncoder && (image.multiple / vaeDecoder.upscale) * vaeEncoder.downscale < 1) {
+    throw new EngineFailure(engineError('model-error', `${dir}/model.json: vaeEncoder.downscale must be positive`));
+  }
+  const [encoder, denoiser, vae] = await Promise.all([
+    PromptEncoder.open(model, device, log),
+    Denoiser.open(model, device, log),
+    Vae.open(model, device, log),
+  ]);
+  return { model, encoder, denoiser, vae, provider: denoiser.provider };
+}
+
+export async function closeModelBundle(bundle: ModelBundle): Promise<void> {
+  await Promise.all([bundle.encoder.dispose(), bundle.denoiser.dispose(), bundle.vae.dispose()]);
+}

@@ -1,0 +1,245 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/support/fakes.ts';
+import { FIXTURE_HIDDEN, FIXTURE_SCALING, FIXTURE_SHIFT, fixtureEmbeddings, writeFixtureModel } from '../../../../test/support/fixtures/models.ts';
+import { fixtureTokenizerJson } from '../../../../test/support/fixtures/tokenizer.ts';
+import { jobSpec, recordingContext } from '../../../../test/support/specs.ts';
+import { EngineFailure } from '../../errors.ts';
+import { PipelineCancelled, type Pipeline, type PipelineOutput } from '../../pipeline.ts';
+import { flowMatchSchedule, img2imgStartIndex } from './flow-match-euler.ts';
+import { createPipeline } from './index.ts';
+import { noiseFor } from './seeded-noise.ts';
+
+const TEMPLATE = (p: string): string => `<|im_start|>user\n${p}<|im_end|>\n<|im_start|>assistant\n`;
+const tokenizer = new Tokenizer(fixtureTokenizerJson(), {});
+const table = fixtureEmbeddings();
+
+/** The oracle's target latent for a prompt: the mean embedding of its templated tokens (computed here, not by the pipeline). */
+function target(prompt: string, maxLength = 64): number[] {
+  const ids = tokenizer.encode(TEMPLATE(prompt), { add_special_tokens: false }).ids.slice(0, maxLength);
+  const mean = new Array<number>(FIXTURE_HIDDEN).fill(0);
+  for (const id of ids) for (let c = 0; c < FIXTURE_HIDDEN; c++) mean[c]! += table[id * FIXTURE_HIDDEN + c]! / ids.length;
+  return mean;
+}
+
+/** What the linear fixture VAE makes of latent value z in channel c < 3. */
+const pixel = (z: number): number => Math.round(255 * Math.min(1, Math.max(0, (z / FIXTURE_SCALING + FIXTURE_SHIFT) / 2 + 0.5)));
+/** The fixture encoder's latent for a flat RGB value. */
+const encoded = (v: number): number => ((v / 255) * 2 - 1 - FIXTURE_SHIFT) * FIXTURE_SCALING;
+
+const rgbAt = (out: PipelineOutput, candidate: number, x: number, y: number): number[] => {
+  const c = out.candidates[candidate]!;
+  const i = (y * c.width + x) * 3;
+  return [c.data[i]!, c.data[i + 1]!, c.data[i + 2]!];
+};
+
+const closeTo = (actual: number[], expected: number[], tolerance = 1): void => {
+  actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `channel ${i}: ${v} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance));
+};
+
+const root = tempDir('zimage-fixtures-');
+const dirs = {
+  oracle: writeFixtureModel(join(root, 'oracle'), { kind: 'oracle', maxLength: 64 }),
+  oracleShort: writeFixtureModel(join(root, 'oracle-short'), { kind: 'oracle', maxLength: 12 }),
+  still: writeFixtureModel(join(root, 'still'), { kind: 'still' }),
+  randomBatched: writeFixtureModel(join(root, 'random-b4'), { kind: 'random', float16: true, maxBatch: 4, textMask: true }),
+  randomSequential: writeFixtureModel(join(root, 'random-b1'), { kind: 'random', float16: true, maxBatch: 1 }),
+  randomNoMask: writeFixtureModel(join(root, 'random-nomask'), { kind: 'random', float16: true, maxBatch: 4 }),
+  dropBatch: writeFixtureModel(join(root, 'drop-batch'), { kind: 'oracle', dropBatch: true }),
+};
+
+let pipeline: Pipeline;
+const logs: string[] = [];
+beforeAll(async () => {
+  pipeline = await createPipeline({
+    device: { name: 'cpu0', provider: 'cpu', threads: 1, deviceId: 0 },
+    options: { preload: [], maxLoaded: 8 },
+    log: (level, message) => logs.push(`${level} ${message}`),
+  });
+});
+afterAll(async () => pipeline.dispose());
+
+async function flatImage(rgb: [number, number, number], width = 64, height = 64): Promise<string> {
+  const path = join(root, `flat-${rgb.join('-')}-${width}x${height}.png`);
+  writeFileSync(path, await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer());
+  return path;
+}
+
+describe('text-to-image on the oracle', () => {
+  it('lands exactly on the prompt’s target latent and reports every step', async () => {
+    const context = recordingContext();
+    const out = await pipeline.run(jobSpec(dirs.oracle, { prompt: 'a red fox' }), context);
+    const expected = target('a red fox').slice(0, 3).map(pixel);
+    closeTo(rgbAt(out, 0, 0, 0), expected);
+    closeTo(rgbAt(out, 0, 63, 63), expected);
+    expect(context.steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => [s, 8]));
+    expect(out.truncated).toEqual([]);
+    expect([out.candidates[0]!.width, out.candidates[0]!.height]).toEqual([64, 64]);
+  });
+
+  it('handles Chinese prompts through the same tokenizer and template', async () => {
+    const out = await pipeline.run(jobSpec(dirs.oracle, { prompt: '一个红色的圆形' }), recordingContext());
+    closeTo(rgbAt(out, 0, 10, 10), target('一个红色的圆形').slice(0, 3).map(pixel));
+    expect(target('一个红色的圆形')).not.toEqual(target('a red fox'));
+  });
+
+  it('applies CFG: lands on (1 + g)·T⁺ − g·T⁻', async () => {
+    const g = 0.5;
+    const out = await pipeline.run(jobSpec(dirs.oracle, { prompt: 'a cat', negativePrompt: 'blue', guidance: g }), recordingContext());
+    const pos = target('a cat');
+    const neg = target('blue');
+    closeTo(rgbAt(out, 0, 5, 5), [0, 1, 2].map((c) => pixel((1 + g) * pos[c]! - g * neg[c]!)));
+  });
+
+  it('stops guiding past cfg_truncation, so the last steps land on T⁺', async () => {
+    const out = await pipeline.run(
+      jobSpec(dirs.oracle, { prompt: 'a cat', negativePrompt: 'blue', guidance: 3, cfgTruncation: 0.5 }),
+      recordingContext(),
+    );
+    closeTo(rgbAt(out, 0, 5, 5), target('a cat').slice(0, 3).map(pixel));
+  });
+
+  it('renormalises guided predictions with cfg_normalization', async () => {
+    const spec = { prompt: 'a cat', negativePrompt: 'blue', guidance: 0.5 } as const;
+    const plain = await pipeline.run(jobSpec(dirs.oracle, spec), recordingContext());
+    const normalised = await pipeline.run(jobSpec(dirs.oracle, { ...spec, cfgNormalization: 0.9 }), recordingContext());
+    expect(Buffer.from(normalised.candidates[0]!.data).equals(Buffer.from(plain.candidates[0]!.data))).toBe(false);
+  });
+
+  it('reports truncation at the max length instead of hiding it', async () => {
+    const prompt = 'a red fox on the circle of the cat';
+    const out = await pipeline.run(jobSpec(dirs.oracleShort, { prompt }), recordingContext());
+    expect(out.truncated).toHaveLength(1);
+    expect(out.truncated[0]).toMatchObject({ prompt, kept: 12 });
+    expect(out.truncated[0]!.tokens).toBeGreaterThan(12);
+    closeTo(rgbAt(out, 0, 0, 0), target(prompt, 12).slice(0, 3).map(pixel));
+  });
+
+  it('accepts exports that drop the batch axis', async () => {
+    const out = await pipeline.run(jobSpec(dirs.dropBatch, { seeds: [1, 2] }), recordingContext());
+    expect(out.candidates).toHaveLength(2);
+    closeTo(rgbAt(out, 1, 3, 3), target('a red fox').slice(0, 3).map(pixel));
+  });
+
+  it('cancels between steps', async () => {
+    const context = recordingContext(3);
+    await expect(pipeline.run(jobSpec(dirs.oracle), context)).rejects.toBeInstanceOf(PipelineCancelled);
+    expect(context.steps).toHaveLength(3);
+  });
+});
+
+describe('image-to-image', () => {
+  for (const strength of [1, 0.6, 0.3]) {
+    it(`starts at the first kept sigma and runs only the kept steps (strength ${strength})`, async () => {
+      const source = await flatImage([200, 100, 50]);
+      const context = recordingContext();
+      const spec = jobSpec(dirs.still, { role: 'refine', image: source, strength, seeds: [9] });
+      const out = await pipeline.run(spec, context);
+      const start = img2imgStartIndex(8, strength);
+      const sigma0 = flowMatchSchedule(8, 3).sigmas[start]!;
+      expect(context.steps.length).toBe(8 - start);
+      const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
+      // The still model keeps x = σ₀·noise + (1 − σ₀)·x₀; check a few latent cells through the linear decoder.
+      for (const [lx, ly] of [[0, 0], [3, 5], [7, 7]] as const) {
+        const expected = [200, 100, 50].map((v, c) => pixel(sigma0 * noise[c * 64 + ly * 8 + lx]! + (1 - sigma0) * encoded(v)));
+        closeTo(rgbAt(out, 0, lx * 8 + 4, ly * 8 + 4), expected);
+      }
+    });
+  }
+
+  it('keeps the composition on the oracle: strength 0 returns the source', async () => {
+    const source = await flatImage([30, 160, 90]);
+    const out = await pipeline.run(jobSpec(dirs.oracle, { role: 'refine', image: source, strength: 0 }), recordingContext());
+    closeTo(rgbAt(out, 0, 20, 20), [30, 160, 90], 2);
+  });
+});
+
+describe('inpaint', () => {
+  it('changes the masked region to the target and keeps the rest of the source exactly', async () => {
+    const source = await flatImage([40, 40, 200], 64, 64);
+    const spec = jobSpec(dirs.oracle, {
+      role: 'edit',
+      prompt: 'a red fox',
+      image: source,
+      strength: 1,
+      mask: { kind: 'region', region: { x: 0, y: 0, w: 0.5, h: 1 } },
+    });
+    const out = await pipeline.run(spec, recordingContext());
+    closeTo(rgbAt(out, 0, 2, 30), target('a red fox').slice(0, 3).map(pixel), 2);
+    expect(rgbAt(out, 0, 62, 30)).toEqual([40, 40, 200]);
+    // Across the seam the feathered mask blends: a pixel just right of the middle is between the two.
+    const seam = rgbAt(out, 0, 33, 30);
+    expect(seam).not.toEqual([40, 40, 200]);
+  });
+
+  it('takes a mask image (white = change) and refuses one of the wrong size', async () => {
+    const source = await flatImage([40, 40, 200], 64, 64);
+    const maskPath = join(root, 'mask-right.png');
+    const maskPixels = Buffer.alloc(64 * 64);
+    for (let y = 0; y < 64; y++) maskPixels.fill(255, y * 64 + 32, y * 64 + 64);
+    await sharp(maskPixels, { raw: { width: 64, height: 64, channels: 1 } }).png().toFile(maskPath);
+    const out = await pipeline.run(
+      jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: maskPath } }),
+      recordingContext(),
+    );
+    expect(rgbAt(out, 0, 1, 30)).toEqual([40, 40, 200]);
+    closeTo(rgbAt(out, 0, 62, 30), target('a red fox').slice(0, 3).map(pixel), 2);
+
+    const small = join(root, 'mask-small.png');
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: '#fff' } }).png().toFile(small);
+    const error = await pipeline
+      .run(jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: small } }), recordingContext())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineFailure);
+    expect((error as EngineFailure).error.code).toBe('bad-mask');
+  });
+});
+
+describe('batching, float16 and reproducibility', () => {
+  const matrix = ['a red fox', 'a cat', '一个红色的圆形', 'blue'];
+  const spec = (dir: string) => ({
+    ...jobSpec(dir, { seeds: [1] }),
+    candidates: matrix.map((prompt, i) => ({ prompt, noise: { seed: 100 + i } })),
+  });
+
+  it('gives the same pixels batched (float16, masked text) and one after another', async () => {
+    const batched = await pipeline.run(spec(dirs.randomBatched), recordingContext());
+    const sequential = await pipeline.run(spec(dirs.randomSequential), recordingContext());
+    const grouped = await pipeline.run(spec(dirs.randomNoMask), recordingContext());
+    expect(batched.candidates).toHaveLength(4);
+    batched.candidates.forEach((c, i) => {
+      expect(Buffer.from(c.data).equals(Buffer.from(sequential.candidates[i]!.data)), `candidate ${i}`).toBe(true);
+      expect(Buffer.from(c.data).equals(Buffer.from(grouped.candidates[i]!.data)), `candidate ${i}`).toBe(true);
+    });
+    expect(Buffer.from(batched.candidates[0]!.data).equals(Buffer.from(batched.candidates[1]!.data))).toBe(false);
+  });
+
+  it('reproduces a candidate from its seed whatever else is in the batch', async () => {
+    const alone = await pipeline.run({ ...jobSpec(dirs.randomBatched), candidates: [{ prompt: 'a cat', noise: { seed: 101 } }] }, recordingContext());
+    const inBatch = await pipeline.run(spec(dirs.randomBatched), recordingContext());
+    expect(Buffer.from(alone.candidates[0]!.data).equals(Buffer.from(inBatch.candidates[1]!.data))).toBe(true);
+  });
+});
+
+describe('model directory errors', () => {
+  it('names the missing file', async () => {
+    const dir = writeFixtureModel(join(root, 'broken-file'), { kind: 'oracle' });
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'model.json'), 'utf8'))), vaeDecoder: { file: 'nope.onnx', input: 'latent_sample', output: 'sample' } }));
+    const error = await pipeline.run(jobSpec(dir), recordingContext()).catch((e: unknown) => e);
+    expect((error as EngineFailure).error.message).toMatch(/VAE decoder file nope\.onnx is missing/);
+  });
+
+  it('names the missing tensor', async () => {
+    const dir = writeFixtureModel(join(root, 'broken-tensor'), { kind: 'oracle' });
+    const fs = await import('node:fs');
+    const manifest = JSON.parse(fs.readFileSync(join(dir, 'model.json'), 'utf8'));
+    manifest.transformer.timestep = 'sigma';
+    fs.writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest));
+    const error = await pipeline.run(jobSpec(dir), recordingContext()).catch((e: unknown) => e);
+    expect((error as EngineFailure).error).toMatchObject({ code: 'model-error' });
+    expect((error as EngineFailure).error.message).toMatch(/The transformer \(.*transformer\.onnx\) has no input "sigma"; it has hidden_states, timestep/);
+  });
+});

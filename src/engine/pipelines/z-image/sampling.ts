@@ -1,0 +1,86 @@
+import { PipelineCancelled, type PipelineContext } from '../../pipeline.ts';
+import type { JobSpec } from '../../request.ts';
+import type { Denoiser, LatentShape } from './denoiser.ts';
+import { eulerStep, flowMatchSchedule, guidanceActive, type FlowMatchSchedule } from './flow-match-euler.ts';
+import { noiseFor } from './seeded-noise.ts';
+import type { ModelBundle } from './model-bundle.ts';
+import type { TextFeatures, Tokenized } from './text-encoder.ts';
+
+/** What every task prepares the same way: latent shape, schedule, text features, noises. */
+export interface Prepared {
+  readonly shape: LatentShape;
+  readonly schedule: FlowMatchSchedule;
+  readonly texts: TextFeatures[];
+  readonly negatives: TextFeatures[] | null;
+  readonly noises: Float32Array[];
+  readonly truncated: { prompt: string; tokens: number; kept: number }[];
+  readonly textEncodeMs: number;
+}
+
+export function latentShape(bundle: ModelBundle, spec: JobSpec): LatentShape {
+  const { vaeDecoder, latent } = bundle.model.manifest;
+  return { channels: latent.channels, height: spec.height / vaeDecoder.upscale, width: spec.width / vaeDecoder.upscale };
+}
+
+/** Steps 2–4 of every pipeline: encode the prompts (and the negative one for CFG), make the noises, the schedule. */
+export async function prepare(bundle: ModelBundle, spec: JobSpec): Promise<Prepared> {
+  const shape = latentShape(bundle, spec);
+  const started = performance.now();
+  const prompts = [...new Set(spec.candidates.map((c) => c.prompt))];
+  const cfg = spec.guidance > 0;
+  const { features, tokenized } = await bundle.encoder.encode(cfg ? [...prompts, spec.negativePrompt] : prompts);
+  const byPrompt = new Map(prompts.map((p, i) => [p, features[i]!]));
+  const truncated = prompts
+    .map((prompt, i) => ({ prompt, t: tokenized[i]! }))
+    .concat(cfg ? [{ prompt: spec.negativePrompt, t: tokenized[prompts.length] as Tokenized }] : [])
+    .filter(({ t }) => t.fullLength > t.ids.length)
+    .map(({ prompt, t }) => ({ prompt, tokens: t.fullLength, kept: t.ids.length }));
+  const textEncodeMs = performance.now() - started;
+  const size = shape.channels * shape.height * shape.width;
+  return {
+    shape,
+    schedule: flowMatchSchedule(spec.steps, spec.shift),
+    texts: spec.candidates.map((c) => byPrompt.get(c.prompt)!),
+    negatives: cfg ? spec.candidates.map(() => features[prompts.length]!) : null,
+    noises: spec.candidates.map((c) => noiseFor(c.noise, size)),
+    truncated,
+    textEncodeMs,
+  };
+}
+
+/**
+ * Step 5, the denoising loop, from `start` to the end of the schedule. Latents stay float32 and are updated in
+ * place. `afterStep` lets inpainting pull the unmasked area back onto the source's trajectory.
+ */
+export async function denoise(args: {
+  readonly denoiser: Denoiser;
+  readonly spec: JobSpec;
+  readonly prepared: Prepared;
+  readonly latents: Float32Array[];
+  readonly start: number;
+  readonly context: PipelineContext;
+  readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
+}): Promise<number[]> {
+  const { denoiser, spec, prepared, latents, start, context } = args;
+  const { sigmas, timesteps } = prepared.schedule;
+  const total = timesteps.length - start;
+  const stepMs: number[] = [];
+  for (let i = start; i < timesteps.length; i++) {
+    if (context.cancelled()) throw new PipelineCancelled();
+    const began = performance.now();
+    const t = timesteps[i]!;
+    const guided = prepared.negatives !== null && guidanceActive(t, spec.guidance, spec.cfgTruncation);
+    const velocities = await denoiser.velocities(
+      latents,
+      prepared.shape,
+      t,
+      prepared.texts,
+      guided ? { negatives: prepared.negatives!, scale: spec.guidance, normalization: spec.cfgNormalization } : null,
+    );
+    latents.forEach((x, k) => eulerStep(x, velocities[k]!, sigmas[i]!, sigmas[i + 1]!));
+    args.afterStep?.(latents, sigmas[i + 1]!);
+    stepMs.push(performance.now() - began);
+    context.onProgress(i - start + 1, total);
+  }
+  return stepMs;
+}
