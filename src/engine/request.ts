@@ -73,7 +73,10 @@ export interface JobSpec {
   readonly strength: number;
   readonly cfgTruncation: number;
   readonly cfgNormalization: number;
+  /** The negative prompt after the style preset's was merged in. */
   readonly negativePrompt: string;
+  /** The negative prompt as the user gave it (null: the profile's). */
+  readonly userNegativePrompt: string | null;
   readonly seed: number;
   readonly chaos: number;
   readonly style: string | null;
@@ -238,6 +241,7 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     cfgTruncation: profile.cfgTruncation,
     cfgNormalization: profile.cfgNormalization,
     negativePrompt: styled[0]!.negative,
+    userNegativePrompt: request.negativePrompt ?? null,
     seed,
     chaos,
     style: style?.name ?? null,

@@ -1,0 +1,42 @@
+import type { CommandRequest } from './command.ts';
+
+/**
+ * Button ids carry the action and the job id (and candidate index), nothing else: the rest lives in the job store,
+ * so buttons keep working after a restart. Format `z:<action>:<jobId>[:<index>]`, well under Discord's 100
+ * characters and Slack's 255.
+ */
+export type ButtonAction = 'refine' | 'vary-subtle' | 'vary-strong' | 'reroll' | 'cancel' | 'delete';
+
+export interface ButtonSpec {
+  readonly id: string;
+  readonly action: ButtonAction;
+  readonly index?: number;
+  readonly style: 'primary' | 'secondary' | 'danger';
+  /** Only the job's owner (or an admin) may press it; others get a polite refusal. */
+  readonly ownerOnly: boolean;
+}
+
+export function buttonId(action: ButtonAction, jobId: string, index?: number): string {
+  return index === undefined ? `z:${action}:${jobId}` : `z:${action}:${jobId}:${index}`;
+}
+
+/** Turns a pressed button's id back into a command; undefined for ids that are not ours. */
+export function commandFromButton(id: string): CommandRequest | undefined {
+  const match = /^z:(refine|vary-subtle|vary-strong|reroll|cancel|delete):([A-Za-z0-9]{4,32})(?::(\d))?$/.exec(id);
+  if (!match) return undefined;
+  const [, action, jobId, indexText] = match as unknown as [string, ButtonAction, string, string | undefined];
+  const index = indexText === undefined ? undefined : Number(indexText);
+  switch (action) {
+    case 'refine':
+      return index === undefined ? undefined : { kind: 'refine', image: { jobId, index } };
+    case 'vary-subtle':
+    case 'vary-strong':
+      return index === undefined ? undefined : { kind: 'vary', jobId, index, strength: action === 'vary-subtle' ? 'subtle' : 'strong' };
+    case 'reroll':
+      return { kind: 'reroll', jobId };
+    case 'cancel':
+      return { kind: 'cancel', jobId };
+    case 'delete':
+      return { kind: 'delete', jobId };
+  }
+}

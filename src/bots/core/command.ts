@@ -1,0 +1,57 @@
+import type { Role } from '../../config/schema.ts';
+import type { VaryStrength } from '../../engine/noise-spec.ts';
+import type { CommandOptions } from './options.ts';
+
+export type Locale = 'en' | 'zh-CN';
+
+/** Maps a platform's locale string (Discord `zh-CN`, Slack `zh-CN`, a browser's `zh-Hans-CN`) to ours. */
+export function localeFrom(value: string | null | undefined): Locale {
+  return value && /^zh\b/i.test(value) ? 'zh-CN' : 'en';
+}
+
+/** Who asked. */
+export interface Actor {
+  readonly platform: string;
+  readonly userId: string;
+  readonly name?: string;
+  readonly locale: Locale;
+  /** May cancel or delete anyone's job (a server admin, a workspace admin). */
+  readonly isAdmin?: boolean;
+}
+
+/** Where it was asked. */
+export interface Place {
+  readonly platform: string;
+  /** Discord guild / Slack workspace. */
+  readonly guildId?: string;
+  readonly channelId: string;
+  /** The platform marks the channel NSFW / age-restricted (spoiler policy may apply). */
+  readonly channelIsNsfw: boolean;
+}
+
+/** An image to start from: uploaded bytes, or a candidate of one of this bot's results. */
+export type ImageSource = { readonly bytes: Uint8Array } | { readonly jobId: string; readonly index: number };
+
+/** Platform-neutral commands: slash commands, inline text, buttons, context menus all become one of these. */
+export type CommandRequest =
+  | { readonly kind: 'draft'; readonly text: string; readonly options?: CommandOptions }
+  | {
+      readonly kind: 'refine';
+      readonly text?: string;
+      readonly options?: CommandOptions;
+      /** An attachment, a chosen candidate; neither: the actor's latest draft in this channel. */
+      readonly image?: ImageSource;
+    }
+  | {
+      readonly kind: 'edit';
+      readonly text: string;
+      readonly options?: CommandOptions;
+      readonly image: ImageSource;
+      readonly mask?: ImageSource;
+    }
+  | { readonly kind: 'vary'; readonly jobId: string; readonly index: number; readonly strength: VaryStrength }
+  | { readonly kind: 'reroll'; readonly jobId: string }
+  | { readonly kind: 'cancel'; readonly jobId: string }
+  | { readonly kind: 'delete'; readonly jobId: string };
+
+export const roleOf = (kind: 'draft' | 'refine' | 'edit'): Role => kind;

@@ -1,0 +1,126 @@
+import type { Role } from '../../config/schema.ts';
+import type { JobEvent, JobResult } from '../../engine/job-handle.ts';
+import { describeNoise } from '../../engine/noise-spec.ts';
+import { buttonId, type ButtonAction } from './buttons.ts';
+import type { Locale } from './command.ts';
+import type { Reply, ReplyButton, ReplyImage } from './reply.ts';
+import { errorText, formatEta, roleName, text } from './texts.ts';
+
+/** What rendering a job needs to know besides its events. */
+export interface JobView {
+  readonly jobId: string;
+  readonly parentId: string | null;
+  readonly role: Role;
+  readonly prompt: string;
+  readonly locale: Locale;
+}
+
+const PROGRESS_CELLS = 10;
+
+/** ▰▰▰▱▱▱▱▱▱▱ — a picture of progress where words would be slower to read. */
+export function progressBar(step: number, total: number): string {
+  const filled = total > 0 ? Math.round((step / total) * PROGRESS_CELLS) : 0;
+  return '▰'.repeat(filled) + '▱'.repeat(PROGRESS_CELLS - filled);
+}
+
+function button(locale: Locale, action: ButtonAction, jobId: string, index?: number): ReplyButton {
+  const n = index === undefined ? undefined : index + 1;
+  return {
+    id: buttonId(action, jobId, index),
+    action,
+    label: text(locale, `button.${action}`, n === undefined ? {} : { n }),
+    style: action === 'refine' ? 'primary' : action === 'delete' || action === 'cancel' ? 'danger' : 'secondary',
+    ownerOnly: action === 'cancel' || action === 'delete',
+  };
+}
+
+/** queued / started / progress → the status card. */
+export function renderStatus(event: Extract<JobEvent, { type: 'queued' | 'started' | 'progress' }>, view: JobView, now: number): Reply {
+  const role = roleName(view.locale, view.role);
+  const cancel = [button(view.locale, 'cancel', view.jobId)];
+  if (event.type === 'queued') {
+    return {
+      kind: 'status',
+      jobId: view.jobId,
+      phase: 'queued',
+      text: event.position <= 1 && event.etaMs < 2000
+        ? text(view.locale, 'status.queued.next')
+        : text(view.locale, 'status.queued', { position: event.position, eta: formatEta(view.locale, event.etaMs) }),
+      position: event.position,
+      etaAt: now + event.etaMs,
+      prompt: view.prompt,
+      buttons: cancel,
+    };
+  }
+  if (event.type === 'started') {
+    return { kind: 'status', jobId: view.jobId, phase: 'running', text: text(view.locale, 'status.starting', { role }), etaAt: now + event.etaMs, step: 0, prompt: view.prompt, buttons: cancel };
+  }
+  const line = event.step >= event.total ? text(view.locale, 'status.finishing', { role }) : text(view.locale, 'status.running', { role, step: event.step, total: event.total });
+  return {
+    kind: 'status',
+    jobId: view.jobId,
+    phase: 'running',
+    text: `${line}  ${progressBar(event.step, event.total)}`,
+    etaAt: now + event.etaMs,
+    step: event.step,
+    total: event.total,
+    prompt: view.prompt,
+    buttons: cancel,
+  };
+}
+
+/** done → the result message: grid (or single image), notes, footer, buttons per delivered candidate. */
+export function renderResult(result: JobResult, view: JobView): Reply {
+  const { locale, jobId } = view;
+  const meta = result.meta;
+  const candidates: (ReplyImage | null)[] = result.images.map((image) =>
+    image.png === null
+      ? null
+      : { name: `${jobId}-${image.index + 1}.png`, png: image.png, spoiler: image.spoiler, alt: image.prompt.slice(0, 900) },
+  );
+  const single = result.images.length === 1 ? candidates[0]! : null;
+  const anySpoiler = result.images.some((i) => i.spoiler);
+  const image: ReplyImage | null = result.grid
+    ? { name: `${jobId}-grid.png`, png: result.grid, spoiler: anySpoiler, alt: view.prompt.slice(0, 900) }
+    : single;
+  const notes: string[] = [];
+  const withheld = result.images.filter((i) => i.withheld).length;
+  if (withheld > 0) notes.push(text(locale, 'result.withheld', { count: withheld, total: result.images.length }));
+  if (anySpoiler) notes.push(text(locale, 'result.spoiler'));
+  for (const cut of meta.truncated) notes.push(text(locale, 'result.truncated', { kept: cut.kept, tokens: cut.tokens }));
+  const delivered = result.images.filter((i) => !i.withheld).map((i) => i.index);
+  const rows: ReplyButton[][] = [
+    delivered.map((i) => button(locale, 'refine', jobId, i)),
+    delivered.map((i) => button(locale, 'vary-subtle', jobId, i)),
+    delivered.map((i) => button(locale, 'vary-strong', jobId, i)),
+    [button(locale, 'reroll', jobId), button(locale, 'delete', jobId)],
+  ].filter((row) => row.length > 0);
+  const seeds = result.images.length === 1 ? describeNoise(result.images[0]!.noise) : String(meta.seed);
+  return {
+    kind: 'result',
+    jobId,
+    parentId: view.parentId,
+    prompt: view.prompt,
+    text: text(locale, 'result.footer', {
+      model: meta.model,
+      seed: seeds,
+      steps: meta.steps,
+      guidance: meta.guidance,
+      width: meta.width,
+      height: meta.height,
+      seconds: (meta.timings.wallMs / 1000).toFixed(1),
+      job: jobId,
+    }),
+    notes,
+    image,
+    candidates,
+    buttonRows: rows,
+  };
+}
+
+/** blocked / failed / cancelled → one closing line. */
+export function renderFinal(event: Extract<JobEvent, { type: 'blocked' | 'failed' | 'cancelled' }>, view: JobView): Reply {
+  if (event.type === 'blocked') return { kind: 'final', jobId: view.jobId, outcome: 'blocked', text: text(view.locale, 'done.blocked') };
+  if (event.type === 'cancelled') return { kind: 'final', jobId: view.jobId, outcome: 'cancelled', text: text(view.locale, 'done.cancelled') };
+  return { kind: 'final', jobId: view.jobId, outcome: 'failed', text: text(view.locale, 'done.failed', { reason: errorText(view.locale, event.error) }) };
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The `moderation:` section of the configuration. config/default.yaml documents every key and holds the shipped
+ * term lists; the defaults here are the same values, so a section parsed on its own (tests, the benchmark) behaves
+ * like the shipped configuration apart from the term lists.
+ */
+
+const policy = z.enum(['block', 'spoiler']);
+
+/** Overrides for one Discord guild or Slack workspace. */
+const scopePolicies = z
+  .object({
+    /** The guild's / workspace's default; absent → the platform default. */
+    default: policy.optional(),
+    /** Per-channel policy by channel id; beats the guild/workspace default. */
+    channels: z.record(z.string().min(1), policy).optional(),
+  })
+  .strict();
+export type ScopePolicies = z.infer<typeof scopePolicies>;
+
+const policiesSchema = z
+  .object({
+    /** Where nothing more specific is configured. */
+    default: policy.default('block'),
+    discord: z
+      .object({
+        /** null → the global default. */
+        default: policy.nullable().default(null),
+        /** By guild id. Quote the ids in YAML: snowflakes are too long for a YAML number. */
+        guilds: z.record(z.string().min(1), scopePolicies).default({}),
+      })
+      .strict()
+      .default({ default: null, guilds: {} }),
+    slack: z
+      .object({
+        default: policy.nullable().default(null),
+        /** By workspace (team) id. */
+        workspaces: z.record(z.string().min(1), scopePolicies).default({}),
+      })
+      .strict()
+      .default({ default: null, workspaces: {} }),
+    /** The local studio; null → the global default. */
+    studio: policy.nullable().default(null),
+  })
+  .strict();
+export type PoliciesConfig = z.infer<typeof policiesSchema>;
+
+const term = z.string().trim().min(1);
+
+const promptFilterSchema = z
+  .object({
+    /** Explicit sexual terms (English and Chinese); a prompt containing one is refused. */
+    terms: z.array(term).default([]),
+    /** Terms that sexualise minors; kept apart so the refusal carries its own category. */
+    minorTerms: z.array(term).default([]),
+    /** Phrases that contain a term but are harmless ("异性交往" holds 性交); masked before matching. */
+    allow: z.array(term).default([]),
+    /** Extra terms, one per line (blank lines and lines starting with # are skipped); null → none. */
+    file: z.string().min(1).nullable().default(null),
+  })
+  .strict();
+export type PromptFilterConfig = z.infer<typeof promptFilterSchema>;
+
+export const NSFW_MODELS = ['MobileNetV2', 'MobileNetV2Mid', 'InceptionV3'] as const;
+export type NsfwModelName = (typeof NSFW_MODELS)[number];
+
+export const moderationSchema = z
+  .object({
+    /** nsfwjs model bundled with the package: MobileNetV2 (fast, 224²), MobileNetV2Mid (224²), InceptionV3 (299², slow). */
+    model: z.enum(NSFW_MODELS).default('MobileNetV2'),
+    /** τ of the rule porn + hentai + 0.5·sexy > τ. */
+    threshold: z.number().gt(0).max(1).default(0.55),
+    /**
+     * Sexy alone past this also blocks: nsfwjs often files generated nudity under Sexy rather than Porn. 0.8 sits
+     * above where swimwear and suggestive-but-clothed pictures usually land (0.5–0.8) and is reached only when
+     * nearly all of the probability is on Sexy. 1 turns this rule off.
+     */
+    sexyThreshold: z.number().gt(0).max(1).default(0.8),
+    /** Per image, from the call to judge until its verdict; past it the verdict is `unavailable` (fail closed). */
+    timeoutMs: z.number().int().positive().max(600_000).default(5000),
+    /** Judge the input images of refine/edit before any GPU time is spent on them. */
+    judgeInputs: z.boolean().default(true),
+    promptFilter: promptFilterSchema.default({ terms: [], minorTerms: [], allow: [], file: null }),
+    policies: policiesSchema.default({
+      default: 'block',
+      discord: { default: null, guilds: {} },
+      slack: { default: null, workspaces: {} },
+      studio: null,
+    }),
+  })
+  .strict();
+
+export type ModerationConfig = z.infer<typeof moderationSchema>;

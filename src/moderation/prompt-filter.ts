@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { engineError, type EngineError } from '../engine/errors.ts';
+import type { ModerationConfig } from './config.ts';
+import { ModerationSetupError } from './errors.ts';
+import { collapseSpacedLetters, compactText, decodeLeet, foldText, isCjkTerm } from './text-normalize.ts';
+
+/** Which list a matched term came from; the refusal's only parameter. Checked in this order. */
+export type TermCategory = 'minors' | 'sexual' | 'custom';
+
+/** Refuses a prompt (with `prompt-blocked`) or lets it through (undefined). */
+export type PromptFilter = (text: string) => EngineError | undefined;
+
+/** Letters and digits of the scripts written with spaces between words; a Latin term must not touch one. */
+const WORD_CHAR = String.raw`[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}\p{N}]`;
+const SEPARATOR = String.raw`[^\p{L}\p{N}]+`;
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+interface TermMatcher {
+  /** Latin (word-boundary) terms as one regex whose first group is the matched term; null when there are none. */
+  readonly words: RegExp | null;
+  /** CJK terms, compacted, matched as substrings of the compacted prompt. */
+  readonly substrings: readonly string[];
+}
+
+/** "sexual intercourse" also matches "sexual-intercourse"; a trailing s/es covers plurals ("nudes"). */
+function wordPattern(terms: readonly string[], plural: boolean): RegExp | null {
+  if (terms.length === 0) return null;
+  const alternatives = [...terms]
+    .sort((a, b) => b.length - a.length)
+    .map((term) => term.split(/[^\p{L}\p{N}]+/u).filter(Boolean).map(escapeRegExp).join(SEPARATOR));
+  return new RegExp(`(?<!${WORD_CHAR})(${alternatives.join('|')})${plural ? '(?:e?s)?' : ''}(?!${WORD_CHAR})`, 'gu');
+}
+
+function compile(terms: readonly string[], plural: boolean): TermMatcher {
+  const folded = [...new Set(terms.map(foldText).filter((t) => compactText(t) !== ''))];
+  return {
+    words: wordPattern(folded.filter((t) => !isCjkTerm(t)), plural),
+    substrings: folded.filter(isCjkTerm).map(compactText),
+  };
+}
+
+function findIn(matcher: TermMatcher, wordViews: readonly string[], compact: string): string | undefined {
+  if (matcher.words) {
+    for (const view of wordViews) {
+      matcher.words.lastIndex = 0;
+      const match = matcher.words.exec(view);
+      if (match) return match[1];
+    }
+  }
+  return matcher.substrings.find((term) => compact.includes(term));
+}
+
+/** Removes the allowed phrases, so "naked eye" or "异性交往" cannot match the terms they contain. */
+function mask(allow: TermMatcher, wordView: string, compact: string): { word: string; compact: string } {
+  let masked = compact;
+  for (const phrase of allow.substrings) masked = masked.split(phrase).join(' ');
+  return { word: allow.words ? wordView.replace(allow.words, ' ') : wordView, compact: masked };
+}
+
+function readTermFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ModerationSetupError(`Cannot read moderation.promptFilter.file ${file}: ${(error as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/**
+ * Builds the prompt filter once (reading `promptFilter.file` now, so a missing file stops start-up). Matching works
+ * on normalised views of the prompt: compatibility-folded, lowercased, accent- and zero-width-free, with spaced-out
+ * letters joined and, separately, leetspeak read as letters. Latin terms need word boundaries ("Essex" is not "sex",
+ * "pen is" is not "penis"); CJK terms match as substrings once spaces and punctuation are gone.
+ *
+ * The refusal carries only the category in its params (what an adapter may show); the matched term is in the
+ * English message, which goes to logs and the operator's CLI, not to chat, so the list cannot be probed from chat.
+ * Give it the positive prompt only: negative prompts legitimately name what the user wants kept out.
+ */
+export function createPromptFilter(config: Pick<ModerationConfig, 'promptFilter'>): PromptFilter {
+  const { terms, minorTerms, allow, file } = config.promptFilter;
+  const lists: readonly (readonly [TermCategory, TermMatcher])[] = [
+    ['minors', compile(minorTerms, true)],
+    ['sexual', compile(terms, true)],
+    ['custom', compile(file === null ? [] : readTermFile(file), true)],
+  ];
+  const allowed = compile(allow, false);
+
+  return (text) => {
+    const folded = foldText(text);
+    const words = collapseSpacedLetters(folded);
+    const plain = mask(allowed, words, compactText(folded));
+    const leet = decodeLeet(words);
+    const views = leet === words ? [plain.word] : [plain.word, mask(allowed, leet, '').word];
+    for (const [category, matcher] of lists) {
+      const term = findIn(matcher, views, plain.compact);
+      if (term !== undefined) {
+        return engineError('prompt-blocked', `The prompt was refused by the prompt filter: it contains "${term}" (${category} term)`, {
+          category,
+        });
+      }
+    }
+    return undefined;
+  };
+}
