@@ -17,6 +17,7 @@ export function jobSpec(modelDir: string, fields: Partial<JobSpec> & { prompt?: 
     cfgTruncation: 1,
     cfgNormalization: 0,
     negativePrompt: '',
+    userNegativePrompt: null,
     seed: seeds[0]!,
     chaos: 100,
     style: null,
