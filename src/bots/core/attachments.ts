@@ -62,14 +62,15 @@ export async function fetchImage(url: string, policy: FetchPolicy): Promise<Fetc
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
+    const reader = response.body.getReader();
     try {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        size += read.value.byteLength;
         if (size > policy.maxBytes) {
-          await response.body.cancel().catch(() => undefined);
+          await reader.cancel().catch(() => undefined);
           return { ok: false, error: { code: 'attachment-too-large', params: { max } } };
         }
-        chunks.push(chunk);
+        chunks.push(read.value);
       }
     } catch {
       return { ok: false, error: { code: 'attachment-fetch' } };
