@@ -1,0 +1,113 @@
+import { deflateSync } from 'node:zlib';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeModerator, owner, tempDir, testConfig } from '../../test/support/fakes.ts';
+import { writeFixtureModel } from '../../test/support/fixtures/models.ts';
+import { createLogger } from '../logging.ts';
+import { Engine } from './engine.ts';
+import { withTextChunks } from './image/png-text.ts';
+import { modelInfo } from './model/model-info.ts';
+import { StyleCatalog } from './prompt/styles.ts';
+import type { GenerationRequest } from './request.ts';
+
+// The engine with the real Z-Image pipeline in its worker, on a fixture model: bad inputs, faults, reproducibility.
+const root = tempDir('zimage-engine-');
+const modelDir = writeFixtureModel(join(root, 'model'), { kind: 'oracle', maxBatch: 4, textMask: true });
+let engine: Engine;
+
+beforeAll(async () => {
+  const info = modelInfo(modelDir);
+  engine = await Engine.start({
+    config: testConfig({ dataDir: join(root, 'data'), limits: { maxInputPixels: 4_000_000 } }),
+    models: { draft: info, refine: info, edit: info },
+    styles: StyleCatalog.fromFile(join(import.meta.dirname, '../../config/styles.yaml')),
+    moderator: new FakeModerator(),
+    pipelineModule: new URL('./pipelines/z-image/index.ts', import.meta.url),
+    pipelineOptions: { preload: [modelDir], maxLoaded: 2 },
+    logger: createLogger('silent'),
+  });
+});
+afterAll(async () => engine.shutdown());
+
+async function run(request: Omit<GenerationRequest, 'owner'>) {
+  const submitted = await engine.submit({ owner: owner('u'), ...request } as GenerationRequest);
+  if (!submitted.ok) return { refused: submitted.error };
+  return { end: await submitted.value.settled };
+}
+
+/** A PNG whose header claims 100000×100000 pixels: refused from the header, before anything is decoded. */
+function bombPng(): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    return Buffer.concat([head, data, Buffer.alloc(4)]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(100_000, 0);
+  ihdr.writeUInt32BE(100_000, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(100))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('engine + Z-Image pipeline', () => {
+  it('draws a draft and reproduces it byte for byte from the same seed', async () => {
+    const first = await run({ role: 'draft', prompt: 'a red fox', seed: 123, count: 2 });
+    const second = await run({ role: 'draft', prompt: 'a red fox', seed: 123, count: 2 });
+    if (first.end?.type !== 'done' || second.end?.type !== 'done') throw new Error('expected two results');
+    const strip = (png: Buffer | null): Buffer => {
+      // The PNG's text chunks name the job; compare the pixels' encoding, which must be identical.
+      return png!.subarray(png!.indexOf('IDAT') - 4);
+    };
+    expect(strip(first.end.result.images[1]!.png).equals(strip(second.end.result.images[1]!.png))).toBe(true);
+    expect(first.end.result.meta.provider).toBe('cpu');
+  });
+
+  it('refuses bad images, masks, regions, strengths and sizes before queueing, with one error each', async () => {
+    const good = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+    const mask = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#102030' } }).jpeg().toBuffer();
+    const cases: [Omit<GenerationRequest, 'owner'>, string][] = [
+      [{ role: 'refine', prompt: 'x', image: { bytes: new TextEncoder().encode('not an image at all') } }, 'bad-image'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: jpeg.subarray(0, jpeg.length / 2) } }, 'bad-image'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: good.subarray(0, 60) } }, 'bad-image'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: bombPng() } }, 'image-too-large'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/>') } }, 'bad-image'],
+      [{ role: 'edit', prompt: 'x', image: { bytes: good }, mask: { bytes: mask } }, 'bad-mask'],
+      [{ role: 'edit', prompt: 'x', image: { bytes: good }, region: 'upper-middle' }, 'unknown-region'],
+      [{ role: 'edit', prompt: 'x', image: { bytes: good }, region: '50,50,60,10' }, 'unknown-region'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: good }, strength: 1.5 }, 'out-of-range'],
+      [{ role: 'refine', prompt: 'x', image: { bytes: good }, strength: -0.1 }, 'out-of-range'],
+      [{ role: 'draft', prompt: 'x', width: 72, height: 64 }, 'bad-size'],
+    ];
+    for (const [request, code] of cases) {
+      const outcome = await run(request);
+      expect(outcome.refused?.code, `${request.role} ${JSON.stringify(Object.keys(request))} → ${code}`).toBe(code);
+    }
+    const after = await run({ role: 'edit', prompt: 'a cat', image: { bytes: jpeg }, region: 'left' });
+    expect(after.end?.type).toBe('done');
+  });
+
+  it('fails a job whose stored input vanished with a clear error, and keeps the worker healthy', async () => {
+    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } }).png().toBuffer();
+    const submitted = await engine.submit(
+      { role: 'refine', owner: owner('v'), prompt: 'x', image: { bytes: image } },
+      { onEvent: (e) => void (e.type === 'queued' && rmSync(engine.journal.recent(1)[0]!.spec.image!, { force: true })) },
+    );
+    if (!submitted.ok) throw new Error(submitted.error.message);
+    const end = await submitted.value.settled;
+    expect(end).toMatchObject({ type: 'failed', error: { code: 'missing-image' } });
+    expect((await run({ role: 'draft', prompt: 'still fine', count: 1 })).end?.type).toBe('done');
+    expect(engine.stats().workers[0]!.restarts).toBe(0);
+  });
+
+  it('keeps the aspect ratio of the input image when refining', async () => {
+    const wide = await sharp({ create: { width: 160, height: 90, channels: 3, background: '#aa5500' } }).png().toBuffer();
+    const outcome = await run({ role: 'refine', prompt: 'x', image: { bytes: withTextChunks(wide, { note: 'a chunk' }) }, strength: 0.5 });
+    if (outcome.end?.type !== 'done') throw new Error(JSON.stringify(outcome));
+    const { width, height } = outcome.end.result.meta;
+    expect(width).toBeGreaterThan(height);
+  });
+});
