@@ -29,16 +29,18 @@ function providerList(device: DeviceConfig): ort.InferenceSession.ExecutionProvi
  * cannot load (the CUDA provider is not in the npm package), so the fallback to CPU is explicit and logged once.
  */
 export async function openGraph(file: string, device: DeviceConfig, log: Log): Promise<GraphSession> {
-  const options = (providers: ort.InferenceSession.ExecutionProviderConfig[]): ort.InferenceSession.SessionOptions => ({
+  const options = (providers: ort.InferenceSession.ExecutionProviderConfig[], quiet: boolean): ort.InferenceSession.SessionOptions => ({
     executionProviders: providers,
     graphOptimizationLevel: 'all',
+    // onnxruntime prints its own errors to stderr; a provider that cannot load is reported once, by us, below.
+    logSeverityLevel: quiet ? 4 : 3,
     ...(device.threads > 0 ? { intraOpNumThreads: device.threads } : {}),
     interOpNumThreads: 1,
   });
   let session: ort.InferenceSession;
   let provider = device.provider;
   try {
-    session = await ort.InferenceSession.create(file, options(providerList(device)));
+    session = await ort.InferenceSession.create(file, options(providerList(device), device.provider !== 'cpu'));
   } catch (error) {
     if (device.provider === 'cpu') {
       throw new EngineFailure(engineError('model-error', `Cannot load ${file}: ${(error as Error).message}`, { file }));
@@ -49,7 +51,7 @@ export async function openGraph(file: string, device: DeviceConfig, log: Log): P
     });
     provider = 'cpu';
     try {
-      session = await ort.InferenceSession.create(file, options(['cpu']));
+      session = await ort.InferenceSession.create(file, options(['cpu'], false));
     } catch (cpuError) {
       throw new EngineFailure(engineError('model-error', `Cannot load ${file}: ${(cpuError as Error).message}`, { file }));
     }
