@@ -11,8 +11,8 @@ const policy = z.enum(['block', 'spoiler']);
 /** Overrides for one Discord guild or Slack workspace. */
 const scopePolicies = z
   .object({
-    /** The guild's / workspace's default; absent → the platform default. */
-    default: policy.optional(),
+    /** The guild's / workspace's default; absent or null → the platform default. */
+    default: policy.nullish(),
     /** Per-channel policy by channel id; beats the guild/workspace default. */
     channels: z.record(z.string().min(1), policy).optional(),
   })
@@ -65,6 +65,9 @@ export type PromptFilterConfig = z.infer<typeof promptFilterSchema>;
 export const NSFW_MODELS = ['MobileNetV2', 'MobileNetV2Mid', 'InceptionV3'] as const;
 export type NsfwModelName = (typeof NSFW_MODELS)[number];
 
+/** Side of the square image each model takes (nsfwjs' own sizes). */
+export const NSFW_INPUT_SIZE: Readonly<Record<NsfwModelName, number>> = { MobileNetV2: 224, MobileNetV2Mid: 224, InceptionV3: 299 };
+
 export const moderationSchema = z
   .object({
     /** nsfwjs model bundled with the package: MobileNetV2 (fast, 224²), MobileNetV2Mid (224²), InceptionV3 (299², slow). */
@@ -72,9 +75,10 @@ export const moderationSchema = z
     /** τ of the rule porn + hentai + 0.5·sexy > τ. */
     threshold: z.number().gt(0).max(1).default(0.55),
     /**
-     * Sexy alone past this also blocks: nsfwjs often files generated nudity under Sexy rather than Porn. 0.8 sits
-     * above where swimwear and suggestive-but-clothed pictures usually land (0.5–0.8) and is reached only when
-     * nearly all of the probability is on Sexy. 1 turns this rule off.
+     * Sexy alone past this also blocks: nsfwjs often files generated nudity under Sexy rather than Porn, and the
+     * combined rule never fires on Sexy alone (0.5·sexy ≤ 0.5 < τ). 0.8 blocks only confident Sexy calls (four fifths
+     * of the probability), leaving middling Sexy scores — swimwear, fashion, portraits — to the combined rule, where
+     * some Porn or Hentai must add up with them. Lower it for stricter servers; 1 turns this rule off.
      */
     sexyThreshold: z.number().gt(0).max(1).default(0.8),
     /** Per image, from the call to judge until its verdict; past it the verdict is `unavailable` (fail closed). */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { engineError, type EngineError } from '../engine/errors.ts';
 import type { ModerationConfig } from './config.ts';
 import { ModerationSetupError } from './errors.ts';
-import { collapseSpacedLetters, compactText, decodeLeet, foldText, isCjkTerm } from './text-normalize.ts';
+import { compactText, decodeLeet, foldText, isCjkTerm, spelledOutRuns } from './text-normalize.ts';
 
 /** Which list a matched term came from; the refusal's only parameter. Checked in this order. */
 export type TermCategory = 'minors' | 'sexual' | 'custom';
@@ -19,6 +19,8 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 interface TermMatcher {
   /** Latin (word-boundary) terms as one regex whose first group is the matched term; null when there are none. */
   readonly words: RegExp | null;
+  /** The same terms compacted ("sexual intercourse" → "sexualintercourse"), for spelled-out runs. */
+  readonly spelled: readonly string[];
   /** CJK terms, compacted, matched as substrings of the compacted prompt. */
   readonly substrings: readonly string[];
 }
@@ -34,28 +36,52 @@ function wordPattern(terms: readonly string[], plural: boolean): RegExp | null {
 
 function compile(terms: readonly string[], plural: boolean): TermMatcher {
   const folded = [...new Set(terms.map(foldText).filter((t) => compactText(t) !== ''))];
+  const latin = folded.filter((t) => !isCjkTerm(t));
   return {
-    words: wordPattern(folded.filter((t) => !isCjkTerm(t)), plural),
+    words: wordPattern(latin, plural),
+    spelled: latin.map(compactText),
     substrings: folded.filter(isCjkTerm).map(compactText),
   };
 }
 
-function findIn(matcher: TermMatcher, wordViews: readonly string[], compact: string): string | undefined {
+/** The prompt as the matchers read it, allowed phrases already masked out. */
+interface Views {
+  /** Folded text, and its leetspeak reading when that differs: matched at word boundaries. */
+  readonly words: readonly string[];
+  /** Spelled-out runs ("n u d e" → "nude"), plain and leet-read: matched as substrings. */
+  readonly spelled: readonly string[];
+  /** Everything but letters and digits removed: CJK terms are substrings of it. */
+  readonly compact: string;
+}
+
+function findIn(matcher: TermMatcher, views: Views): string | undefined {
   if (matcher.words) {
-    for (const view of wordViews) {
+    for (const view of views.words) {
       matcher.words.lastIndex = 0;
       const match = matcher.words.exec(view);
       if (match) return match[1];
     }
   }
-  return matcher.substrings.find((term) => compact.includes(term));
+  for (const run of views.spelled) {
+    const term = matcher.spelled.find((t) => run.includes(t));
+    if (term !== undefined) return term;
+  }
+  return matcher.substrings.find((term) => views.compact.includes(term));
 }
 
-/** Removes the allowed phrases, so "naked eye" or "异性交往" cannot match the terms they contain. */
-function mask(allow: TermMatcher, wordView: string, compact: string): { word: string; compact: string } {
-  let masked = compact;
-  for (const phrase of allow.substrings) masked = masked.split(phrase).join(' ');
-  return { word: allow.words ? wordView.replace(allow.words, ' ') : wordView, compact: masked };
+const removeAll = (text: string, phrases: readonly string[]): string => phrases.reduce((out, p) => out.split(p).join(' '), text);
+
+/** Reads the prompt every way the matchers need, removing the allowed phrases ("naked eye", "异性交往") first. */
+function viewsOf(text: string, allow: TermMatcher): Views {
+  const folded = foldText(text);
+  const maskWords = (view: string): string => (allow.words ? view.replace(allow.words, ' ') : view);
+  const leet = decodeLeet(folded);
+  const runs = spelledOutRuns(folded).flatMap((run) => [...new Set([run, decodeLeet(run)])]);
+  return {
+    words: (leet === folded ? [folded] : [folded, leet]).map(maskWords),
+    spelled: runs.map((run) => removeAll(run, allow.spelled)),
+    compact: removeAll(compactText(folded), allow.substrings),
+  };
 }
 
 function readTermFile(file: string): string[] {
@@ -73,9 +99,10 @@ function readTermFile(file: string): string[] {
 
 /**
  * Builds the prompt filter once (reading `promptFilter.file` now, so a missing file stops start-up). Matching works
- * on normalised views of the prompt: compatibility-folded, lowercased, accent- and zero-width-free, with spaced-out
- * letters joined and, separately, leetspeak read as letters. Latin terms need word boundaries ("Essex" is not "sex",
- * "pen is" is not "penis"); CJK terms match as substrings once spaces and punctuation are gone.
+ * on normalised views of the prompt: compatibility-folded, lowercased, accent- and zero-width-free; leetspeak read as
+ * letters; spelled-out runs of single letters joined. Latin terms need word boundaries ("Essex" is not "sex", "pen
+ * is" is not "penis"), except inside a spelled-out run; CJK terms match as substrings once spaces and punctuation
+ * are gone.
  *
  * The refusal carries only the category in its params (what an adapter may show); the matched term is in the
  * English message, which goes to logs and the operator's CLI, not to chat, so the list cannot be probed from chat.
@@ -91,13 +118,9 @@ export function createPromptFilter(config: Pick<ModerationConfig, 'promptFilter'
   const allowed = compile(allow, false);
 
   return (text) => {
-    const folded = foldText(text);
-    const words = collapseSpacedLetters(folded);
-    const plain = mask(allowed, words, compactText(folded));
-    const leet = decodeLeet(words);
-    const views = leet === words ? [plain.word] : [plain.word, mask(allowed, leet, '').word];
+    const views = viewsOf(text, allowed);
     for (const [category, matcher] of lists) {
-      const term = findIn(matcher, views, plain.compact);
+      const term = findIn(matcher, views);
       if (term !== undefined) {
         return engineError('prompt-blocked', `The prompt was refused by the prompt filter: it contains "${term}" (${category} term)`, {
           category,

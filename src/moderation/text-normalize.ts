@@ -1,7 +1,7 @@
 /**
  * Text views the prompt filter matches against. Each view undoes one family of evasions without inventing words
  * that were not written: letters are only joined when every one of them stands alone ("n u d e"), never when whole
- * words sit next to each other ("pen is").
+ * words sit next to each other ("pen is" stays two words).
  */
 
 const MARKS = /\p{M}/gu;
@@ -32,9 +32,12 @@ export function foldText(text: string): string {
 /** A run of at least three characters that each stand alone between separators: "n u d e", "n.u.d.e", "n-u-d-e". */
 const SPACED_LETTERS = /(?<![\p{L}\p{N}])[\p{L}\p{N}](?:[^\p{L}\p{N}]+[\p{L}\p{N}](?![\p{L}\p{N}])){2,}/gu;
 
-/** Joins spaced-out letters into the word they spell. */
-export function collapseSpacedLetters(text: string): string {
-  return text.replace(SPACED_LETTERS, (run) => run.replace(/[^\p{L}\p{N}]+/gu, ''));
+/**
+ * The spelled-out words of a text, joined: "a n u d e photo" → ["anude"]. Where the words of such a run end is
+ * unknowable ("a" or "an"?), so the filter looks for terms anywhere inside a run rather than at word boundaries.
+ */
+export function spelledOutRuns(text: string): string[] {
+  return Array.from(text.matchAll(SPACED_LETTERS), (match) => compactText(match[0]));
 }
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };

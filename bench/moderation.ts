@@ -1,0 +1,133 @@
+// npm run bench:moderation [-- --all] [-- --compare-fold] [-- --runs 30] — the NSFW classifier as the engine uses it:
+// start-up (thread + wasm backend + model load), then the median time of one judge() per 256² and per 1024² image,
+// resize included, one image at a time (the sizes alternating) after a warm-up; plus the resize alone and the main
+// thread's event-loop delay while judging. Prints one JSON object on stdout; the classifier's log goes to stderr.
+import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { moderationSchema, NSFW_INPUT_SIZE, NSFW_MODELS, type NsfwModelName } from '../src/moderation/config.ts';
+import { resizeForModel } from '../src/moderation/model-input.ts';
+import { NsfwClassifier, type ModerationLog } from '../src/moderation/nsfw-classifier.ts';
+import type { RgbImage } from '../src/moderation/verdict.ts';
+
+const GOAL_MS = 60;
+
+const { values: args } = parseArgs({
+  options: {
+    all: { type: 'boolean', default: false },
+    'compare-fold': { type: 'boolean', default: false },
+    runs: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+const runs = Number(args.runs);
+const warmup = Number(args.warmup);
+
+/** A busy, photo-like test card: gradients with a pattern, so the resize has real work. */
+function testImage(side: number): RgbImage {
+  const data = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const i = (y * side + x) * 3;
+      data[i] = (x * 255) / side;
+      data[i + 1] = (y * 255) / side;
+      data[i + 2] = ((x >> 3) ^ (y >> 3)) & 1 ? 200 : 60;
+    }
+  }
+  return { width: side, height: side, data };
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+function summary(times: number[]): Record<string, number> {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { medianMs: round(at(0.5)), p90Ms: round(at(0.9)), minMs: round(sorted[0]!), maxMs: round(sorted[sorted.length - 1]!) };
+}
+
+async function timed(count: number, once: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await once();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+const log: ModerationLog = (level, message, detail) => {
+  process.stderr.write(`${JSON.stringify({ level, message, ...detail })}\n`);
+};
+
+const images = { '256': testImage(256), '1024': testImage(1024) };
+
+async function measure(model: NsfwModelName, foldBatchNorm: boolean): Promise<Record<string, unknown>> {
+  const config = moderationSchema.parse({ model, timeoutMs: 120_000 });
+  const started = performance.now();
+  const classifier = await NsfwClassifier.start(config, log, { foldBatchNorm });
+  const startMs = performance.now() - started;
+  const classify: Record<string, unknown> = {};
+  const resizeOnly: Record<string, unknown> = {};
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  let flagged = 0;
+  try {
+    const sizes = Object.entries(images);
+    for (const [, image] of sizes) await timed(warmup, () => classifier.judge(image));
+    // The sizes take turns, so a change in the machine's load falls on both alike.
+    const times = new Map<string, number[]>(sizes.map(([size]) => [size, []]));
+    delay.enable();
+    for (let i = 0; i < runs; i++) {
+      for (const [size, image] of sizes) {
+        const started = performance.now();
+        const verdict = await classifier.judge(image);
+        times.get(size)!.push(performance.now() - started);
+        if (verdict.flagged) flagged += 1;
+      }
+    }
+    delay.disable();
+    for (const [size, image] of sizes) {
+      classify[size] = summary(times.get(size)!);
+      resizeOnly[size] = summary(await timed(runs, () => resizeForModel(image, NSFW_INPUT_SIZE[model])));
+    }
+  } finally {
+    await classifier.close();
+  }
+  const { info } = classifier;
+  return {
+    model,
+    foldBatchNorm,
+    backend: info.backend,
+    inputSize: info.inputSize,
+    foldedBatchNorms: info.foldedBatchNorms,
+    startMs: Math.round(startMs),
+    modelLoadMs: info.loadMs,
+    classifyIncludingResize: classify,
+    resizeOnly,
+    mainThreadEventLoopDelayMs: { p99: round(delay.percentile(99) / 1e6), max: round(delay.max / 1e6) },
+    flaggedTestImages: flagged,
+  };
+}
+
+const models: readonly NsfwModelName[] = args.all ? NSFW_MODELS : [moderationSchema.parse({}).model];
+const results: Record<string, unknown>[] = [];
+for (const model of models) {
+  results.push(await measure(model, true));
+  if (args['compare-fold'] && model !== 'MobileNetV2Mid') results.push(await measure(model, false));
+}
+
+const configured = results.find((r) => r.model === 'MobileNetV2' && r.foldBatchNorm === true);
+const median1024 = (configured?.classifyIncludingResize as Record<string, { medianMs: number }> | undefined)?.['1024']?.medianMs;
+const median256 = (configured?.classifyIncludingResize as Record<string, { medianMs: number }> | undefined)?.['256']?.medianMs;
+
+process.stdout.write(
+  `${JSON.stringify({
+    benchmark: 'moderation',
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage1m: round(loadavg()[0]!),
+    runs,
+    warmup,
+    goal: { model: 'MobileNetV2', medianMsPerImage: GOAL_MS, met: median256 !== undefined && median1024 !== undefined ? Math.max(median256, median1024) <= GOAL_MS : null },
+    results,
+  })}\n`,
+);
