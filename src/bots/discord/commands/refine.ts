@@ -1,0 +1,33 @@
+import { ApplicationIntegrationType, InteractionContextType } from 'discord.js';
+import { errorText } from '../../core/texts.ts';
+import type { SlashCommand } from './command-module.ts';
+import { attachmentOption, localized, pendingDescription, promptOption, readRoleOptions, roleOptions } from './slash-options.ts';
+
+/**
+ * /refine [prompt] [image] [options]: re-render with the finer model. Without an image the core refines the user's
+ * latest draft in the channel; the Refine buttons on a result come in as button presses instead.
+ */
+export const refineCommand: SlashCommand = {
+  type: 'slash',
+  name: 'refine',
+  definition: (ctx) => ({
+    ...localized('refine', pendingDescription('discord.command.refine')),
+    contexts: [InteractionContextType.Guild],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    options: [promptOption('refine', false, ctx), attachmentOption('image', 'discord.option.image.refine', false), ...roleOptions('refine', ctx)],
+  }),
+  handle(ctx, options) {
+    const read = readRoleOptions('refine', options);
+    if (!read.ok) return { kind: 'refuse', text: errorText(ctx.locale, read.error) };
+    const attachment = options.attachment('image');
+    return {
+      kind: 'job',
+      command: {
+        kind: 'refine',
+        text: options.string('prompt') ?? '',
+        options: read.options,
+        ...(attachment ? { image: { kind: 'upload', attachment } } : {}),
+      },
+    };
+  },
+};

@@ -1,0 +1,20 @@
+/** Localized names of the slash commands and their options (Discord shows them in the client's language): names,
+ * not sentences — lower-case, no spaces, unique per command. */
+export const ZH_NAMES: Readonly<Record<string, string>> = {
+  draft: '草图',
+  refine: '精修',
+  edit: '编辑',
+  prompt: '提示词',
+  image: '图像',
+  mask: '遮罩',
+  count: '数量',
+  seed: '种子',
+  chaos: '差异度',
+  ar: '宽高比',
+  style: '风格',
+  no: '排除',
+  steps: '步数',
+  guidance: '引导',
+  strength: '强度',
+  region: '区域',
+};

@@ -1,0 +1,113 @@
+import type { Config } from '../../config/schema.ts';
+import { fetchImage, hostAllowed, type FetchPolicy } from '../core/attachments.ts';
+import { commandFromButton } from '../core/buttons.ts';
+import type { ImageSource } from '../core/command.ts';
+import type { CoreError } from '../core/errors.ts';
+
+/**
+ * Which image a Discord message or option points at, and fetching it safely. An image this bot posted resolves to
+ * its job and candidate (found in the message's button ids), so an edit knows the prompt that made it; anything
+ * else is downloaded, from Discord's file hosts only.
+ */
+export interface AttachmentRef {
+  readonly url: string;
+  /** As Discord declares it (bytes); checked before downloading, then enforced while streaming. */
+  readonly size: number;
+  readonly name: string;
+  readonly contentType: string | null;
+}
+
+export type ImageRef =
+  | { readonly kind: 'job'; readonly jobId: string; readonly index: number }
+  | { readonly kind: 'upload'; readonly attachment: AttachmentRef };
+
+/** A message as the handlers see it: who wrote it, its attachments, and the custom ids of its buttons. */
+export interface MessageView {
+  readonly id: string;
+  readonly channelId: string;
+  readonly authorId: string;
+  readonly attachments: readonly AttachmentRef[];
+  readonly customIds: readonly string[];
+}
+
+/** One of this bot's results: its job and the candidates it delivered (from the Refine buttons), in order. */
+export interface OwnResult {
+  readonly jobId: string;
+  readonly indices: readonly number[];
+}
+
+export function ownResultOf(message: MessageView, botUserId: string): OwnResult | undefined {
+  if (message.authorId !== botUserId || message.attachments.length === 0) return undefined;
+  let jobId: string | undefined;
+  const indices: number[] = [];
+  for (const id of message.customIds) {
+    const command = commandFromButton(id);
+    if (!command) continue;
+    if (command.kind === 'vary' || command.kind === 'reroll' || command.kind === 'cancel' || command.kind === 'delete') {
+      jobId ??= command.jobId;
+    } else if (command.kind === 'refine' && command.image && 'jobId' in command.image) {
+      jobId ??= command.image.jobId;
+      if (command.image.jobId === jobId) indices.push(command.image.index);
+    }
+  }
+  return jobId !== undefined && indices.length > 0 ? { jobId, indices } : undefined;
+}
+
+const IMAGE_NAME = /\.(png|jpe?g|webp|gif|avif|tiff?|heic|heif)$/i;
+
+export function imageAttachment(attachments: readonly AttachmentRef[]): AttachmentRef | undefined {
+  return attachments.find((a) => (a.contentType ? a.contentType.startsWith('image/') : IMAGE_NAME.test(a.name)));
+}
+
+/**
+ * The image of a message: one of ours → its candidate (`candidate` is 1-based; default the first delivered), else
+ * its first image attachment. Undefined when the message has no image or the candidate is not one of it.
+ */
+export function imageOfMessage(message: MessageView, botUserId: string, candidate?: number): ImageRef | undefined {
+  const own = ownResultOf(message, botUserId);
+  if (own) {
+    const index = candidate === undefined ? own.indices[0] : own.indices.find((i) => i === candidate - 1);
+    return index === undefined ? undefined : { kind: 'job', jobId: own.jobId, index };
+  }
+  const attachment = imageAttachment(message.attachments);
+  return attachment ? { kind: 'upload', attachment } : undefined;
+}
+
+const DISCORD_API_HOSTS = new Set(['discord.com', 'discordapp.com', 'canary.discord.com', 'ptb.discord.com']);
+
+/**
+ * Discord's CDN hosts, plus the API base's host when it is not Discord's (a self-hosted proxy, the tests' fake),
+ * with plain http allowed only for that host.
+ */
+export function fetchPolicy(config: Readonly<Config>, maxBytes: number): FetchPolicy {
+  const hosts = [...config.discord.attachmentHosts];
+  const insecure: string[] = [];
+  const base = new URL(config.discord.apiBase);
+  if (!DISCORD_API_HOSTS.has(base.hostname.toLowerCase())) {
+    hosts.push(base.hostname);
+    if (base.protocol === 'http:') insecure.push(base.hostname);
+  }
+  return { allowedHosts: hosts, insecureHosts: insecure, maxBytes };
+}
+
+/** The checks that need no download: refuse before deferring, so the refusal can be private and immediate. */
+export function precheckAttachment(attachment: AttachmentRef, policy: FetchPolicy): CoreError | undefined {
+  let url: URL;
+  try {
+    url = new URL(attachment.url);
+  } catch {
+    return { code: 'attachment-host' };
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && hostAllowed(url.hostname, policy.insecureHosts ?? []));
+  if (!secure || !hostAllowed(url.hostname, policy.allowedHosts)) return { code: 'attachment-host' };
+  if (attachment.size > policy.maxBytes) return { code: 'attachment-too-large', params: { max: `${Math.round(policy.maxBytes / 2 ** 20)} MiB` } };
+  return undefined;
+}
+
+export type Resolved = { readonly ok: true; readonly source: ImageSource } | { readonly ok: false; readonly error: CoreError };
+
+export async function resolveImage(ref: ImageRef, policy: FetchPolicy): Promise<Resolved> {
+  if (ref.kind === 'job') return { ok: true, source: { jobId: ref.jobId, index: ref.index } };
+  const fetched = await fetchImage(ref.attachment.url, policy);
+  return fetched.ok ? { ok: true, source: { bytes: fetched.bytes } } : { ok: false, error: fetched.error };
+}

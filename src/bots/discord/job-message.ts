@@ -1,0 +1,136 @@
+import type { Locale } from '../core/command.ts';
+import type { Reply, ReplySink } from '../core/reply.ts';
+import type { Logger } from '../../logging.ts';
+import type { DiscordDelivery } from './delivery.ts';
+import { fitFiles } from './fit-upload.ts';
+import { renderReply, type RenderedMessage } from './render.ts';
+import { isExpiredToken, type DiscordFailure, type DiscordTransport, type InteractionRef } from './transport.ts';
+
+/**
+ * Interaction tokens live 15 minutes. Past 14, switch to channel messages before Discord says no, so a result that
+ * finishes at minute 14:59 is not lost to a race.
+ */
+export const TOKEN_SAFE_MS = 14 * 60_000;
+
+/** A message could not be delivered; carries Discord's code, never a URL or token. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  constructor(readonly failure: DiscordFailure) {
+    super(`Discord refused the message: ${failure.message} (code ${failure.code ?? '-'}, status ${failure.status ?? '-'})`);
+  }
+}
+
+export interface JobMessageOptions {
+  readonly transport: DiscordTransport;
+  readonly delivery: DiscordDelivery;
+  readonly locale: Locale;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * One job's messages on Discord: the status card, edited as the job goes, and the result. While the interaction
+ * token is valid everything edits the interaction's response; once it has expired (or is about to), status goes to
+ * a channel message and the result is posted as a reply to the request, so long jobs and jobs recovered after a
+ * restart are still delivered.
+ */
+export class JobMessage {
+  readonly #options: JobMessageOptions;
+  readonly #now: () => number;
+  #useToken: boolean;
+  /** A status card this class posted in the channel (after the token expired, or for a mention edit). */
+  #ownCard: string | null = null;
+  /** The interaction's response could not be edited as a channel message either. */
+  #originalLocked = false;
+
+  constructor(options: JobMessageOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#useToken = options.delivery.interaction !== null;
+  }
+
+  /** The core's sink: called in order, never concurrently. */
+  readonly sink: ReplySink = (reply) => this.show(reply);
+
+  async show(reply: Reply): Promise<void> {
+    const closing = reply.kind !== 'status';
+    const rendered = renderReply(reply, this.#options.locale);
+    let limit = this.#options.delivery.uploadLimit;
+    // One retry at a quarter of the limit if Discord still finds the files too large (its limit is per message).
+    for (let attempt = 0; ; attempt++) {
+      const message = rendered.files.length > 0 ? { ...rendered, files: await fitFiles(rendered.files, limit) } : rendered;
+      const failure = await this.#deliver(message, closing);
+      if (!failure) return;
+      const tooLarge = failure.code === 40005 || failure.status === 413;
+      if (!tooLarge || attempt > 0 || rendered.files.length === 0) throw new DeliveryError(failure);
+      limit = Math.floor(limit / 4);
+    }
+  }
+
+  #tokenFresh(): boolean {
+    const interaction = this.#options.delivery.interaction;
+    return interaction !== null && this.#now() - interaction.createdAt < TOKEN_SAFE_MS;
+  }
+
+  #ref(): InteractionRef | undefined {
+    const interaction = this.#options.delivery.interaction;
+    return interaction ? { applicationId: interaction.applicationId, token: interaction.token } : undefined;
+  }
+
+  async #deliver(message: RenderedMessage, closing: boolean): Promise<DiscordFailure | undefined> {
+    const ref = this.#ref();
+    if (this.#useToken && ref && this.#tokenFresh()) {
+      const sent = await this.#options.transport.editOriginal(ref, message);
+      if (sent.ok) return undefined;
+      if (!isExpiredToken(sent.error)) return sent.error;
+    }
+    if (this.#useToken) {
+      this.#useToken = false;
+      this.#options.log.info({ channel: this.#options.delivery.channelId }, 'interaction token expired: continuing with channel messages');
+    }
+    return closing ? this.#closeInChannel(message) : this.#statusInChannel(message);
+  }
+
+  /** The interaction's response, when there is one and its id is known. */
+  #original(): string | null {
+    return this.#options.delivery.interaction ? this.#options.delivery.replyTo : null;
+  }
+
+  async #statusInChannel(message: RenderedMessage): Promise<DiscordFailure | undefined> {
+    const { transport, delivery } = this.#options;
+    if (this.#ownCard) {
+      const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);
+      return edited.ok ? undefined : edited.error;
+    }
+    const original = this.#original();
+    if (original && !this.#originalLocked) {
+      // The bot wrote the interaction's response, so it can usually edit it as an ordinary message.
+      const edited = await transport.editMessage(delivery.channelId, original, message);
+      if (edited.ok) return undefined;
+      this.#originalLocked = true;
+      this.#options.log.debug({ code: edited.error.code }, 'cannot edit the interaction response as a message: posting a new status card');
+    }
+    const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
+    if (!posted.ok) return posted.error;
+    this.#ownCard = posted.value.id;
+    return undefined;
+  }
+
+  async #closeInChannel(message: RenderedMessage): Promise<DiscordFailure | undefined> {
+    const { transport, delivery, log } = this.#options;
+    if (this.#ownCard) {
+      const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);
+      if (edited.ok) return undefined;
+      log.debug({ code: edited.error.code }, 'cannot edit the status card: posting the result as a new message');
+    }
+    const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
+    if (!posted.ok) return posted.error;
+    const original = this.#original();
+    if (original && !this.#originalLocked) {
+      // The old status card would otherwise keep offering Cancel for a job that is over.
+      const stripped = await transport.stripButtons(delivery.channelId, original);
+      if (!stripped.ok) log.debug({ code: stripped.error.code }, 'could not remove the buttons of the old status card');
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,131 @@
+import { ButtonStyle, ComponentType } from 'discord.js';
+import { describe, expect, it } from 'vitest';
+import type { Reply, ReplyButton } from '../core/reply.ts';
+import { text } from '../core/texts.ts';
+import { buttonRows, LIMITS, messageBody, renderReply } from './render.ts';
+
+const button = (id: string, style: ReplyButton['style'] = 'secondary', label = id): ReplyButton => ({
+  id,
+  action: 'reroll',
+  label,
+  style,
+  ownerOnly: false,
+});
+
+const cancel = button('z:cancel:abcd1234', 'danger', 'Cancel');
+const ETA = Date.UTC(2030, 0, 1, 12, 0, 0);
+const ETA_UNIX = ETA / 1000;
+
+function status(fields: Partial<Extract<Reply, { kind: 'status' }>>): Reply {
+  return { kind: 'status', jobId: 'abcd1234', phase: 'queued', text: 'Queued · position 3 · starts in about 20 s', prompt: 'a red fox', buttons: [cancel], ...fields };
+}
+
+function result(fields: Partial<Extract<Reply, { kind: 'result' }>> = {}): Extract<Reply, { kind: 'result' }> {
+  return {
+    kind: 'result',
+    jobId: 'abcd1234',
+    parentId: null,
+    prompt: 'a red fox',
+    text: 'fixture · seed 42 · 8 steps · 64×64 · 0.4 s · job abcd1234',
+    notes: [],
+    image: { name: 'abcd1234-grid.png', png: Buffer.from('png-bytes'), spoiler: false, alt: 'a red fox' },
+    candidates: [],
+    buttonRows: [[button('z:refine:abcd1234:0', 'primary', 'Refine 1')], [button('z:reroll:abcd1234'), button('z:delete:abcd1234', 'danger', 'Delete')]],
+    ...fields,
+  };
+}
+
+describe('renderReply', () => {
+  it('renders a queued status card with the position, a relative-time ETA and the Cancel button', () => {
+    const message = renderReply(status({ position: 3, etaAt: ETA }), 'en');
+    expect(message.content).toBe(`> a red fox\nQueued · position 3 · starts <t:${ETA_UNIX}:R>`);
+    expect(message.components).toEqual([
+      { type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, custom_id: 'z:cancel:abcd1234', label: 'Cancel', style: ButtonStyle.Danger }] },
+    ]);
+    expect(message.files).toEqual([]);
+    expect(message.ephemeral).toBe(false);
+    expect(renderReply(status({ position: 3, etaAt: ETA }), 'zh-CN').content).toBe(`> a red fox\n排队中 · 第 3 位 · 预计<t:${ETA_UNIX}:R>开始`);
+  });
+
+  it('keeps the core’s "next up" line instead of a countdown of a second', () => {
+    const next = text('en', 'status.queued.next');
+    expect(renderReply(status({ text: next, position: 1, etaAt: ETA }), 'en').content).toBe(`> a red fox\n${next}`);
+  });
+
+  it('adds when a running job should finish to its progress line', () => {
+    const line = 'Drafting · step 3/8  ▰▰▰▰▱▱▱▱▱▱';
+    const message = renderReply(status({ phase: 'running', text: line, step: 3, total: 8, etaAt: ETA }), 'en');
+    expect(message.content).toBe(`> a red fox\n${line} · finishes <t:${ETA_UNIX}:R>`);
+    expect(renderReply(status({ phase: 'running', text: line }), 'en').content).toBe(`> a red fox\n${line}`);
+  });
+
+  it('renders a result: the image as a file, notes, the footer as subtext and the button rows', () => {
+    const message = renderReply(result({ notes: ['1 of 2 candidates were withheld by the content filter.'] }), 'en');
+    expect(message.content).toBe('> a red fox\n1 of 2 candidates were withheld by the content filter.\n-# fixture · seed 42 · 8 steps · 64×64 · 0.4 s · job abcd1234');
+    expect(message.files).toEqual([{ name: 'abcd1234-grid.png', data: Buffer.from('png-bytes'), description: 'a red fox', spoiler: false }]);
+    expect(message.components.map((row) => row.components.map((b) => [b.custom_id, b.style]))).toEqual([
+      [['z:refine:abcd1234:0', ButtonStyle.Primary]],
+      [
+        ['z:reroll:abcd1234', ButtonStyle.Secondary],
+        ['z:delete:abcd1234', ButtonStyle.Danger],
+      ],
+    ]);
+  });
+
+  it('puts a flagged image behind a spoiler (SPOILER_ file name)', () => {
+    const message = renderReply(result({ image: { name: 'abcd1234-1.png', png: Buffer.from('x'), spoiler: true, alt: 'a fox' } }), 'en');
+    expect(message.files.map((f) => [f.name, f.spoiler])).toEqual([['SPOILER_abcd1234-1.png', true]]);
+  });
+
+  it('renders a result without an image (every candidate withheld is a final, but be safe) with no files', () => {
+    expect(renderReply(result({ image: null }), 'en').files).toEqual([]);
+  });
+
+  it('keeps user text inert and within Discord’s content limit', () => {
+    const message = renderReply(status({ prompt: '**bold** _it_ `code`\n# heading ||spoiler||' }), 'en');
+    expect(message.content.split('\n')[0]).toBe('> \\*\\*bold\\*\\* \\_it\\_ \\`code\\` # heading \\|\\|spoiler\\|\\|');
+    expect(renderReply(status({ prompt: '[free nitro](https://evil.example)' }), 'en').content).toContain('> \\[free nitro](');
+    const long = renderReply(result({ prompt: 'fox '.repeat(3000), notes: ['n'.repeat(1500)] }), 'en');
+    expect(long.content.length).toBeLessThanOrEqual(LIMITS.content);
+    expect(long.content).toContain('-# fixture · seed 42');
+  });
+
+  it('renders refusals as ephemeral text and closing lines without buttons', () => {
+    expect(renderReply({ kind: 'error', text: 'No.' }, 'en')).toEqual({ content: 'No.', files: [], components: [], ephemeral: true });
+    expect(renderReply({ kind: 'final', jobId: 'abcd1234', outcome: 'cancelled', text: 'Cancelled.' }, 'en')).toEqual({
+      content: 'Cancelled.',
+      files: [],
+      components: [],
+      ephemeral: false,
+    });
+  });
+});
+
+describe('buttonRows', () => {
+  it('splits rows longer than five buttons and keeps at most five rows', () => {
+    const seven = Array.from({ length: 7 }, (_, i) => button(`z:reroll:abcd${1000 + i}`));
+    expect(buttonRows([seven]).map((row) => row.components.length)).toEqual([5, 2]);
+    const many = Array.from({ length: 7 }, () => [button('z:reroll:abcd1234')]);
+    expect(buttonRows(many)).toHaveLength(LIMITS.rows);
+    expect(buttonRows([[button('z:reroll:abcd1234', 'primary', 'x'.repeat(100))]])[0]!.components[0]!.label).toHaveLength(LIMITS.label);
+  });
+});
+
+describe('messageBody', () => {
+  it('always sets allowed_mentions to nothing, and numbers attachments after their files[n] parts', () => {
+    const body = messageBody(renderReply(result(), 'en'));
+    expect(body.json.allowed_mentions).toEqual({ parse: [] });
+    expect(body.json.attachments).toEqual([{ id: 0, filename: 'abcd1234-grid.png', description: 'a red fox' }]);
+    expect(body.files).toEqual([{ key: 'files[0]', name: 'abcd1234-grid.png', data: Buffer.from('png-bytes'), contentType: 'image/png' }]);
+    expect(body.json).not.toHaveProperty('flags');
+    expect(body.json).not.toHaveProperty('message_reference');
+  });
+
+  it('marks ephemeral messages and replies', () => {
+    expect(messageBody(renderReply({ kind: 'error', text: 'No.' }, 'en')).json).toMatchObject({ flags: 64, allowed_mentions: { parse: [] }, attachments: [] });
+    expect(messageBody(renderReply({ kind: 'notice', text: 'Hi' }, 'en'), '1234567890123456789').json.message_reference).toEqual({
+      message_id: '1234567890123456789',
+      fail_if_not_exists: false,
+    });
+  });
+});

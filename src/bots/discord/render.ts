@@ -1,0 +1,165 @@
+import {
+  ButtonStyle,
+  ComponentType,
+  escapeMarkdown,
+  time,
+  TimestampStyles,
+  type APIActionRowComponent,
+  type APIButtonComponentWithCustomId,
+  type RawFile,
+} from 'discord.js';
+import type { Locale } from '../core/command.ts';
+import type { Reply, ReplyButton, ReplyImage } from '../core/reply.ts';
+import { text } from '../core/texts.ts';
+
+/**
+ * Core Reply → Discord message, as plain data: no I/O, no clock, so every shape is unit-tested. The transport sends
+ * what `messageBody` makes of it.
+ */
+export interface RenderedFile {
+  /** With the `SPOILER_` prefix when the image goes behind a spoiler. */
+  readonly name: string;
+  readonly data: Buffer;
+  readonly description: string;
+  readonly spoiler: boolean;
+}
+
+export type ButtonRow = APIActionRowComponent<APIButtonComponentWithCustomId>;
+
+export interface RenderedMessage {
+  readonly content: string;
+  readonly files: readonly RenderedFile[];
+  readonly components: readonly ButtonRow[];
+  /** Only the person who asked sees it (refusals). */
+  readonly ephemeral: boolean;
+}
+
+/** Discord's limits (message content, buttons per row, rows per message, label and alt-text lengths). */
+export const LIMITS = { content: 2000, buttonsPerRow: 5, rows: 5, label: 80, description: 1024 } as const;
+const PROMPT_SHOWN = 600;
+
+/** Every message the bot sends pings nobody, whatever the prompt says (`@everyone`, `<@id>`, `<@&role>`). */
+export const NO_MENTIONS = { parse: [] as never[] };
+
+const STYLES: Record<ReplyButton['style'], ButtonStyle.Primary | ButtonStyle.Secondary | ButtonStyle.Danger> = {
+  primary: ButtonStyle.Primary,
+  secondary: ButtonStyle.Secondary,
+  danger: ButtonStyle.Danger,
+};
+
+function clip(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
+/** The prompt as a quote line: one line, markdown inert, never longer than the room left. */
+function promptLine(prompt: string, room: number): string | null {
+  const flat = prompt.replace(/\s+/g, ' ').trim();
+  if (flat === '' || room < 8) return null;
+  // Masked links too: the bot must not present a user's [text](url) as its own link.
+  return `> ${clip(escapeMarkdown(clip(flat, PROMPT_SHOWN), { maskedLink: true }), room - 2)}`;
+}
+
+function withPrompt(prompt: string, lines: readonly string[]): string {
+  const rest = lines.join('\n');
+  const quote = promptLine(prompt, LIMITS.content - rest.length - 1);
+  return clip(quote ? `${quote}\n${rest}` : rest, LIMITS.content);
+}
+
+export function buttonRows(rows: readonly (readonly ReplyButton[])[]): ButtonRow[] {
+  const out: ButtonRow[] = [];
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i += LIMITS.buttonsPerRow) {
+      out.push({
+        type: ComponentType.ActionRow,
+        components: row.slice(i, i + LIMITS.buttonsPerRow).map((b) => ({
+          type: ComponentType.Button,
+          custom_id: b.id,
+          label: clip(b.label, LIMITS.label),
+          style: STYLES[b.style],
+        })),
+      });
+    }
+  }
+  return out.slice(0, LIMITS.rows);
+}
+
+function file(image: ReplyImage): RenderedFile {
+  return {
+    name: image.spoiler ? `SPOILER_${image.name}` : image.name,
+    data: image.png,
+    description: clip(image.alt, LIMITS.description),
+    spoiler: image.spoiler,
+  };
+}
+
+const unix = (ms: number): number => Math.round(ms / 1000);
+
+function statusLine(reply: Extract<Reply, { kind: 'status' }>, locale: Locale): string {
+  if (reply.etaAt === undefined) return reply.text;
+  const when = time(unix(reply.etaAt), TimestampStyles.RelativeTime);
+  if (reply.phase === 'queued') {
+    // "Next up" says more than a countdown of a second or two.
+    if (reply.position === undefined || reply.text === text(locale, 'status.queued.next')) return reply.text;
+    return text(locale, 'discord.status.queued', { position: reply.position, when });
+  }
+  return `${reply.text} · ${text(locale, 'discord.status.finishes', { when })}`;
+}
+
+export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
+  switch (reply.kind) {
+    case 'status':
+      return {
+        content: withPrompt(reply.prompt, [statusLine(reply, locale)]),
+        files: [],
+        components: buttonRows([reply.buttons]),
+        ephemeral: false,
+      };
+    case 'result': {
+      const lines = [...reply.notes, `-# ${reply.text}`];
+      return {
+        content: withPrompt(reply.prompt, lines),
+        files: reply.image ? [file(reply.image)] : [],
+        components: buttonRows(reply.buttonRows),
+        ephemeral: false,
+      };
+    }
+    case 'final':
+    case 'notice':
+      return { content: clip(reply.text, LIMITS.content), files: [], components: [], ephemeral: false };
+    case 'error':
+      return { content: clip(reply.text, LIMITS.content), files: [], components: [], ephemeral: true };
+  }
+}
+
+/** What Discord's message routes take: the JSON body (sent as payload_json beside files) and the files. */
+export interface MessageBody {
+  readonly json: {
+    readonly content: string;
+    readonly components: readonly ButtonRow[];
+    readonly attachments: readonly { readonly id: number; readonly filename: string; readonly description: string }[];
+    readonly allowed_mentions: typeof NO_MENTIONS;
+    readonly flags?: number;
+    readonly message_reference?: { readonly message_id: string; readonly fail_if_not_exists: false };
+  };
+  readonly files: readonly RawFile[];
+}
+
+const EPHEMERAL = 64;
+
+/**
+ * The body for a new message or a full edit. An edit lists exactly the attachments the message keeps, so a status
+ * card that becomes a result gains its image and a result that becomes "Cancelled." loses nothing it never had.
+ */
+export function messageBody(message: RenderedMessage, replyTo?: string): MessageBody {
+  return {
+    json: {
+      content: message.content,
+      components: message.components,
+      attachments: message.files.map((f, id) => ({ id, filename: f.name, description: f.description })),
+      allowed_mentions: NO_MENTIONS,
+      ...(message.ephemeral ? { flags: EPHEMERAL } : {}),
+      ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false as const } } : {}),
+    },
+    files: message.files.map((f, id) => ({ key: `files[${id}]`, name: f.name, data: f.data, contentType: 'image/png' })),
+  };
+}
