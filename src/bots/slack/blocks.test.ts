@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { Reply } from '../core/reply.ts';
+import { renderCard, renderNote, renderPending, type CardContext } from './blocks.ts';
+import { clip, escapeMrkdwn, plainFromSlack, quote } from './mrkdwn.ts';
+
+const en: CardContext = { locale: 'en', by: 'Ann <admin>', prompt: 'a fox <@U1> & friends' };
+
+const status: Reply = {
+  kind: 'status',
+  jobId: 'job1',
+  phase: 'running',
+  text: 'Drafting · step 3/8  ▰▰▰▰▱▱▱▱▱▱',
+  step: 3,
+  total: 8,
+  prompt: 'a fox <!channel>',
+  buttons: [{ id: 'z:cancel:job1', action: 'cancel', label: 'Cancel', style: 'danger', ownerOnly: true }],
+};
+
+const result: Reply = {
+  kind: 'result',
+  jobId: 'job1',
+  parentId: null,
+  prompt: 'a fox',
+  text: 'mini · seed 42 · 8 steps · 64×64 · 0.4 s · job job1',
+  notes: ['1 of 2 candidates were withheld by the content filter.'],
+  image: null,
+  candidates: [],
+  buttonRows: [
+    [{ id: 'z:refine:job1:0', action: 'refine', label: 'Refine 1', style: 'primary', ownerOnly: false }],
+    [{ id: 'z:vary-subtle:job1:0', action: 'vary-subtle', label: 'Vary 1 · subtle', style: 'secondary', ownerOnly: false }],
+    [
+      { id: 'z:reroll:job1', action: 'reroll', label: 'Reroll', style: 'secondary', ownerOnly: false },
+      { id: 'z:delete:job1', action: 'delete', label: 'Delete', style: 'danger', ownerOnly: true },
+    ],
+  ],
+};
+
+describe('mrkdwn', () => {
+  it('escapes the three characters Slack reads as markup', () => {
+    expect(escapeMrkdwn('<!channel> & <@U1>')).toBe('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+  });
+
+  it('clips without cutting an entity in half', () => {
+    expect(clip('abc&amp;def', 6)).toBe('abc…');
+    expect(clip('abcdef', 10)).toBe('abcdef');
+  });
+
+  it('quotes every line', () => {
+    expect(quote('one\ntwo <x>')).toBe('> one\n> two &lt;x&gt;');
+  });
+
+  it('reads message text back to what the user typed', () => {
+    expect(plainFromSlack('<@UBOT> make &lt;it&gt; blue &amp; <https://x.test|this> <@U2|bob> <#C1|general>', 'UBOT')).toBe('make <it> blue & this bob general');
+    expect(plainFromSlack('  <!here>   now ')).toBe('here now');
+  });
+});
+
+describe('renderCard', () => {
+  it('renders a status: escaped prompt, the status line, the asker as text, a Cancel button', () => {
+    const message = renderCard(status as Extract<Reply, { kind: 'status' }>, en);
+    expect(message.text).toBe('Drafting · step 3/8 ▰▰▰▰▱▱▱▱▱▱');
+    expect(message.blocks).toEqual([
+      { type: 'section', block_id: 'z-prompt', text: { type: 'mrkdwn', text: '> a fox &lt;!channel&gt;', verbatim: true } },
+      {
+        type: 'context',
+        block_id: 'z-status',
+        elements: [
+          { type: 'mrkdwn', text: 'Drafting · step 3/8  ▰▰▰▰▱▱▱▱▱▱', verbatim: true },
+          { type: 'mrkdwn', text: 'requested by Ann &lt;admin&gt;', verbatim: true },
+        ],
+      },
+      {
+        type: 'actions',
+        block_id: 'z-row-0',
+        elements: [{ type: 'button', action_id: 'z:cancel:job1', value: 'z:cancel:job1', text: { type: 'plain_text', text: 'Cancel', emoji: true }, style: 'danger' }],
+      },
+    ]);
+  });
+
+  it('renders a result: notes, footer and one actions block per button row, ids as action_id and value', () => {
+    const message = renderCard(result as Extract<Reply, { kind: 'result' }>, { ...en, by: null });
+    expect(message.blocks.map((b) => b.type)).toEqual(['section', 'section', 'context', 'actions', 'actions', 'actions']);
+    const rows = message.blocks.filter((b) => b.type === 'actions').map((b) => (b as { elements: { action_id: string; value: string; style?: string }[] }).elements);
+    expect(rows.map((r) => r.map((e) => e.action_id))).toEqual([['z:refine:job1:0'], ['z:vary-subtle:job1:0'], ['z:reroll:job1', 'z:delete:job1']]);
+    expect(rows.flat().every((e) => e.value === e.action_id)).toBe(true);
+    expect(rows.map((r) => r.map((e) => e.style))).toEqual([['primary'], [undefined], [undefined, 'danger']]);
+    expect(message.text).toBe('a fox · mini · seed 42 · 8 steps · 64×64 · 0.4 s · job job1');
+  });
+
+  it('renders a closing line with the prompt and no buttons', () => {
+    const message = renderCard({ kind: 'final', jobId: 'job1', outcome: 'cancelled', text: 'Cancelled.' }, en);
+    expect(message.text).toBe('Cancelled.');
+    expect(message.blocks.some((b) => b.type === 'actions')).toBe(false);
+    expect(JSON.stringify(message.blocks)).toContain('> a fox &lt;@U1&gt; &amp; friends');
+  });
+
+  it('keeps a long prompt inside Slack’s block limit', () => {
+    const message = renderCard({ ...(status as Extract<Reply, { kind: 'status' }>), prompt: '<'.repeat(2000) }, en);
+    const prompt = (message.blocks[0] as { text: { text: string } }).text.text;
+    expect(prompt.length).toBeLessThanOrEqual(2900);
+    expect(prompt).toMatch(/(&lt;)+…$/);
+  });
+
+  it('renders the pending card without words, and notes as escaped text', () => {
+    const pending = renderPending({ locale: 'zh-CN', by: '李雷', prompt: '狐狸' });
+    expect(JSON.stringify(pending.blocks)).toContain('▱▱▱▱▱▱▱▱▱▱');
+    expect(JSON.stringify(pending.blocks)).toContain('由 李雷 发起');
+    expect(renderNote('Unknown style "<b>".').blocks).toEqual([{ type: 'section', block_id: 'z-note', text: { type: 'mrkdwn', text: 'Unknown style "&lt;b&gt;".', verbatim: true } }]);
+  });
+});

@@ -1,0 +1,99 @@
+import type { types } from '@slack/bolt';
+import type { Locale } from '../core/command.ts';
+import { progressBar } from '../core/render.ts';
+import type { Reply, ReplyButton } from '../core/reply.ts';
+import { text } from '../core/texts.ts';
+import { clip, escapeMrkdwn, quote } from './mrkdwn.ts';
+
+/**
+ * The pure renderer: the core's Reply → a Slack message (Block Kit plus the plain `text` Slack shows in
+ * notifications). Every piece of user text is escaped, so nothing the bot posts can mention anyone.
+ */
+export interface SlackMessage {
+  readonly text: string;
+  readonly blocks: types.KnownBlock[];
+}
+
+export interface CardContext {
+  readonly locale: Locale;
+  /** Display name of who asked; shown as text, never as a mention. */
+  readonly by: string | null;
+  /** The job's prompt (a closing line keeps it above). */
+  readonly prompt: string;
+}
+
+export type CardReply = Extract<Reply, { kind: 'status' | 'result' | 'final' }>;
+
+/** Slack's limits: 3000 characters of block text, 75 per button label; notifications only need a line. */
+const BLOCK_TEXT = 2900;
+const FALLBACK_TEXT = 300;
+const BUTTON_TEXT = 75;
+
+const mrkdwn = (body: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: body, verbatim: true });
+const section = (body: string, blockId?: string): types.SectionBlock => ({ type: 'section', ...(blockId ? { block_id: blockId } : {}), text: mrkdwn(body) });
+const context = (lines: readonly string[], blockId: string): types.ContextBlock => ({ type: 'context', block_id: blockId, elements: lines.map(mrkdwn) });
+
+function buttonElement(button: ReplyButton): types.Button {
+  return {
+    type: 'button',
+    action_id: button.id,
+    value: button.id,
+    text: { type: 'plain_text', text: button.label.slice(0, BUTTON_TEXT), emoji: true },
+    ...(button.style === 'secondary' ? {} : { style: button.style }),
+  };
+}
+
+function actions(rows: readonly (readonly ReplyButton[])[]): types.ActionsBlock[] {
+  return rows.filter((row) => row.length > 0).map((row, i) => ({ type: 'actions', block_id: `z-row-${i}`, elements: row.map(buttonElement) }));
+}
+
+function byLine(ctx: CardContext): string[] {
+  return ctx.by ? [escapeMrkdwn(text(ctx.locale, 'result.by', { user: ctx.by }))] : [];
+}
+
+/** The prompt as a quote; no block at all for an empty prompt (Slack refuses empty text). */
+const promptBlocks = (prompt: string): types.SectionBlock[] => (prompt.trim() ? [section(quote(prompt, BLOCK_TEXT), 'z-prompt')] : []);
+
+const fallback = (body: string): string => clip(escapeMrkdwn(body.replace(/\s+/g, ' ').trim()), FALLBACK_TEXT);
+
+/** The card before the core has said anything: the prompt and an empty progress bar (no words to translate). */
+export function renderPending(ctx: CardContext): SlackMessage {
+  return {
+    text: fallback(ctx.prompt) || progressBar(0, 1),
+    blocks: [...promptBlocks(ctx.prompt), context([progressBar(0, 1), ...byLine(ctx)], 'z-status')],
+  };
+}
+
+/** A job's card: queued/running status, the result (its images go to the thread), or the closing line. */
+export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
+  const prompt = promptBlocks(reply.kind === 'final' ? ctx.prompt : reply.prompt);
+  switch (reply.kind) {
+    case 'status':
+      return {
+        text: fallback(reply.text),
+        blocks: [...prompt, context([escapeMrkdwn(reply.text), ...byLine(ctx)], 'z-status'), ...actions([reply.buttons])],
+      };
+    case 'result':
+      return {
+        text: fallback(`${reply.prompt} · ${reply.text}`),
+        blocks: [
+          ...prompt,
+          ...reply.notes.map((note, i) => section(clip(escapeMrkdwn(note), BLOCK_TEXT), `z-note-${i}`)),
+          context([clip(escapeMrkdwn(reply.text), BLOCK_TEXT), ...byLine(ctx)], 'z-status'),
+          ...actions(reply.buttonRows),
+        ],
+      };
+    case 'final':
+      // No buttons: a finished job has nothing left to cancel.
+      return {
+        text: fallback(reply.text),
+        blocks: [...prompt, section(clip(escapeMrkdwn(reply.text), BLOCK_TEXT), 'z-final'), ...(ctx.by ? [context(byLine(ctx), 'z-status')] : [])],
+      };
+  }
+}
+
+/** A plain sentence (a refusal, a notice): escaped mrkdwn. */
+export function renderNote(body: string): SlackMessage {
+  const escaped = clip(escapeMrkdwn(body), BLOCK_TEXT);
+  return { text: fallback(body), blocks: [section(escaped, 'z-note')] };
+}

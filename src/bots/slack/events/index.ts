@@ -1,0 +1,7 @@
+import type { App } from '@slack/bolt';
+import type { ListenerDeps } from '../listener-deps.ts';
+import { appMention } from './app-mention.ts';
+
+export function register(app: App, deps: ListenerDeps): void {
+  app.event('app_mention', appMention(deps));
+}

@@ -1,0 +1,89 @@
+import type { AddressInfo } from 'node:net';
+import type { JobRecord } from '../../engine/journal.ts';
+import type { ResumeDecision } from '../../engine/engine.ts';
+import type { Runtime } from '../../runtime.ts';
+import type { Adapter } from '../adapter.ts';
+import * as actions from './actions/index.ts';
+import { buildSlackApp } from './app.ts';
+import { boltLogger } from './bolt-logger.ts';
+import * as commands from './commands/index.ts';
+import { PLATFORM, SlackDispatcher } from './dispatcher.ts';
+import * as events from './events/index.ts';
+import { downloadPolicy } from './images.ts';
+import type { ListenerDeps } from './listener-deps.ts';
+import { safeError } from './safe-error.ts';
+import { slackSettings } from './settings.ts';
+import * as shortcuts from './shortcuts/index.ts';
+import { UserDirectory } from './users.ts';
+import * as views from './views/index.ts';
+
+export { SlackConfigError } from './settings.ts';
+
+export interface SlackAdapter extends Adapter {
+  readonly mode: 'http' | 'socket';
+  /** HTTP mode: the port the events endpoint (`/slack/events`) listens on (SLACK_PORT, or the one 0 picked). */
+  readonly port: number | null;
+}
+
+/**
+ * Starts the Slack adapter over the shared runtime: checks the token (auth.test), registers the listeners and
+ * starts receiving (HTTP on SLACK_PORT, or Socket Mode when SLACK_APP_TOKEN is set). Throws SlackConfigError for
+ * missing settings and a SlackCallError when Slack refuses the token.
+ */
+export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter> {
+  const settings = slackSettings(runtime.config);
+  const log = runtime.log.child({ platform: PLATFORM });
+  const secrets = [settings.botToken, settings.signingSecret, settings.appToken];
+  const { app, receiver } = buildSlackApp(settings, boltLogger(log, secrets));
+
+  let botUserId: string;
+  try {
+    const auth = await app.client.auth.test();
+    if (!auth.user_id) throw new Error('auth.test returned no user_id');
+    botUserId = auth.user_id;
+  } catch (error) {
+    throw safeError(error, secrets);
+  }
+
+  const dispatcher = new SlackDispatcher({ core: runtime.core, client: app.client, users: new UserDirectory(app.client, log, { secrets }), log, secrets, botUserId });
+  const deps: ListenerDeps = {
+    dispatcher,
+    log,
+    download: downloadPolicy({ fileHosts: settings.fileHosts, apiUrl: settings.apiUrl, botToken: settings.botToken, maxBytes: settings.maxInputBytes }),
+  };
+  for (const listeners of [commands, actions, events, shortcuts, views]) listeners.register(app, deps);
+  app.error(async (error) => {
+    log.error({ err: safeError(error, secrets) }, 'unhandled error in a Slack listener');
+  });
+
+  let port: number | null = null;
+  if (receiver.mode === 'http') {
+    const server = await app.start(settings.host ? { port: settings.port, host: settings.host } : { port: settings.port });
+    port = (server.address() as AddressInfo).port;
+  } else {
+    await app.start();
+  }
+  log.info({ mode: receiver.mode, port, bot: botUserId }, 'Slack adapter started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    platform: PLATFORM,
+    mode: receiver.mode,
+    port,
+    resume: (record: JobRecord): ResumeDecision => dispatcher.resume(record),
+    reportLost: (record: JobRecord): Promise<void> => dispatcher.reportLost(record),
+    async pause(): Promise<void> {
+      dispatcher.pause();
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        await dispatcher.drain();
+        // bolt's SocketModeReceiver.stop() does not wait for the close handshake; the client's disconnect() does.
+        if (receiver.mode === 'socket') await receiver.receiver.client.disconnect();
+        else await app.stop();
+        log.info('Slack adapter stopped');
+      })();
+      return stopping;
+    },
+  };
+}

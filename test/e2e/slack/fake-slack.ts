@@ -1,0 +1,318 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * A fake Slack for end-to-end tests, on 127.0.0.1: the Web API methods the adapter calls (form-encoded, bearer
+ * tokens checked, Slack's `200 {ok:false}` errors), the upload URLs of files.uploadV2, a file host serving
+ * url_private with the bot token only, response_url endpoints, and Socket Mode (apps.connections.open + a WebSocket
+ * at /link/). It keeps channels' messages so chat.update, conversations.replies and deletes behave like Slack's.
+ */
+export interface FakeFile {
+  readonly id: string;
+  readonly name: string;
+  readonly title: string;
+  readonly mimetype: string;
+  readonly user: string;
+  readonly url_private: string;
+  readonly url_private_download: string;
+}
+
+export interface FakeMessage {
+  readonly ts: string;
+  readonly channel: string;
+  thread_ts?: string;
+  user: string;
+  text: string;
+  blocks: unknown[];
+  files?: FakeFile[];
+}
+
+export interface ApiCall {
+  readonly method: string;
+  readonly args: Record<string, unknown>;
+  readonly authorization: string | undefined;
+  /** What the fake answered. */
+  result?: Record<string, unknown>;
+}
+
+export interface FakeUser {
+  readonly locale: string;
+  readonly isAdmin?: boolean;
+  readonly name: string;
+}
+
+export interface Envelope {
+  readonly envelope_id: string;
+  readonly payload?: unknown;
+}
+
+const JSON_FIELDS = new Set(['blocks', 'files', 'view', 'attachments', 'metadata']);
+
+export class FakeSlack {
+  readonly botToken: string;
+  readonly appToken: string;
+  readonly botUserId = 'UBOT';
+  readonly teamId = 'T0TEST';
+  readonly calls: ApiCall[] = [];
+  readonly responses: { readonly id: string; readonly body: Record<string, unknown> }[] = [];
+  readonly downloads: { readonly path: string; readonly authorization: string | undefined; readonly status: number }[] = [];
+  readonly uploads: { readonly fileId: string; readonly bytes: Buffer; readonly declaredLength: number }[] = [];
+  readonly socketAcks: Envelope[] = [];
+  readonly users = new Map<string, FakeUser>();
+  /** Channels the bot is not a member of (chat.postMessage answers not_in_channel). */
+  readonly notInChannel = new Set<string>();
+  readonly #messages = new Map<string, FakeMessage[]>();
+  readonly #files = new Map<string, { file: FakeFile; bytes: Buffer }>();
+  readonly #pendingUploads = new Map<string, { name: string; length: number }>();
+  readonly #sockets = new Set<WebSocket>();
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  #seq = 0;
+  #port = 0;
+
+  private constructor(botToken: string, appToken: string) {
+    this.botToken = botToken;
+    this.appToken = appToken;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#wss = new WebSocketServer({ server: this.#server, path: '/link/' });
+    this.#wss.on('connection', (ws) => {
+      this.#sockets.add(ws);
+      ws.on('close', () => this.#sockets.delete(ws));
+      ws.on('message', (raw) => this.socketAcks.push(JSON.parse(String(raw)) as Envelope));
+      ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0TEST' }, debug_info: { host: 'fake' } }));
+    });
+  }
+
+  static async start(options: { botToken: string; appToken: string }): Promise<FakeSlack> {
+    const fake = new FakeSlack(options.botToken, options.appToken);
+    await new Promise<void>((resolve) => fake.#server.listen(0, '127.0.0.1', resolve));
+    fake.#port = (fake.#server.address() as AddressInfo).port;
+    return fake;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get apiUrl(): string {
+    return `${this.base}/api/`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get socketCount(): number {
+    return this.#sockets.size;
+  }
+
+  nextTs(): string {
+    this.#seq += 1;
+    return `${1_700_000_000 + this.#seq}.${String(this.#seq).padStart(6, '0')}`;
+  }
+
+  /** A file someone uploaded, served at url_private (or a URL of your choice, to test foreign hosts). */
+  addFile(bytes: Buffer, options: { name: string; user: string; url?: string; mimetype?: string }): FakeFile {
+    const id = `F${String(++this.#seq).padStart(8, '0')}`;
+    const url = options.url ?? `${this.base}/files/${id}/${options.name}`;
+    const file: FakeFile = { id, name: options.name, title: options.name, mimetype: options.mimetype ?? 'image/png', user: options.user, url_private: url, url_private_download: url };
+    this.#files.set(id, { file, bytes });
+    return file;
+  }
+
+  addMessage(channel: string, message: { user: string; text?: string; files?: FakeFile[]; thread_ts?: string; blocks?: unknown[] }): FakeMessage {
+    const stored: FakeMessage = { ts: this.nextTs(), channel, user: message.user, text: message.text ?? '', blocks: message.blocks ?? [], ...(message.files ? { files: message.files } : {}), ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) };
+    this.#channel(channel).push(stored);
+    return stored;
+  }
+
+  message(channel: string, ts: string): FakeMessage | undefined {
+    return this.#channel(channel).find((m) => m.ts === ts);
+  }
+
+  /** A thread as conversations.replies returns it: the parent, then the replies, oldest first. */
+  thread(channel: string, ts: string): FakeMessage[] {
+    return this.#channel(channel).filter((m) => m.ts === ts || m.thread_ts === ts);
+  }
+
+  hasFile(id: string): boolean {
+    return this.#files.has(id);
+  }
+
+  callsTo(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Delivers a Socket Mode envelope to every connected client; resolves with the client's ack. */
+  async sendEnvelope(type: 'slash_commands' | 'events_api' | 'interactive', payload: unknown): Promise<Envelope> {
+    const envelope_id = `env-${++this.#seq}`;
+    for (const ws of this.#sockets) ws.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+    for (let i = 0; i < 2000; i++) {
+      const ack = this.socketAcks.find((a) => a.envelope_id === envelope_id);
+      if (ack) return ack;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ack for ${envelope_id}`);
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#sockets) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #channel(id: string): FakeMessage[] {
+    let list = this.#messages.get(id);
+    if (!list) this.#messages.set(id, (list = []));
+    return list;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.base);
+    const body = await readBody(req);
+    const send = (status: number, payload: unknown, type = 'application/json'): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
+    };
+    if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
+      const call: ApiCall = { method: url.pathname.slice(5), args: parseArgs(req, body), authorization: req.headers.authorization };
+      this.calls.push(call);
+      call.result = this.#api(call);
+      return send(200, call.result);
+    }
+    if (req.method === 'POST' && url.pathname.startsWith('/upload/')) return this.#upload(url.pathname.slice(8), req, body, send);
+    if (req.method === 'POST' && url.pathname.startsWith('/response/')) {
+      this.responses.push({ id: url.pathname.slice(10), body: JSON.parse(body.toString('utf8')) as Record<string, unknown> });
+      return send(200, 'ok', 'text/plain');
+    }
+    if (req.method === 'GET' && url.pathname.startsWith('/files/')) {
+      const id = url.pathname.split('/')[2] ?? '';
+      const stored = this.#files.get(id);
+      const authorized = req.headers.authorization === `Bearer ${this.botToken}`;
+      const status = !stored ? 404 : authorized ? 200 : 403;
+      this.downloads.push({ path: url.pathname, authorization: req.headers.authorization, status });
+      return status === 200 ? send(200, stored!.bytes, stored!.file.mimetype) : send(status, 'no', 'text/plain');
+    }
+    send(404, 'not found', 'text/plain');
+  }
+
+  async #upload(id: string, req: IncomingMessage, body: Buffer, send: (status: number, payload: unknown, type?: string) => void): Promise<void> {
+    const pending = this.#pendingUploads.get(id);
+    if (!pending) return send(404, 'unknown upload', 'text/plain');
+    let bytes = body;
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Response(new Uint8Array(body), { headers: { 'content-type': type } }).formData();
+      const part = form.get('body') ?? form.get('file');
+      if (!part || typeof part === 'string') return send(400, 'no file part', 'text/plain');
+      bytes = Buffer.from(await part.arrayBuffer());
+    }
+    this.uploads.push({ fileId: id, bytes, declaredLength: pending.length });
+    const file: FakeFile = {
+      id,
+      name: pending.name,
+      title: pending.name,
+      mimetype: 'image/png',
+      user: this.botUserId,
+      url_private: `${this.base}/files/${id}/${pending.name}`,
+      url_private_download: `${this.base}/files/${id}/${pending.name}`,
+    };
+    this.#files.set(id, { file, bytes });
+    send(200, `OK - ${bytes.length}`, 'text/plain');
+  }
+
+  #api({ method, args, authorization }: ApiCall): Record<string, unknown> {
+    if (method === 'apps.connections.open') {
+      if (authorization !== `Bearer ${this.appToken}`) return { ok: false, error: 'invalid_auth' };
+      return { ok: true, url: `ws://127.0.0.1:${this.#port}/link/?ticket=t-${++this.#seq}` };
+    }
+    if (authorization !== `Bearer ${this.botToken}`) return { ok: false, error: 'invalid_auth' };
+    const str = (key: string): string => String(args[key] ?? '');
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'zimage', team_id: this.teamId, user_id: this.botUserId, bot_id: 'B0TEST', is_enterprise_install: false };
+      case 'users.info': {
+        const user = this.users.get(str('user'));
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: { id: str('user'), name: user.name.toLowerCase(), real_name: user.name, is_admin: user.isAdmin ?? false, ...(args.include_locale === 'true' ? { locale: user.locale } : {}), profile: { display_name: user.name } },
+        };
+      }
+      case 'chat.postMessage': {
+        const channel = str('channel');
+        if (this.notInChannel.has(channel)) return { ok: false, error: 'not_in_channel' };
+        const message = this.addMessage(channel, { user: this.botUserId, text: str('text'), blocks: (args.blocks as unknown[]) ?? [], ...(args.thread_ts ? { thread_ts: str('thread_ts') } : {}) });
+        return { ok: true, channel, ts: message.ts, message };
+      }
+      case 'chat.update': {
+        const message = this.message(str('channel'), str('ts'));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        message.text = str('text');
+        message.blocks = (args.blocks as unknown[]) ?? [];
+        return { ok: true, channel: str('channel'), ts: message.ts };
+      }
+      case 'chat.delete': {
+        const list = this.#channel(str('channel'));
+        const index = list.findIndex((m) => m.ts === str('ts'));
+        if (index < 0) return { ok: false, error: 'message_not_found' };
+        list.splice(index, 1);
+        return { ok: true, channel: str('channel'), ts: str('ts') };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.nextTs() };
+      case 'conversations.replies':
+        return { ok: true, messages: this.thread(str('channel'), str('ts')), has_more: false };
+      case 'files.getUploadURLExternal': {
+        const id = `F${String(++this.#seq).padStart(8, '0')}`;
+        this.#pendingUploads.set(id, { name: str('filename'), length: Number(str('length')) });
+        return { ok: true, upload_url: `${this.base}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (args.files as { id: string; title?: string }[]).map((f) => this.#files.get(f.id)?.file);
+        if (files.some((f) => !f)) return { ok: false, error: 'file_not_found' };
+        const channel = str('channel_id');
+        this.addMessage(channel, { user: this.botUserId, files: files as FakeFile[], ...(args.thread_ts ? { thread_ts: str('thread_ts') } : {}) });
+        return { ok: true, files: files.map((f) => ({ id: f!.id, name: f!.name, title: f!.title })) };
+      }
+      case 'files.delete': {
+        if (!this.#files.delete(str('file'))) return { ok: false, error: 'file_not_found' };
+        for (const list of this.#messages.values()) for (const m of list) if (m.files) m.files = m.files.filter((f) => f.id !== str('file'));
+        return { ok: true };
+      }
+      case 'views.open':
+        return { ok: true, view: { id: `V${++this.#seq}`, ...(args.view as object) } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The Web API's form body (or JSON, which the SDK does not send but Slack accepts), JSON-valued fields decoded. */
+function parseArgs(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  const raw: Record<string, unknown> = type.startsWith('application/json')
+    ? (JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>)
+    : Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  for (const key of JSON_FIELDS) {
+    if (typeof raw[key] === 'string') {
+      try {
+        raw[key] = JSON.parse(raw[key]);
+      } catch {
+        // left as text: the assertion will show it
+      }
+    }
+  }
+  return raw;
+}
