@@ -1,0 +1,41 @@
+import type { CommandRequest, ImageSource } from '../core/command.ts';
+import type { CoreError } from '../core/errors.ts';
+
+/** What the page's composer sends: the typed text and, at most, one image with an optional mask. */
+export interface ComposerInput {
+  readonly text: string;
+  /** A candidate replied to, or an uploaded image. */
+  readonly image?: ImageSource;
+  /** A painted mask over that image (PNG, white = change). */
+  readonly mask?: ImageSource;
+}
+
+export type ComposerRefusal =
+  | { readonly kind: 'core'; readonly error: CoreError }
+  | { readonly kind: 'unknown-command'; readonly command: string }
+  | { readonly kind: 'image-not-for-draft' };
+
+/**
+ * The composer's text → a CommandRequest, the way a channel reads a message: `/draft …`, `/refine …`, `/edit …`
+ * with inline flags (the core's grammar parses them). Text without a command is a reply-to-image edit when an image
+ * is attached or replied to, and a draft otherwise. Chinese input methods type `／` for `/`; it counts.
+ */
+export function commandFromComposer(input: ComposerInput): { ok: true; command: CommandRequest } | { ok: false; refusal: ComposerRefusal } {
+  const text = input.text.trim();
+  const match = /^[/／]([^\s]*)\s*([\s\S]*)$/u.exec(text);
+  const name = match ? match[1]!.normalize('NFKC').toLowerCase() : input.image ? 'edit' : 'draft';
+  const rest = match ? match[2]! : text;
+  if (name !== 'edit' && input.mask) return { ok: false, refusal: { kind: 'core', error: { code: 'flag-not-for-role', params: { flag: 'mask', role: name } } } };
+  switch (name) {
+    case 'draft':
+      if (input.image) return { ok: false, refusal: { kind: 'image-not-for-draft' } };
+      return { ok: true, command: { kind: 'draft', text: rest } };
+    case 'refine':
+      return { ok: true, command: { kind: 'refine', text: rest, ...(input.image ? { image: input.image } : {}) } };
+    case 'edit':
+      if (!input.image) return { ok: false, refusal: { kind: 'core', error: { code: 'no-image' } } };
+      return { ok: true, command: { kind: 'edit', text: rest, image: input.image, ...(input.mask ? { mask: input.mask } : {}) } };
+    default:
+      return { ok: false, refusal: { kind: 'unknown-command', command: `/${name}`.slice(0, 40) } };
+  }
+}

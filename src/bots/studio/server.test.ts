@@ -1,0 +1,238 @@
+import { request } from 'node:http';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startFakeRuntime } from '../../../test/e2e/studio/fake-runtime.ts';
+import type { Runtime } from '../../runtime.ts';
+import { OPTIONS } from '../core/options.ts';
+import { errorText, text } from '../core/texts.ts';
+import { startStudio, StudioStartError, type StudioAdapter } from './index.ts';
+import type { ServerMessage } from './protocol.ts';
+import { CONTENT_SECURITY_POLICY } from './security-headers.ts';
+
+/**
+ * The studio's HTTP and WebSocket surface over the real engine and core (fake pipeline): what a hostile page or a
+ * broken client can send, and what comes back.
+ */
+let runtime: Runtime;
+let studio: StudioAdapter;
+let port: number;
+let origin: string;
+
+beforeAll(async () => {
+  runtime = await startFakeRuntime({ limits: { maxInputBytes: 64 * 1024 } });
+  studio = await startStudio(runtime);
+  port = Number(new URL(studio.url).port);
+  origin = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await studio?.stop();
+  await runtime?.close();
+});
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A request with the path and headers exactly as given (fetch would normalise `..` away). */
+function raw(path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | Buffer[]; noHost?: boolean } = {}): Promise<RawResponse> {
+  const headers = options.noHost ? { ...options.headers } : { host: `127.0.0.1:${port}`, ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, setHost: !options.noHost }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    for (const chunk of [options.body ?? []].flat()) req.write(chunk);
+    req.end();
+  });
+}
+
+/** A WebSocket client that keeps every message it receives. */
+async function client(headers: Record<string, string> = { origin }, path = '/ws'): Promise<{ ws: WebSocket; messages: ServerMessage[]; next: (pred: (m: ServerMessage) => boolean) => Promise<ServerMessage> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
+  const messages: ServerMessage[] = [];
+  const waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as ServerMessage;
+    messages.push(message);
+    for (const w of waiters.splice(0)) (w.pred(message) ? w.resolve(message) : waiters.push(w));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  const next = (pred: (m: ServerMessage) => boolean): Promise<ServerMessage> => {
+    const found = messages.find(pred);
+    return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ pred, resolve }));
+  };
+  return { ws, messages, next };
+}
+
+const hello = (userId: string, name: string, locale = 'en-US'): string => JSON.stringify({ t: 'hello', userId, name, locale });
+
+describe('studio server: HTTP', () => {
+  it('serves the page with a strict CSP', async () => {
+    const page = await raw('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).toContain("img-src 'self' blob: data:");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(String(page.body)).toContain('<script type="module" src="/app.js">');
+    expect((await raw('/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('serves no file outside its own list, however the path is spelled', async () => {
+    for (const path of ['/../package.json', '/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/public/../index.ts', '//etc/passwd', '/index.ts', '/studio-bot.ts', '/media/../zimage.db', '/media/abcd1234/../../zimage.db', '/media/abcd1234/0.png', '/zimage.db', '/outputs/']) {
+      const response = await raw(path);
+      expect(response.status, path).toBe(404);
+      expect(String(response.body), path).toBe('Not found');
+    }
+  });
+
+  it('answers only requests that name it in Host (DNS rebinding)', async () => {
+    expect((await raw('/', { headers: { host: `evil.example:${port}` } })).status).toBe(403);
+    expect((await raw('/', { headers: { host: `127.0.0.1:${port + 1}` } })).status).toBe(403);
+    // HTTP/1.1 without Host: Node's server refuses it before the studio sees it.
+    expect((await raw('/', { noHost: true })).status).toBe(400);
+    expect((await raw('/', { headers: { host: `localhost:${port}` } })).status).toBe(200);
+  });
+
+  it('takes uploads only from its own origin, capped, and only images', async () => {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#08f' } }).png().toBuffer();
+    const post = (headers: Record<string, string>, body: Buffer | Buffer[], query = '?user=tab-aaaaaaaa&locale=zh-CN'): Promise<RawResponse> =>
+      raw(`/upload${query}`, { method: 'POST', headers, body });
+    expect((await post({}, png)).status).toBe(403);
+    expect((await post({ origin: 'http://evil.example' }, png)).status).toBe(403);
+    expect((await post({ origin, host: `evil.example:${port}` }, png)).status).toBe(403);
+    const badUser = await post({ origin }, png, '?user=x');
+    expect(badUser.status).toBe(400);
+    const text = await post({ origin }, Buffer.from('just some text'));
+    expect(text.status).toBe(415);
+    expect(JSON.parse(String(text.body))).toEqual({ error: errorText('zh-CN', { code: 'unsupported-attachment' }) });
+    const declared = await post({ origin, 'content-length': String(65 * 1024) }, Buffer.alloc(65 * 1024));
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(String(declared.body)).error).toBe(errorText('zh-CN', { code: 'attachment-too-large', params: { max: '64 KiB' } }));
+    // Chunked, no length: refused once the bytes pass the cap.
+    const streamed = await post({ origin, 'transfer-encoding': 'chunked' }, [png, Buffer.alloc(40 * 1024), Buffer.alloc(40 * 1024)]);
+    expect(streamed.status).toBe(413);
+    const ok = await post({ origin }, png);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(String(ok.body)).id).toMatch(/^[a-f0-9]{32}$/);
+    expect((await raw('/upload', { method: 'PUT', headers: { origin } })).status).toBe(405);
+  });
+});
+
+describe('studio server: WebSocket', () => {
+  it('refuses handshakes from other origins, other hosts and other paths', async () => {
+    await expect(client({})).rejects.toThrow('HTTP 403');
+    await expect(client({ origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(client({ origin, host: `evil.example:${port}` })).rejects.toThrow('HTTP 403');
+    await expect(client({ origin }, '/other')).rejects.toThrow('HTTP 403');
+    const ok = await client({ origin: `http://localhost:${port}` });
+    ok.ws.close();
+  });
+
+  it('answers anything unreadable with one message and changes nothing', async () => {
+    const { ws, messages, next } = await client();
+    const bad = text('en', 'studio.bad-message');
+    const jobsBefore = runtime.engine.journal.recent(100).length;
+    ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft a cat' })); // before hello
+    ws.send(Buffer.from(hello('tab-bbbbbbbb', 'Bo')), { binary: true });
+    ws.send('{"t":"hello"');
+    ws.send(JSON.stringify({ t: 'hello', userId: 'tab-bbbbbbbb', name: 'Bo\u202E', locale: 'en' }));
+    ws.send(hello('tab-bbbbbbbb', 'Bo'));
+    await next((m) => m.t === 'welcome');
+    ws.send(hello('tab-cccccccc', 'Someone else'));
+    ws.send(JSON.stringify({ t: 'command', ref: 2, text: 'x', isAdmin: true }));
+    await new Promise<void>((resolve) => {
+      const check = (): void => (messages.filter((m) => m.t === 'error').length >= 6 ? resolve() : void setTimeout(check, 10));
+      check();
+    });
+    expect(messages.filter((m) => m.t === 'error')).toEqual(Array.from({ length: 6 }, () => ({ t: 'error', ref: null, text: bad })));
+    expect(runtime.engine.journal.recent(100).length).toBe(jobsBefore);
+    // Frames past the size limit close the connection (1009: message too big).
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ t: 'command', ref: 3, text: 'x'.repeat(70 * 1024) }));
+    expect(await closed).toBe(1009);
+  });
+
+  it('runs commands for the tab that sent them, shows the cards to every tab, and refusals only to the asker', async () => {
+    const ada = await client();
+    const bo = await client();
+    ada.ws.send(hello('tab-aaaaaaaa', 'Ada'));
+    bo.ws.send(hello('tab-bbbbbbbb', 'Bo', 'zh-Hans-CN'));
+    const welcome = await ada.next((m) => m.t === 'welcome');
+    expect(welcome).toMatchObject({ t: 'welcome', userId: 'tab-aaaaaaaa', name: 'Ada', upload: { maxBytes: 64 * 1024 } });
+    expect(welcome.t === 'welcome' && welcome.options.map((o) => o.flag)).toEqual(OPTIONS.map((o) => `--${o.name}`));
+    await bo.next((m) => m.t === 'welcome');
+
+    ada.ws.send(JSON.stringify({ t: 'command', ref: 7, text: '/draft a red fox --seed 5 --count 2' }));
+    const ack = await ada.next((m) => m.t === 'ack' && m.ref === 7);
+    const jobId = ack.t === 'ack' ? ack.jobId! : '';
+    const result = await bo.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');
+    if (result.t !== 'card') throw new Error('not a card');
+    expect(result.card).toMatchObject({ owner: { userId: 'tab-aaaaaaaa', name: 'Ada' }, role: 'draft', prompt: 'a red fox', grid: `/media/${jobId}/grid.png` });
+    expect(result.card.buttonRows.flat().map((b) => b.id)).toContain(`z:refine:${jobId}:1`);
+    expect(bo.messages.some((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'status')).toBe(true);
+    expect(bo.messages.some((m) => m.t === 'ack')).toBe(false);
+    expect(runtime.engine.journal.get(jobId)!.owner).toEqual({ platform: 'studio', userId: 'tab-aaaaaaaa', name: 'Ada' });
+    const grid = await raw(`/media/${jobId}/grid.png`);
+    expect(grid.status).toBe(200);
+    expect(grid.headers['content-type']).toBe('image/png');
+
+    // Refusals, in the asker's language, to the asker only.
+    bo.ws.send(JSON.stringify({ t: 'command', ref: 8, text: '/draft 一只猫 --seed 香蕉' }));
+    bo.ws.send(JSON.stringify({ t: 'command', ref: 9, text: '/imagine 一只猫' }));
+    bo.ws.send(JSON.stringify({ t: 'button', ref: 10, id: `z:delete:${jobId}` }));
+    bo.ws.send(JSON.stringify({ t: 'button', ref: 11, id: 'z:explode:abcd1234' }));
+    // An upload belongs to the tab that sent it.
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#08f' } }).png().toBuffer();
+    const upload = JSON.parse(String((await raw('/upload?user=tab-aaaaaaaa', { method: 'POST', headers: { origin }, body: png })).body)) as { id: string };
+    bo.ws.send(JSON.stringify({ t: 'command', ref: 12, text: '/edit make it red', upload: upload.id }));
+    const refusals = await Promise.all([8, 9, 10, 11, 12].map((ref) => bo.next((m) => m.t === 'error' && m.ref === ref)));
+    expect(refusals.map((m) => (m.t === 'error' ? m.text : ''))).toEqual([
+      errorText('zh-CN', { code: 'not-a-number', params: { flag: '--seed', value: '香蕉', kind: 'integer' } }),
+      text('zh-CN', 'studio.unknown-command', { command: '/imagine' }),
+      errorText('zh-CN', { code: 'not-owner' }),
+      errorText('zh-CN', { code: 'expired-button' }),
+      errorText('zh-CN', { code: 'attachment-fetch' }),
+    ]);
+    expect(ada.messages.some((m) => m.t === 'error')).toBe(false);
+    expect(runtime.engine.journal.get(jobId)!.status).toBe('done');
+
+    ada.ws.close();
+    bo.ws.close();
+  });
+
+  it('after pause, refuses new commands', async () => {
+    const tab = await client();
+    tab.ws.send(hello('tab-dddddddd', 'Di'));
+    await tab.next((m) => m.t === 'welcome');
+    await studio.pause();
+    tab.ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft a cat' }));
+    const refusal = await tab.next((m) => m.t === 'error');
+    expect(refusal).toEqual({ t: 'error', ref: 1, text: errorText('en', { code: 'shutting-down', message: '' }) });
+    tab.ws.close();
+  });
+});
+
+describe('studio start-up', () => {
+  it('refuses to listen beyond loopback', async () => {
+    const exposed = { ...runtime, config: { ...runtime.config, studio: { ...runtime.config.studio, host: '0.0.0.0' } } };
+    await expect(startStudio(exposed)).rejects.toMatchObject({ code: 'non-loopback-host' });
+    await expect(startStudio(exposed)).rejects.toBeInstanceOf(StudioStartError);
+  });
+
+  it('says so when the port is taken', async () => {
+    const taken = { ...runtime, config: { ...runtime.config, studio: { ...runtime.config.studio, port } } };
+    await expect(startStudio(taken)).rejects.toMatchObject({ code: 'listen-failed' });
+  });
+});

@@ -1,0 +1,59 @@
+import { WebSocket, type RawData } from 'ws';
+import { localeFrom, type Locale } from '../core/command.ts';
+import { errorText, text } from '../core/texts.ts';
+import type { Logger } from '../../logging.ts';
+import type { StudioChannel, Tab } from './channel.ts';
+import { parseClientMessage, type ServerMessage } from './protocol.ts';
+import type { StudioBot } from './studio-bot.ts';
+
+export interface SessionDeps {
+  readonly bot: StudioBot;
+  readonly channel: StudioChannel;
+  readonly log: Logger;
+}
+
+/**
+ * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands and
+ * button presses, handled one at a time in the order the tab sent them. Anything unreadable gets one message and
+ * changes nothing.
+ */
+export function attachSession(socket: WebSocket, deps: SessionDeps): void {
+  let tab: Tab | undefined;
+  let locale: Locale = 'en';
+  let chain: Promise<void> = Promise.resolve();
+
+  const send = (message: ServerMessage): void => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  };
+  const refuse = (): void => send({ t: 'error', ref: null, text: text(locale, 'studio.bad-message') });
+
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    const parsed = parseClientMessage(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), isBinary);
+    if (!parsed.ok) return refuse();
+    const message = parsed.value;
+    if (message.t === 'hello') {
+      // One identity per connection: a new name is a new connection.
+      if (tab) return refuse();
+      locale = localeFrom(message.locale);
+      tab = { userId: message.userId, name: message.name, locale, send };
+      deps.channel.join(tab);
+      send(deps.bot.welcome(tab));
+      return;
+    }
+    const current = tab;
+    if (!current) return refuse();
+    chain = chain.then(async () => {
+      try {
+        if (message.t === 'command') await deps.bot.command(current, message);
+        else await deps.bot.button(current, message);
+      } catch (error) {
+        deps.log.error({ err: error, message: message.t }, 'studio message failed');
+        send({ t: 'error', ref: message.ref, text: errorText(current.locale, { code: 'internal', message: 'internal error' }) });
+      }
+    });
+  });
+  socket.on('close', () => {
+    if (tab) deps.channel.leave(tab);
+  });
+  socket.on('error', (error) => deps.log.debug({ err: error }, 'studio socket error'));
+}
