@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { moderationSchema } from '../moderation/config.ts';
 
 /**
  * The one configuration schema. config/default.yaml documents every key; a local file and the environment
@@ -91,6 +92,8 @@ export const configSchema = z
       .object({
         port: z.number().int().min(0).max(65535),
         host: z.string().min(1),
+        /** Jobs the page shows when a tab opens (the journal's newest studio jobs). */
+        history: z.number().int().min(1).max(500).default(50),
       })
       .strict(),
     discord: z
@@ -98,6 +101,12 @@ export const configSchema = z
         token: z.string().min(1).nullable(),
         apiBase: z.string().url(),
         guildId: z.string().min(1).nullable(),
+        /** Register the slash commands at start-up (once per process, not per reconnect); `npm run register` does it too. */
+        registerCommands: z.boolean(),
+        /** Hosts users' images are downloaded from; DISCORD_API_BASE's host is added when it is not Discord's. */
+        attachmentHosts: z.array(z.string().min(1)).min(1),
+        /** Upload limit (bytes) assumed where Discord does not state one (mention edits, recovered jobs). */
+        uploadLimitBytes: positiveInt,
       })
       .strict(),
     slack: z
@@ -107,8 +116,15 @@ export const configSchema = z
         appToken: z.string().min(1).nullable(),
         apiUrl: z.string().url(),
         port: z.number().int().min(0).max(65535),
+        /** HTTP mode: the address to listen on; null → every interface. */
+        host: z.string().min(1).nullable(),
+        /** Web API retries after a network error, a 5xx or a 429 (each 429 first waits its Retry-After). */
+        apiRetries: nonNegativeInt.max(10),
+        /** Hosts images are downloaded from (exact, or a suffix with a leading dot); SLACK_API_URL's host is added. */
+        fileHosts: z.array(z.string().min(1)).min(1),
       })
       .strict(),
+    moderation: moderationSchema,
   })
   .strict();
 
