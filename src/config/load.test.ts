@@ -52,6 +52,13 @@ describe('loadConfig', () => {
     expect((error as Error).message).toContain('must be > 0; got -1');
   });
 
+  it('keeps every digit of unquoted Discord ids in the YAML', () => {
+    const file = tempFile('moderation:\n  policies:\n    discord:\n      guilds:\n        123456789012345678:\n          channels:\n            234567890123456789: spoiler\n');
+    const config = loadConfig({ root, overrideFile: file, env: {} });
+    expect(Object.keys(config.moderation.policies.discord.guilds)).toEqual(['123456789012345678']);
+    expect(Object.keys(config.moderation.policies.discord.guilds['123456789012345678']!.channels ?? {})).toEqual(['234567890123456789']);
+  });
+
   it('refuses a port that is not a number, and an unknown key', () => {
     expect(() => loadConfig({ root, env: { SLACK_PORT: 'eighty' } })).toThrowError(
       /"slack\.port" \(from environment variable SLACK_PORT\): expected number; got "eighty"/,

@@ -89,13 +89,22 @@ function getPath(tree: unknown, path: readonly PropertyKey[]): unknown {
 function readYaml(file: string, key: string): Tree {
   let parsed: unknown;
   try {
-    parsed = parseYaml(readFileSync(file, 'utf8'));
+    // Integers as BigInt first, so an unquoted Discord snowflake used as a key or value keeps every digit.
+    parsed = exactIntegers(parseYaml(readFileSync(file, 'utf8'), { intAsBigInt: true }));
   } catch (error) {
     throw new ConfigError(`Cannot read configuration file ${file}: ${(error as Error).message}`, key);
   }
   if (parsed === null || parsed === undefined) return {};
   if (!isTree(parsed)) throw new ConfigError(`Configuration file ${file} must hold a mapping of settings`, key);
   return parsed;
+}
+
+/** BigInts back to numbers where that loses nothing; larger ones (snowflake ids) become their exact digits. */
+function exactIntegers(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (Array.isArray(value)) return value.map(exactIntegers);
+  if (isTree(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exactIntegers(v)]));
+  return value;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, defaults: Tree): string {

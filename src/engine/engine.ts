@@ -176,7 +176,8 @@ export class Engine {
     const userKey = userKeyOf(request.owner);
     const capError = this.#capError(userKey);
     if (capError) return fail(capError);
-    const promptError = this.#options.promptCheck?.(request.prompt) ?? (request.negativePrompt ? this.#options.promptCheck?.(request.negativePrompt) : undefined);
+    // Only the positive prompt: a negative prompt lists exactly the words people want kept out ("nude, nsfw").
+    const promptError = this.#options.promptCheck?.(request.prompt);
     if (promptError) return fail(promptError);
 
     const id = newJobId();
@@ -552,15 +553,7 @@ export class Engine {
 
 function toResultRecord(result: JobResult): JobResultRecord {
   return {
-    images: result.images.map((i) => ({
-      index: i.index,
-      path: i.path,
-      withheld: i.withheld,
-      spoiler: i.spoiler,
-      verdict: i.verdict,
-      prompt: i.prompt,
-      noise: i.noise,
-    })),
+    images: result.images.map(({ png: _png, width: _width, height: _height, ...stored }) => stored),
     meta: result.meta,
   };
 }

@@ -2,10 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../config/schema.ts';
-import type { ModerationVerdict } from '../moderation/verdict.ts';
 import type { EngineError } from './errors.ts';
-import type { ResultMeta } from './job-handle.ts';
-import type { NoiseSpec } from './noise-spec.ts';
+import type { DeliveredImage, ResultMeta } from './job-handle.ts';
 import type { JobOwner, JobSpec } from './request.ts';
 
 export type JobStatus = 'waiting' | 'running' | 'done' | 'blocked' | 'failed' | 'cancelled';
@@ -33,15 +31,8 @@ export interface JobRecord {
 
 /** What the journal keeps of a finished job: verdicts and file paths, never a withheld image. */
 export interface JobResultRecord {
-  readonly images: readonly {
-    readonly index: number;
-    readonly path: string | null;
-    readonly withheld: boolean;
-    readonly spoiler: boolean;
-    readonly verdict: ModerationVerdict;
-    readonly prompt: string;
-    readonly noise: NoiseSpec;
-  }[];
+  /** Each candidate as delivered, less its pixels (a withheld one has no path: it was never stored). */
+  readonly images: readonly Omit<DeliveredImage, 'png' | 'width' | 'height'>[];
   readonly meta: ResultMeta;
 }
 

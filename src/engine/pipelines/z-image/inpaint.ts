@@ -1,10 +1,9 @@
 import type { PipelineContext, PipelineOutput } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
-import { img2imgStartIndex, scaleNoise } from './flow-match-euler.ts';
-import { buildMask, composite, downsampleMask, imageSize, loadFitted, resizeFrame } from './image-ops.ts';
+import { buildMask, composite, downsampleMask, imageSize } from './image-ops.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import { toOutput } from './output.ts';
-import { denoise, prepare } from './sampling.ts';
+import { denoise, prepare, startFromImage } from './sampling.ts';
 
 /**
  * Inpainting (as diffusers' ZImageInpaintPipeline): the edit role with a mask or region. After every step the
@@ -13,20 +12,13 @@ import { denoise, prepare } from './sampling.ts';
  */
 export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: PipelineContext): Promise<PipelineOutput> {
   const started = performance.now();
-  const downscale = bundle.model.manifest.vaeEncoder?.downscale ?? 8;
+  // 1. prompts, noises, schedule
   const prepared = await prepare(bundle, spec);
   const { shape } = prepared;
-  // 1. source, mask at output size (feathered) and at latent size
-  const encodeStart = performance.now();
-  const source = await loadFitted(spec.image!, spec.width, spec.height);
+  // 2. the mask at output size (feathered) and at latent size; the source's latents as img2img
   const mask = await buildMask(spec.mask!, await imageSize(spec.image!), spec.width, spec.height);
   const latentMask = downsampleMask(mask, shape.width, shape.height);
-  const clean = await bundle.vae.encode(await resizeFrame(source, shape.width * downscale, shape.height * downscale));
-  const encodeMs = performance.now() - encodeStart;
-  // 2. schedule and starting latents, as img2img
-  const start = img2imgStartIndex(spec.steps, spec.strength);
-  const sigma0 = prepared.schedule.sigmas[start]!;
-  const latents = prepared.noises.map((noise) => scaleNoise(new Float32Array(clean.length), clean, noise, sigma0));
+  const { source, clean, latents, start, encodeMs } = await startFromImage(bundle, spec, prepared);
   // 3. denoising loop, re-imposing the unmasked area after each step
   const plane = shape.width * shape.height;
   const denoiseStart = performance.now();

@@ -1,10 +1,12 @@
 import { PipelineCancelled, type PipelineContext } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
-import { eulerStep, flowMatchSchedule, guidanceActive, type FlowMatchSchedule } from './flow-match-euler.ts';
+import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
+import { loadFitted, resizeFrame } from './image-ops.ts';
 import { noiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import type { TextFeatures, Tokenized } from './text-encoder.ts';
+import type { RgbFrame } from './vae.ts';
 
 /** What every task prepares the same way: latent shape, schedule, text features, noises. */
 export interface Prepared {
@@ -83,4 +85,28 @@ export async function denoise(args: {
     context.onProgress(i - start + 1, total);
   }
   return stepMs;
+}
+
+/** What img2img and inpainting start from: the source at output size, its latents, and the noised first latents. */
+export interface ImageStart {
+  readonly source: RgbFrame;
+  readonly clean: Float32Array;
+  readonly start: number;
+  readonly latents: Float32Array[];
+  readonly encodeMs: number;
+}
+
+/**
+ * The source image fitted to the output size, encoded at the encoder's input size, and each candidate's noise
+ * mixed in at the first kept sigma (diffusers' scale_noise), skipping the first ⌊N − N·strength⌋ steps.
+ */
+export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepared: Prepared): Promise<ImageStart> {
+  const began = performance.now();
+  const downscale = bundle.model.manifest.vaeEncoder?.downscale ?? 8;
+  const source = await loadFitted(spec.image!, spec.width, spec.height);
+  const clean = await bundle.vae.encode(await resizeFrame(source, prepared.shape.width * downscale, prepared.shape.height * downscale));
+  const start = img2imgStartIndex(spec.steps, spec.strength);
+  const sigma0 = prepared.schedule.sigmas[start]!;
+  const latents = prepared.noises.map((noise) => scaleNoise(new Float32Array(clean.length), clean, noise, sigma0));
+  return { source, clean, start, latents, encodeMs: performance.now() - began };
 }
