@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, undefined, process.stdout.isTTY === true);
   const runtime = await startOrExit(() => startRuntime(config, log), log, 'the engine');
   const adapters = new Map<string, Adapter>();
   for (const platform of PLATFORMS.filter((p) => p.enabled(config))) {
