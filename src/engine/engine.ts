@@ -13,7 +13,7 @@ import { normalizeInputImage } from './image/input.ts';
 import { JobHandle, type JobEvent, type JobResult } from './job-handle.ts';
 import { JobJournal, type JobRecord, type JobResultRecord } from './journal.ts';
 import { MAX_SEED } from './noise-spec.ts';
-import type { PipelineOutput } from './pipeline.ts';
+import type { PipelineOutput, RgbPixels } from './pipeline.ts';
 import { postprocess } from './postprocess.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import { jobCost, resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type ModelInfo } from './request.ts';
@@ -349,19 +349,33 @@ export class Engine {
     this.#runningByUser.set(job.userKey, (this.#runningByUser.get(job.userKey) ?? 0) + 1);
     const startedAt = Date.now();
     const estimate = this.#eta.seconds(job.record.role, job.cost) * 1000;
-    const { run, outcome } = worker.run(job.record.spec, (step, total) => {
+    const { run, outcome } = worker.run(job.record.spec, (step, total, preview) => {
       const running = this.#running.get(job.id);
       if (!running) return;
       running.step = step;
       running.total = total;
       const elapsed = Date.now() - startedAt;
       job.handle.emit({ type: 'progress', step, total, etaMs: Math.round((elapsed / step) * (total - step)) });
+      if (preview) this.#track(this.#showPreview(job, startedAt, preview));
     });
     this.#running.set(job.id, { job, worker, run, startedAt, step: 0, total: 0, cancelRequested: false });
     job.handle.emit({ type: 'started', etaMs: Math.round(estimate) });
     this.#scheduleRefresh();
     const task = outcome.then((result) => this.#onOutcome(job, worker, startedAt, result));
     this.#track(task);
+  }
+
+  /**
+   * A preview is an image like any other: it is shown only after the classifier has passed it (any doubt, and
+   * the job simply shows no picture until its result).
+   */
+  async #showPreview(job: QueuedJob, startedAt: number, preview: RgbPixels): Promise<void> {
+    const verdict = await this.#options.moderator.judge(preview).catch(() => undefined);
+    const running = this.#running.get(job.id);
+    if (!verdict || verdict.flagged || !running || running.step >= running.total) return;
+    const elapsed = Date.now() - startedAt;
+    const etaMs = Math.round((elapsed / running.step) * (running.total - running.step));
+    job.handle.emit({ type: 'progress', step: running.step, total: running.total, etaMs, preview });
   }
 
   #track(task: Promise<void>): void {

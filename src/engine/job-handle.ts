@@ -2,7 +2,7 @@ import type { ModerationVerdict } from '../moderation/verdict.ts';
 import type { EngineError } from './errors.ts';
 import type { JobRecord } from './journal.ts';
 import type { NoiseSpec } from './noise-spec.ts';
-import type { PipelineTimings } from './pipeline.ts';
+import type { PipelineTimings, RgbPixels } from './pipeline.ts';
 
 export interface DeliveredImage {
   readonly index: number;
@@ -51,7 +51,7 @@ export interface JobResult {
 export type JobEvent =
   | { readonly type: 'queued'; readonly position: number; readonly etaMs: number }
   | { readonly type: 'started'; readonly etaMs: number }
-  | { readonly type: 'progress'; readonly step: number; readonly total: number; readonly etaMs: number }
+  | { readonly type: 'progress'; readonly step: number; readonly total: number; readonly etaMs: number; readonly preview?: RgbPixels }
   | { readonly type: 'done'; readonly result: JobResult }
   | { readonly type: 'blocked'; readonly result: JobResult }
   | { readonly type: 'failed'; readonly error: EngineError }

@@ -9,8 +9,15 @@ import type { JobSpec } from './request.ts';
 export interface PipelineContext {
   /** Checked between denoising steps; when set, the pipeline throws PipelineCancelled. */
   readonly cancelled: () => boolean;
-  /** Called after each denoising step (1-based). */
-  readonly onProgress: (step: number, total: number) => void;
+  /** Called after each denoising step (1-based), now and then with a low-resolution preview of the candidates. */
+  readonly onProgress: (step: number, total: number, preview?: RgbPixels) => void;
+}
+
+/** 8-bit RGB pixels, row-major, interleaved. */
+export interface RgbPixels {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
 }
 
 /** One candidate's pixels: 8-bit RGB, row-major, plus what is needed to reproduce it. */

@@ -23,9 +23,10 @@ beforeAll(async () => {
     config: testConfig({ dataDir: join(root, 'data'), limits: { maxInputPixels: 4_000_000 } }),
     models: { draft: info, refine: info, edit: info },
     styles: StyleCatalog.fromFile(join(import.meta.dirname, '../../config/styles.yaml')),
-    moderator: new FakeModerator(),
+    // Flags anything narrower than 12 px: the preview of a single candidate (8×8 cells), nothing else.
+    moderator: new FakeModerator((image) => image.width < 12),
     pipelineModule: new URL('./pipelines/z-image/index.ts', import.meta.url),
-    pipelineOptions: { preload: [modelDir], maxLoaded: 2 },
+    pipelineOptions: { preload: [modelDir], maxLoaded: 2, previewIntervalMs: 0 },
     logger: createLogger('silent'),
   });
 });
@@ -101,6 +102,21 @@ describe('engine + Z-Image pipeline', () => {
     expect(end).toMatchObject({ type: 'failed', error: { code: 'missing-image' } });
     expect((await run({ role: 'draft', prompt: 'still fine', count: 1 })).end?.type).toBe('done');
     expect(engine.stats().workers[0]!.restarts).toBe(0);
+  });
+
+  it('shows previews only once the classifier has passed them', async () => {
+    const previewsOf = async (count: number): Promise<number> => {
+      let previews = 0;
+      const submitted = await engine.submit(
+        { role: 'draft', owner: owner('p'), prompt: 'a cat', count, steps: 16 },
+        { onEvent: (e) => void (e.type === 'progress' && e.preview && (previews += 1)) },
+      );
+      if (!submitted.ok) throw new Error(submitted.error.message);
+      expect((await submitted.value.settled).type).toBe('done');
+      return previews;
+    };
+    expect(await previewsOf(2)).toBeGreaterThan(0);
+    expect(await previewsOf(1)).toBe(0);
   });
 
   it('keeps the aspect ratio of the input image when refining', async () => {

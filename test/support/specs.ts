@@ -1,5 +1,5 @@
 import type { JobSpec } from '../../src/engine/request.ts';
-import type { PipelineContext } from '../../src/engine/pipeline.ts';
+import type { PipelineContext, RgbPixels } from '../../src/engine/pipeline.ts';
 
 /** A JobSpec for direct pipeline tests, with the draft defaults filled in. */
 export function jobSpec(modelDir: string, fields: Partial<JobSpec> & { prompt?: string; seeds?: number[] } = {}): JobSpec {
@@ -29,11 +29,16 @@ export function jobSpec(modelDir: string, fields: Partial<JobSpec> & { prompt?: 
   };
 }
 
-export function recordingContext(cancelAfter = Infinity): PipelineContext & { steps: Array<[number, number]> } {
+export function recordingContext(cancelAfter = Infinity): PipelineContext & { steps: Array<[number, number]>; previews: RgbPixels[] } {
   const steps: Array<[number, number]> = [];
+  const previews: RgbPixels[] = [];
   return {
     steps,
+    previews,
     cancelled: () => steps.length >= cancelAfter,
-    onProgress: (step, total) => steps.push([step, total]),
+    onProgress: (step, total, preview) => {
+      steps.push([step, total]);
+      if (preview) previews.push(preview);
+    },
   };
 }

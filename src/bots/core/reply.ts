@@ -33,6 +33,8 @@ export type Reply =
       readonly step?: number;
       readonly total?: number;
       readonly prompt: string;
+      /** What the image is becoming (low resolution, already passed by the classifier), when there is one. */
+      readonly preview?: ReplyImage;
       readonly buttons: readonly ReplyButton[];
     }
   | {

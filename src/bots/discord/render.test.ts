@@ -47,6 +47,14 @@ describe('renderReply', () => {
     expect(renderReply(status({ position: 3, etaAt: ETA }), 'zh-CN').content).toBe(`> a red fox\n排队中 · 第 3 位 · 预计<t:${ETA_UNIX}:R>开始`);
   });
 
+  it('attaches the live preview to a running status card, and nothing without one', () => {
+    const preview = { name: 'abcd1234-preview.png', png: Buffer.from([1, 2, 3]), spoiler: false, alt: 'preview' };
+    const withPreview = renderReply(status({ phase: 'running', step: 3, total: 8, preview }), 'en');
+    expect(withPreview.files.map((f) => f.name)).toEqual(['abcd1234-preview.png']);
+    expect(messageBody(withPreview).json.attachments).toEqual([{ id: 0, filename: 'abcd1234-preview.png', description: 'preview' }]);
+    expect(renderReply(status({ phase: 'running', step: 3, total: 8 }), 'en').files).toEqual([]);
+  });
+
   it('keeps the core’s "next up" line instead of a countdown of a second', () => {
     const next = text('en', 'status.queued.next');
     expect(renderReply(status({ text: next, position: 1, etaAt: ETA }), 'en').content).toBe(`> a red fox\n${next}`);

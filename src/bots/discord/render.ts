@@ -110,7 +110,8 @@ export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
     case 'status':
       return {
         content: withPrompt(reply.prompt, [statusLine(reply, locale)]),
-        files: [],
+        // The live preview (already passed by the classifier) replaces the previous one: an edit lists its files.
+        files: reply.preview ? [file(reply.preview)] : [],
         components: buttonRows([reply.buttons]),
         ephemeral: false,
       };

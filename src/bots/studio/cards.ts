@@ -59,7 +59,14 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
       return {
         ...base,
         state: 'status',
-        status: { phase: reply.phase, position: reply.position ?? null, etaAt: reply.etaAt ?? null, step: reply.step ?? null, total: reply.total ?? null },
+        status: {
+          phase: reply.phase,
+          position: reply.position ?? null,
+          etaAt: reply.etaAt ?? null,
+          step: reply.step ?? null,
+          total: reply.total ?? null,
+          preview: reply.preview ? `data:image/png;base64,${reply.preview.png.toString('base64')}` : null,
+        },
         outcome: null,
         notes: [],
         grid: null,

@@ -103,6 +103,8 @@ export interface Card {
     readonly etaAt: number | null;
     readonly step: number | null;
     readonly total: number | null;
+    /** A live preview (a data: URL of a small PNG the classifier has passed), while running. */
+    readonly preview: string | null;
   } | null;
   readonly outcome: 'blocked' | 'failed' | 'cancelled' | null;
   readonly notes: readonly string[];

@@ -38,7 +38,11 @@ port.on('message', (message: ToWorker) => {
   const { run, spec } = message;
   const cancelled = (): boolean => Atomics.load(cancelFlag, 0) === run;
   pipeline
-    .run(spec, { cancelled, onProgress: (step, total) => send({ type: 'progress', run, step, total }) })
+    .run(spec, {
+      cancelled,
+      onProgress: (step, total, preview) =>
+        preview ? send({ type: 'progress', run, step, total, preview }, [preview.data.buffer as ArrayBuffer]) : send({ type: 'progress', run, step, total }),
+    })
     .then(
       (output) => {
         // Hand the pixel buffers over instead of copying them.

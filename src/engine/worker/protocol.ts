@@ -1,6 +1,6 @@
 import type { DeviceConfig } from '../../config/schema.ts';
 import type { EngineError } from '../errors.ts';
-import type { PipelineOutput } from '../pipeline.ts';
+import type { PipelineOutput, RgbPixels } from '../pipeline.ts';
 import type { JobSpec } from '../request.ts';
 
 /** workerData of an inference worker. */
@@ -19,7 +19,7 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly provider: string }
   | { readonly type: 'init-failed'; readonly error: EngineError }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string; readonly detail?: Record<string, unknown> }
-  | { readonly type: 'progress'; readonly run: number; readonly step: number; readonly total: number }
+  | { readonly type: 'progress'; readonly run: number; readonly step: number; readonly total: number; readonly preview?: RgbPixels }
   | { readonly type: 'done'; readonly run: number; readonly output: PipelineOutput }
   | { readonly type: 'failed'; readonly run: number; readonly error: EngineError }
   | { readonly type: 'cancelled'; readonly run: number };

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DeviceConfig } from '../../config/schema.ts';
 import { engineError, type EngineError } from '../errors.ts';
-import type { PipelineOutput } from '../pipeline.ts';
+import type { PipelineOutput, RgbPixels } from '../pipeline.ts';
 import type { JobSpec } from '../request.ts';
 import type { FromWorker, ToWorker, WorkerBoot } from './protocol.ts';
 
@@ -25,7 +25,7 @@ export interface WorkerHostOptions {
 
 interface ActiveRun {
   readonly run: number;
-  readonly onProgress: (step: number, total: number) => void;
+  readonly onProgress: (step: number, total: number, preview?: RgbPixels) => void;
   readonly resolve: (outcome: RunOutcome) => void;
 }
 
@@ -142,7 +142,7 @@ export class WorkerHost {
     const active = this.#active;
     if (!active || active.run !== message.run) return;
     if (message.type === 'progress') {
-      active.onProgress(message.step, message.total);
+      active.onProgress(message.step, message.total, message.preview);
       return;
     }
     this.#active = undefined;
@@ -152,7 +152,7 @@ export class WorkerHost {
   }
 
   /** Runs one job. Never rejects: failures, crashes and cancellation are outcomes. */
-  run(spec: JobSpec, onProgress: (step: number, total: number) => void): { run: number; outcome: Promise<RunOutcome> } {
+  run(spec: JobSpec, onProgress: (step: number, total: number, preview?: RgbPixels) => void): { run: number; outcome: Promise<RunOutcome> } {
     if (!this.idle || !this.#worker) throw new Error(`Worker ${this.name} is not idle`);
     const run = ++this.#runCounter;
     const outcome = new Promise<RunOutcome>((resolve) => {

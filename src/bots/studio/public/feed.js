@@ -35,6 +35,12 @@ export function createFeed(root, { userId, onButton, onReply }) {
       eta.dataset.etaAt = String(etaAt);
       box.append(eta);
     }
+    if (card.status.preview) {
+      const preview = el('img', 'preview');
+      preview.src = card.status.preview;
+      preview.alt = t('preview');
+      box.append(preview);
+    }
     return box;
   }
 

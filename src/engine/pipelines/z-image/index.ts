@@ -10,6 +10,8 @@ export interface ZImagePipelineOptions {
   readonly preload: readonly string[];
   /** Models kept loaded at once; the least recently used is released beyond this. */
   readonly maxLoaded: number;
+  /** Live previews at most this often (ms); 0 after every step but the last. */
+  readonly previewIntervalMs: number;
 }
 
 /**
@@ -17,7 +19,8 @@ export interface ZImagePipelineOptions {
  * inpaint over whichever model directory a job names (the shipped mini model, test fixtures, the real weights).
  */
 export const createPipeline: CreatePipeline = async ({ device, options, log }) => {
-  const { preload = [], maxLoaded = 2 } = (options ?? {}) as Partial<ZImagePipelineOptions>;
+  const { preload = [], maxLoaded = 2, previewIntervalMs = 600 } = (options ?? {}) as Partial<ZImagePipelineOptions>;
+  const taskOptions = { previewIntervalMs };
   const loaded = new Map<string, Promise<ModelBundle>>();
 
   const bundleFor = async (dir: string): Promise<ModelBundle> => {
@@ -47,9 +50,9 @@ export const createPipeline: CreatePipeline = async ({ device, options, log }) =
   const pipeline: Pipeline = {
     async run(spec: JobSpec, context: PipelineContext): Promise<PipelineOutput> {
       const bundle = await bundleFor(spec.modelDir);
-      if (spec.image === null) return textToImage(bundle, spec, context);
-      if (spec.mask !== null) return inpaint(bundle, spec, context);
-      return imageToImage(bundle, spec, context);
+      if (spec.image === null) return textToImage(bundle, spec, context, taskOptions);
+      if (spec.mask !== null) return inpaint(bundle, spec, context, taskOptions);
+      return imageToImage(bundle, spec, context, taskOptions);
     },
     async dispose() {
       const bundles = await Promise.allSettled(loaded.values());

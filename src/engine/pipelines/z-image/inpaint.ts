@@ -3,14 +3,14 @@ import type { JobSpec } from '../../request.ts';
 import { buildMask, composite, downsampleMask, imageSize } from './image-ops.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import { toOutput } from './output.ts';
-import { denoise, prepare, startFromImage } from './sampling.ts';
+import { denoise, prepare, startFromImage, type TaskOptions } from './sampling.ts';
 
 /**
  * Inpainting (as diffusers' ZImageInpaintPipeline): the edit role with a mask or region. After every step the
  * unmasked area is put back on the source's own trajectory, x = m·x + (1 − m)·(σ_next·noise + (1 − σ_next)·x₀), and
  * the decoded result is composited over the source with the feathered mask, so untouched pixels stay exact.
  */
-export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: PipelineContext): Promise<PipelineOutput> {
+export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: PipelineContext, options: TaskOptions): Promise<PipelineOutput> {
   const started = performance.now();
   // 1. prompts, noises, schedule
   const prepared = await prepare(bundle, spec);
@@ -24,6 +24,7 @@ export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: Pipel
   const denoiseStart = performance.now();
   const stepMs = await denoise({
     denoiser: bundle.denoiser,
+    preview: { map: bundle.preview, intervalMs: options.previewIntervalMs },
     spec,
     prepared,
     latents,

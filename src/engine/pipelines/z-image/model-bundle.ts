@@ -3,6 +3,7 @@ import { engineError, EngineFailure } from '../../errors.ts';
 import { loadModelDirectory, type ModelDirectory } from '../../model/manifest.ts';
 import type { Log } from '../../onnx/session.ts';
 import { Denoiser } from './denoiser.ts';
+import { fitPreviewMap, type PreviewMap } from './preview.ts';
 import { PromptEncoder } from './text-encoder.ts';
 import { Vae } from './vae.ts';
 
@@ -12,6 +13,8 @@ export interface ModelBundle {
   readonly encoder: PromptEncoder;
   readonly denoiser: Denoiser;
   readonly vae: Vae;
+  /** Latent → colour map for live previews, fitted to this model's VAE at load. */
+  readonly preview: PreviewMap;
   /** The provider the transformer really runs on (after any fallback). */
   readonly provider: string;
 }
@@ -32,7 +35,8 @@ export async function openModelBundle(dir: string, device: DeviceConfig, log: Lo
     Denoiser.open(model, device, log),
     Vae.open(model, device, log),
   ]);
-  return { model, encoder, denoiser, vae, provider: denoiser.provider };
+  const preview = await fitPreviewMap(vae, model.manifest.latent.channels, vaeDecoder.upscale);
+  return { model, encoder, denoiser, vae, preview, provider: denoiser.provider };
 }
 
 export async function closeModelBundle(bundle: ModelBundle): Promise<void> {

@@ -56,7 +56,7 @@ const logs: string[] = [];
 beforeAll(async () => {
   pipeline = await createPipeline({
     device: { name: 'cpu0', provider: 'cpu', threads: 1, deviceId: 0 },
-    options: { preload: [], maxLoaded: 8 },
+    options: { preload: [], maxLoaded: 8, previewIntervalMs: 0 },
     log: (level, message) => logs.push(`${level} ${message}`),
   });
 });
@@ -78,6 +78,20 @@ describe('text-to-image on the oracle', () => {
     expect(context.steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => [s, 8]));
     expect(out.truncated).toEqual([]);
     expect([out.candidates[0]!.width, out.candidates[0]!.height]).toEqual([64, 64]);
+  });
+
+  it('previews what the image is becoming: the oracle’s x₀ prediction is its target from the first step', async () => {
+    const context = recordingContext();
+    const out = await pipeline.run(jobSpec(dirs.oracle, { prompt: 'a red fox', seeds: [1, 2, 3] }), context);
+    // A preview after every step but the last (interval 0 here), one pixel per latent cell, candidates in a 2×2 grid.
+    expect(context.previews).toHaveLength(7);
+    const preview = context.previews[0]!;
+    expect([preview.width, preview.height]).toEqual([8 * 2 + 1, 8 * 2 + 1]);
+    const final = rgbAt(out, 0, 10, 10);
+    const cell = [...preview.data.subarray((3 * preview.width + 3) * 3, (3 * preview.width + 3) * 3 + 3)];
+    closeTo(cell, final, 3);
+    // The empty fourth slot of the grid stays the dark background.
+    expect([...preview.data.subarray(((preview.height - 1) * preview.width + preview.width - 1) * 3).slice(0, 3)]).toEqual([24, 24, 24]);
   });
 
   it('handles Chinese prompts through the same tokenizer and template', async () => {

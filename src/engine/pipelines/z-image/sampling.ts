@@ -1,12 +1,19 @@
-import { PipelineCancelled, type PipelineContext } from '../../pipeline.ts';
+import { PipelineCancelled, type PipelineContext, type RgbPixels } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import { loadFitted, resizeFrame } from './image-ops.ts';
+import { previewFrame, type PreviewMap } from './preview.ts';
 import { noiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import type { TextFeatures, Tokenized } from './text-encoder.ts';
 import type { RgbFrame } from './vae.ts';
+
+/** Deployment-level knobs every task takes. */
+export interface TaskOptions {
+  /** Previews go out at most this often: enough to watch a picture form, little enough to cost nothing. */
+  readonly previewIntervalMs: number;
+}
 
 /** What every task prepares the same way: latent shape, schedule, text features, noises. */
 export interface Prepared {
@@ -56,6 +63,7 @@ export async function prepare(bundle: ModelBundle, spec: JobSpec): Promise<Prepa
  */
 export async function denoise(args: {
   readonly denoiser: Denoiser;
+  readonly preview: { readonly map: PreviewMap; readonly intervalMs: number };
   readonly spec: JobSpec;
   readonly prepared: Prepared;
   readonly latents: Float32Array[];
@@ -67,6 +75,7 @@ export async function denoise(args: {
   const { sigmas, timesteps } = prepared.schedule;
   const total = timesteps.length - start;
   const stepMs: number[] = [];
+  let lastPreview = performance.now();
   for (let i = start; i < timesteps.length; i++) {
     if (context.cancelled()) throw new PipelineCancelled();
     const began = performance.now();
@@ -80,9 +89,17 @@ export async function denoise(args: {
       guided ? { negatives: prepared.negatives!, scale: spec.guidance, normalization: spec.cfgNormalization } : null,
     );
     latents.forEach((x, k) => eulerStep(x, velocities[k]!, sigmas[i]!, sigmas[i + 1]!));
+    // Now and then, not on the last step (the result follows at once): what the image is becoming, x₀ = x + σ·v.
+    let preview: RgbPixels | undefined;
+    if (i < timesteps.length - 1 && performance.now() - lastPreview >= args.preview.intervalMs) {
+      const sigmaNext = sigmas[i + 1]!;
+      const predictions = latents.map((x, k) => x.map((value, j) => value + sigmaNext * velocities[k]![j]!));
+      preview = previewFrame(args.preview.map, predictions, prepared.shape);
+      lastPreview = performance.now();
+    }
     args.afterStep?.(latents, sigmas[i + 1]!);
     stepMs.push(performance.now() - began);
-    context.onProgress(i - start + 1, total);
+    context.onProgress(i - start + 1, total, preview);
   }
   return stepMs;
 }

@@ -2,10 +2,10 @@ import type { PipelineContext, PipelineOutput } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import { toOutput } from './output.ts';
-import { denoise, prepare } from './sampling.ts';
+import { denoise, prepare, type TaskOptions } from './sampling.ts';
 
 /** txt2img: the draft role (Turbo, no CFG) and any text-only job. */
-export async function textToImage(bundle: ModelBundle, spec: JobSpec, context: PipelineContext): Promise<PipelineOutput> {
+export async function textToImage(bundle: ModelBundle, spec: JobSpec, context: PipelineContext, options: TaskOptions): Promise<PipelineOutput> {
   const started = performance.now();
   // 1. check inputs: done by the engine (resolveRequest) before queueing.
   // 2–4. encode prompts, prepare noise latents, schedule
@@ -13,7 +13,7 @@ export async function textToImage(bundle: ModelBundle, spec: JobSpec, context: P
   const latents = prepared.noises.map((n) => n.slice());
   // 5. denoising loop
   const denoiseStart = performance.now();
-  const stepMs = await denoise({ denoiser: bundle.denoiser, spec, prepared, latents, start: 0, context });
+  const stepMs = await denoise({ denoiser: bundle.denoiser, preview: { map: bundle.preview, intervalMs: options.previewIntervalMs }, spec, prepared, latents, start: 0, context });
   const denoiseMs = performance.now() - denoiseStart;
   // 6. decode
   const decodeStart = performance.now();
