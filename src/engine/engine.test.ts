@@ -44,7 +44,7 @@ describe('Engine', () => {
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
     const text = readTextChunks(png);
-    expect(JSON.parse(text['zimage-bot']!)).toMatchObject({ prompt: 'a fox', seed: '7', steps: 8, job: handle.id });
+    expect(JSON.parse(text['zimage-bot']!)).toMatchObject({ prompt: 'a fox', seed: '7', steps: 8, model: 'fake', index: 0 });
     expect(final.result.grid).not.toBeNull();
     expect((await sharp(final.result.grid!).metadata()).width).toBeGreaterThan(64 * 2);
     expect(engine.journal.get(handle.id)?.status).toBe('done');

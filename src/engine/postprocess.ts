@@ -19,8 +19,11 @@ export interface PostprocessInput {
   readonly outputDir: string;
 }
 
-/** The parameters a PNG carries, in the "parameters" convention other tools read, plus JSON for machines. */
-function parameterChunks(spec: JobSpec, candidate: RawCandidate, jobId: string): Record<string, string> {
+/**
+ * The parameters a PNG carries, in the "parameters" convention other tools read, plus JSON for machines. Nothing
+ * run-specific (no job id, no time): the same seed and parameters give a byte-identical file.
+ */
+function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string, string> {
   const params = {
     prompt: candidate.prompt,
     negativePrompt: spec.negativePrompt,
@@ -33,7 +36,6 @@ function parameterChunks(spec: JobSpec, candidate: RawCandidate, jobId: string):
     model: spec.modelName,
     role: spec.role,
     style: spec.style,
-    job: jobId,
     index: candidate.index,
   };
   const line = `${candidate.prompt}\nNegative prompt: ${spec.negativePrompt}\nSteps: ${spec.steps}, Sampler: flow-match Euler, CFG scale: ${spec.guidance}, Seed: ${params.seed}, Size: ${params.size}, Model: ${spec.modelName}, Shift: ${spec.shift}${spec.image ? `, Denoising strength: ${spec.strength}` : ''}`;
@@ -72,7 +74,7 @@ export async function postprocess(input: PostprocessInput): Promise<{ images: De
       const encoded = await sharp(candidate.data, { raw: { width: candidate.width, height: candidate.height, channels: 3 } })
         .png({ compressionLevel: 6 })
         .toBuffer();
-      const png = withTextChunks(encoded, parameterChunks(input.spec, candidate, input.jobId));
+      const png = withTextChunks(encoded, parameterChunks(input.spec, candidate));
       const path = join(input.outputDir, `${candidate.index}.png`);
       await writeFile(path, png);
       return { ...base, png, path, withheld: false, spoiler: verdict.flagged };

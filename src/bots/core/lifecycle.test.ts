@@ -38,7 +38,7 @@ describe('followJob', () => {
     handle.emit({ type: 'progress', step: 1, total: 4, etaMs: 300 });
     handle.emit({ type: 'progress', step: 1, total: 4, etaMs: 300, preview: { width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(200) } });
     handle.emit({ type: 'progress', step: 2, total: 4, etaMs: 200 });
-    handle.emit({ type: 'blocked', result: {} as JobResult });
+    handle.emit({ type: 'blocked', result: { images: [], grid: null, meta: {} } as unknown as JobResult });
     await done;
     const statuses = replies.filter((r) => r.kind === 'status');
     expect(statuses.map((s) => s.kind === 'status' && s.preview !== undefined)).toEqual([false, false, true, true]);

@@ -1,5 +1,6 @@
 import type { Role } from '../../config/schema.ts';
 import type { JobEvent, JobResult } from '../../engine/job-handle.ts';
+import type { ModerationVerdict } from '../../moderation/verdict.ts';
 import { describeNoise } from '../../engine/noise-spec.ts';
 import { buttonId, type ButtonAction } from './buttons.ts';
 import type { Locale } from './command.ts';
@@ -84,8 +85,11 @@ export function renderResult(result: JobResult, view: JobView): Reply {
     ? { name: `${jobId}-grid.png`, png: result.grid, spoiler: anySpoiler, alt: view.prompt.slice(0, 900) }
     : single;
   const notes: string[] = [];
-  const withheld = result.images.filter((i) => i.withheld).length;
-  if (withheld > 0) notes.push(text(locale, 'result.withheld', { count: withheld, total: result.images.length }));
+  // Say why: flagged by the filter, or not checked at all because the filter failed (fail closed).
+  const unchecked = result.images.filter((i) => i.withheld && isUnchecked(i.verdict)).length;
+  const flagged = result.images.filter((i) => i.withheld).length - unchecked;
+  if (flagged > 0) notes.push(text(locale, 'result.withheld', { count: flagged, total: result.images.length }));
+  if (unchecked > 0) notes.push(text(locale, 'result.unavailable', { count: unchecked, total: result.images.length }));
   if (anySpoiler) notes.push(text(locale, 'result.spoiler'));
   for (const cut of meta.truncated) notes.push(text(locale, 'result.truncated', { kept: cut.kept, tokens: cut.tokens }));
   const delivered = result.images.filter((i) => !i.withheld).map((i) => i.index);
@@ -120,7 +124,12 @@ export function renderResult(result: JobResult, view: JobView): Reply {
 
 /** blocked / failed / cancelled → one closing line. */
 export function renderFinal(event: Extract<JobEvent, { type: 'blocked' | 'failed' | 'cancelled' }>, view: JobView): Reply {
-  if (event.type === 'blocked') return { kind: 'final', jobId: view.jobId, outcome: 'blocked', text: text(view.locale, 'done.blocked') };
+  if (event.type === 'blocked') {
+    const unchecked = event.result.images.length > 0 && event.result.images.every((i) => isUnchecked(i.verdict));
+    return { kind: 'final', jobId: view.jobId, outcome: 'blocked', text: text(view.locale, unchecked ? 'done.unavailable' : 'done.blocked') };
+  }
   if (event.type === 'cancelled') return { kind: 'final', jobId: view.jobId, outcome: 'cancelled', text: text(view.locale, 'done.cancelled') };
   return { kind: 'final', jobId: view.jobId, outcome: 'failed', text: text(view.locale, 'done.failed', { reason: errorText(view.locale, event.error) }) };
 }
+
+const isUnchecked = (verdict: ModerationVerdict): boolean => verdict.flagged && verdict.reason === 'unavailable';
