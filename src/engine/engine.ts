@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import sharp from 'sharp';
 import type { Config, Role } from '../config/schema.ts';
@@ -67,10 +67,13 @@ interface RunningJob {
   cancelRequested: boolean;
 }
 
-interface StoredImage {
+interface CheckedImage {
+  /** Where it is (a stored result) or will be stored (an upload, once the job is accepted). */
   readonly path: string;
   readonly width: number;
   readonly height: number;
+  /** The normalised upload to write; null for a file that is already stored. */
+  readonly png: Buffer | null;
 }
 
 const newJobId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
@@ -164,7 +167,7 @@ export class Engine {
 
   /**
    * Validates, stores inputs, journals and queues a request. Refusals (bad input, caps, shutdown) come back at once
-   * as typed errors and change nothing.
+   * as typed errors and change nothing: not the queue, not the journal, not the disk.
    */
   async submit(request: GenerationRequest, options: SubmitOptions = {}): Promise<Result<JobHandle>> {
     if (!this.#accepting) return fail(engineError('shutting-down', 'The bot is restarting; try again in a minute'));
@@ -181,17 +184,18 @@ export class Engine {
     if (promptError) return fail(promptError);
 
     const id = newJobId();
-    const inputs = await this.#storeInputs(id, request.image, request.mask);
+    const inputs = await this.#checkInputs(id, request.image, request.mask);
     if (!inputs.ok) return inputs;
+    const { image, mask } = inputs.value;
     const resolved = resolveRequest(request, {
       profile,
       model,
       limits: this.#config.limits,
       styles: this.#options.styles,
       randomSeed: this.#options.randomSeed ?? (() => randomInt(0, MAX_SEED)),
-      imagePath: inputs.value.image,
-      maskPath: inputs.value.mask,
-      imageAspect: inputs.value.aspect,
+      imagePath: image?.path ?? null,
+      maskPath: mask?.path ?? null,
+      imageAspect: image ? image.width / image.height : null,
       defaultCount: role === 'draft' ? this.#config.limits.maxCount : 1,
     });
     if (!resolved.ok) return resolved;
@@ -199,6 +203,7 @@ export class Engine {
     const lateCapError = this.#accepting ? this.#capError(userKey) : engineError('shutting-down', 'The bot is restarting; try again in a minute');
     if (lateCapError) return fail(lateCapError);
 
+    await this.#writeInputs([image, mask]);
     const record = this.#journal.add({
       id,
       owner: request.owner,
@@ -225,40 +230,41 @@ export class Engine {
     return undefined;
   }
 
-  async #storeInputs(
+  /**
+   * Checks the inputs in memory (decoding, size caps, the classifier for input images) and decides where they will
+   * be stored; nothing is written until the job is accepted, so a refusal leaves no trace.
+   */
+  async #checkInputs(
     id: string,
     image: ImageInput | undefined,
     mask: ImageInput | undefined,
-  ): Promise<Result<{ image: string | null; mask: string | null; aspect: number | null }>> {
-    const stored = { image: null as StoredImage | null, mask: null as StoredImage | null };
+  ): Promise<Result<{ image: CheckedImage | null; mask: CheckedImage | null }>> {
+    const checked = { image: null as CheckedImage | null, mask: null as CheckedImage | null };
     for (const what of ['image', 'mask'] as const) {
       const input = what === 'image' ? image : mask;
       if (input === undefined) continue;
-      const result = await this.#storeInput(id, input, what);
+      const result = await this.#checkInput(id, input, what);
       if (!result.ok) return result;
-      stored[what] = result.value;
+      checked[what] = result.value;
     }
-    if (stored.image && stored.mask && (stored.image.width !== stored.mask.width || stored.image.height !== stored.mask.height)) {
+    const { image: i, mask: m } = checked;
+    if (i && m && (i.width !== m.width || i.height !== m.height)) {
       return fail(
-        engineError('bad-mask', `The mask is ${stored.mask.width}×${stored.mask.height}; it must match the image, ${stored.image.width}×${stored.image.height}`, {
-          mask: `${stored.mask.width}x${stored.mask.height}`,
-          image: `${stored.image.width}x${stored.image.height}`,
+        engineError('bad-mask', `The mask is ${m.width}×${m.height}; it must match the image, ${i.width}×${i.height}`, {
+          mask: `${m.width}x${m.height}`,
+          image: `${i.width}x${i.height}`,
         }),
       );
     }
-    return ok({
-      image: stored.image?.path ?? null,
-      mask: stored.mask?.path ?? null,
-      aspect: stored.image ? stored.image.width / stored.image.height : null,
-    });
+    return ok(checked);
   }
 
-  /** Validates and normalises one upload (or reads a stored result's size), judging input images first. */
-  async #storeInput(id: string, input: ImageInput, what: 'image' | 'mask'): Promise<Result<StoredImage>> {
+  /** One upload, normalised (or a stored result's size), input images judged before any GPU time is spent. */
+  async #checkInput(id: string, input: ImageInput, what: 'image' | 'mask'): Promise<Result<CheckedImage>> {
     if ('path' in input) {
       try {
         const meta = await sharp(input.path).metadata();
-        return ok({ path: input.path, width: meta.width ?? 0, height: meta.height ?? 0 });
+        return ok({ path: input.path, width: meta.width ?? 0, height: meta.height ?? 0, png: null });
       } catch {
         return fail(engineError('missing-image', 'The earlier image is no longer stored; upload it again'));
       }
@@ -270,11 +276,16 @@ export class Engine {
       const refusal = await this.#options.inputCheck({ width: info.width, height: info.height, data });
       if (refusal) return fail(refusal);
     }
-    const dir = join(this.#config.dataDir, 'inputs');
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, `${id}-${what}.png`);
-    await writeFile(path, normalized.value.png);
-    return ok({ path, width: normalized.value.width, height: normalized.value.height });
+    const path = join(this.#config.dataDir, 'inputs', `${id}-${what}.png`);
+    return ok({ path, width: normalized.value.width, height: normalized.value.height, png: normalized.value.png });
+  }
+
+  async #writeInputs(inputs: readonly (CheckedImage | null)[]): Promise<void> {
+    for (const input of inputs) {
+      if (!input?.png) continue;
+      await mkdir(dirname(input.path), { recursive: true });
+      await writeFile(input.path, input.png);
+    }
   }
 
   #enqueue(record: JobRecord, listener?: (event: JobEvent) => void): JobHandle {

@@ -81,10 +81,17 @@ describe('engine + Z-Image pipeline', () => {
       [{ role: 'refine', prompt: 'x', image: { bytes: good }, strength: -0.1 }, 'out-of-range'],
       [{ role: 'draft', prompt: 'x', width: 72, height: 64 }, 'bad-size'],
     ];
+    const { existsSync: exists, readdirSync: list } = await import('node:fs');
+    const inputsDir = join(root, 'data', 'inputs');
+    const stored = exists(inputsDir) ? list(inputsDir).length : 0;
     for (const [request, code] of cases) {
       const outcome = await run(request);
       expect(outcome.refused?.code, `${request.role} ${JSON.stringify(Object.keys(request))} → ${code}`).toBe(code);
     }
+    // Refusals leave no trace: no journal rows, no stored inputs.
+    const { existsSync, readdirSync } = await import('node:fs');
+    const inputs = join(root, 'data', 'inputs');
+    expect(existsSync(inputs) ? readdirSync(inputs).length : 0).toBe(stored);
     const after = await run({ role: 'edit', prompt: 'a cat', image: { bytes: jpeg }, region: 'left' });
     expect(after.end?.type).toBe('done');
   });
