@@ -2,8 +2,7 @@ import type { PipelineContext, PipelineOutput } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import { buildMask, composite, downsampleMask, imageSize } from './image-ops.ts';
 import type { ModelBundle } from './model-bundle.ts';
-import { toOutput } from './output.ts';
-import { denoise, prepare, startFromImage, type TaskOptions } from './sampling.ts';
+import { denoiseAndDecode, prepare, startFromImage, type TaskOptions } from './sampling.ts';
 
 /**
  * Inpainting (as diffusers' ZImageInpaintPipeline): the edit role with a mask or region. After every step the
@@ -19,17 +18,14 @@ export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: Pipel
   const mask = await buildMask(spec.mask!, await imageSize(spec.image!), spec.width, spec.height);
   const latentMask = downsampleMask(mask, shape.width, shape.height);
   const { source, clean, latents, start, encodeMs } = await startFromImage(bundle, spec, prepared);
-  // 3. denoising loop, re-imposing the unmasked area after each step
+  // 3. denoise, re-imposing the unmasked area after each step; 4. decode and composite over the source
   const plane = shape.width * shape.height;
-  const denoiseStart = performance.now();
-  const stepMs = await denoise({
-    denoiser: bundle.denoiser,
-    preview: { map: bundle.preview, intervalMs: options.previewIntervalMs },
-    spec,
+  return denoiseAndDecode(bundle, spec, context, options, {
+    started,
     prepared,
     latents,
     start,
-    context,
+    encodeMs,
     afterStep: (xs, sigmaNext) => {
       xs.forEach((x, k) => {
         const noise = prepared.noises[k]!;
@@ -40,17 +36,6 @@ export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: Pipel
         }
       });
     },
+    frame: (frame) => composite(frame, source, mask),
   });
-  const denoiseMs = performance.now() - denoiseStart;
-  // 4. decode and composite over the source
-  const decodeStart = performance.now();
-  const frames = (await bundle.vae.decode(latents, shape)).map((frame) => composite(frame, source, mask));
-  return toOutput(bundle, spec, frames, {
-    textEncodeMs: prepared.textEncodeMs,
-    denoiseMs,
-    decodeMs: performance.now() - decodeStart,
-    encodeMs,
-    totalMs: performance.now() - started,
-    stepMs,
-  }, prepared.truncated);
 }

@@ -1,4 +1,4 @@
-import { PipelineCancelled, type PipelineContext, type RgbPixels } from '../../pipeline.ts';
+import { PipelineCancelled, type PipelineContext, type PipelineOutput, type RgbPixels } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
@@ -6,6 +6,7 @@ import { loadFitted, resizeFrame } from './image-ops.ts';
 import { previewFrame, type PreviewMap } from './preview.ts';
 import { noiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
+import { toOutput } from './output.ts';
 import type { TextFeatures, Tokenized } from './text-encoder.ts';
 import type { RgbFrame } from './vae.ts';
 
@@ -102,6 +103,45 @@ export async function denoise(args: {
     context.onProgress(i - start + 1, total, preview);
   }
   return stepMs;
+}
+
+/**
+ * Every task's tail: the denoising loop from `start`, the decode (each frame through `frame`, for inpainting's
+ * composite), and the output with its timings.
+ */
+export async function denoiseAndDecode(
+  bundle: ModelBundle,
+  spec: JobSpec,
+  context: PipelineContext,
+  options: TaskOptions,
+  run: {
+    readonly started: number;
+    readonly prepared: Prepared;
+    readonly latents: Float32Array[];
+    readonly start: number;
+    readonly encodeMs: number;
+    readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
+    readonly frame?: (frame: RgbFrame) => RgbFrame;
+  },
+): Promise<PipelineOutput> {
+  const { prepared, latents } = run;
+  const denoiseStart = performance.now();
+  const stepMs = await denoise({
+    denoiser: bundle.denoiser,
+    preview: { map: bundle.preview, intervalMs: options.previewIntervalMs },
+    spec,
+    prepared,
+    latents,
+    start: run.start,
+    context,
+    afterStep: run.afterStep,
+  });
+  const denoiseMs = performance.now() - denoiseStart;
+  const decodeStart = performance.now();
+  const decoded = await bundle.vae.decode(latents, prepared.shape);
+  const frames = run.frame ? decoded.map(run.frame) : decoded;
+  const timings = { textEncodeMs: prepared.textEncodeMs, denoiseMs, decodeMs: performance.now() - decodeStart, encodeMs: run.encodeMs, stepMs };
+  return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated);
 }
 
 /** What img2img and inpainting start from: the source at output size, its latents, and the noised first latents. */
