@@ -319,20 +319,7 @@ describe('Slack adapter (HTTP mode)', () => {
   it('the “Edit image” shortcut opens a modal; its submission edits the region and answers in the message’s thread', async () => {
     const file = fake.addFile(await solidPng('#c03030'), { name: 'poster.png', user: 'UBOB' });
     const message = fake.addMessage('C2', { user: 'UBOB', text: 'poster draft', files: [file] });
-    const shortcut = await interact({
-      type: 'message_action',
-      callback_id: 'edit_image',
-      trigger_id: 'trigger-shortcut-1',
-      action_ts: String(Date.now() / 1000),
-      token: 'legacy-verification-token',
-      team: { id: fake.teamId, domain: 'fake' },
-      channel: { id: 'C2', name: 'design' },
-      user: { id: 'UANN', name: 'ann', team_id: fake.teamId },
-      response_url: `${fake.base}/response/shortcut-1`,
-      message_ts: message.ts,
-      message: { type: 'message', user: 'UBOB', ts: message.ts, text: message.text, files: [file] },
-      is_enterprise_install: false,
-    });
+    const shortcut = await interact(editShortcut('trigger-shortcut-1', { id: 'C2', name: 'design' }, { type: 'message', user: 'UBOB', ts: message.ts, text: message.text, files: [file] }));
     expect(shortcut.status).toBe(200);
     const open = await waitFor(() => fake.callsTo('views.open').find((c) => c.args.trigger_id === 'trigger-shortcut-1'), 'views.open');
     const view = open.args.view as { callback_id: string; private_metadata: string; blocks: { block_id: string }[] };
@@ -361,19 +348,7 @@ describe('Slack adapter (HTTP mode)', () => {
     const ask = await waitFor(() => fake.callsTo('chat.postEphemeral').find((c) => c.args.thread_ts === ts), 'the question which candidate');
     expect(String(ask.args.text)).toContain('several candidates');
 
-    await interact({
-      type: 'message_action',
-      callback_id: 'edit_image',
-      trigger_id: 'trigger-grid-1',
-      action_ts: String(Date.now() / 1000),
-      token: 'legacy-verification-token',
-      team: { id: fake.teamId, domain: 'fake' },
-      channel: { id: 'C1', name: 'general' },
-      user: { id: 'UANN', name: 'ann', team_id: fake.teamId },
-      response_url: `${fake.base}/response/shortcut-grid`,
-      message_ts: upload.ts,
-      message: { type: 'message', user: fake.botUserId, ts: upload.ts, thread_ts: ts, text: '', files: upload.files },
-    });
+    await interact(editShortcut('trigger-grid-1', { id: 'C1', name: 'general' }, { type: 'message', user: fake.botUserId, ts: upload.ts, thread_ts: ts, text: '', files: upload.files }));
     const open = await waitFor(() => fake.callsTo('views.open').find((c) => c.args.trigger_id === 'trigger-grid-1'), 'views.open');
     const view = open.args.view as { private_metadata: string; blocks: { block_id: string; element: { options?: { value: string }[] } }[] };
     expect(view.blocks.find((b) => b.block_id === 'candidate')!.element.options!.map((o) => o.value)).toEqual(['0', '1']);
@@ -520,6 +495,24 @@ describe('Slack adapter (HTTP mode)', () => {
     expect(journal().recent(500).some((r) => r.spec.userPrompt === 'too late')).toBe(false);
   });
 });
+
+/** Ann's "Edit image" message shortcut on `message` in `channel`. */
+function editShortcut(triggerId: string, channel: { id: string; name: string }, message: { ts: string } & Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'message_action',
+    callback_id: 'edit_image',
+    trigger_id: triggerId,
+    action_ts: String(Date.now() / 1000),
+    token: 'legacy-verification-token',
+    team: { id: fake.teamId, domain: 'fake' },
+    channel,
+    user: { id: 'UANN', name: 'ann', team_id: fake.teamId },
+    response_url: `${fake.base}/response/${triggerId}`,
+    message_ts: message.ts,
+    message,
+    is_enterprise_install: false,
+  };
+}
 
 function viewSubmission(user: string, privateMetadata: string, instruction: string, region: string, candidate?: string): Record<string, unknown> {
   return {
