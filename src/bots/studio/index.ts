@@ -65,6 +65,8 @@ export async function startStudio(runtime: Runtime): Promise<StudioAdapter> {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   sockets.on('connection', (socket) => attachSession(socket, { bot, channel, log }));
   server.on('upgrade', (request, socket: Socket, head) => {
+    // Node hands the raw socket over without its error listener: a peer resetting during our 403 would crash us.
+    socket.on('error', () => socket.destroy());
     const path = new URL(request.url ?? '/', 'http://studio.invalid').pathname;
     if (path !== '/ws' || !hostAllowed(request.headers.host, policy) || !originAllowed(request.headers.origin, policy)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -137,3 +137,26 @@ export type ServerMessage =
   /** Shown only in the tab that asked. */
   | { readonly t: 'error'; readonly ref: number | null; readonly text: string }
   | { readonly t: 'notice'; readonly text: string };
+
+/**
+ * A card as one tab sees it: whether the job is the tab's own, never the owner's id. A tab's id is all the studio
+ * knows of who may Cancel or Delete a job, so no tab may learn another's.
+ */
+export type CardView = Omit<Card, 'owner'> & { readonly owner: { readonly name: string | null; readonly mine: boolean } };
+
+/** What goes over one tab's socket: the server's messages with every card seen from that tab. */
+export type TabMessage =
+  | Exclude<ServerMessage, { readonly t: 'card' } | { readonly t: 'welcome' }>
+  | { readonly t: 'card'; readonly card: CardView }
+  | (Omit<Extract<ServerMessage, { readonly t: 'welcome' }>, 'cards'> & { readonly cards: readonly CardView[] });
+
+function cardView(card: Card, userId: string): CardView {
+  const { owner, ...rest } = card;
+  return { ...rest, owner: { name: owner.name, mine: owner.userId === userId } };
+}
+
+export function viewFor(message: ServerMessage, userId: string): TabMessage {
+  if (message.t === 'card') return { t: 'card', card: cardView(message.card, userId) };
+  if (message.t === 'welcome') return { ...message, cards: message.cards.map((card) => cardView(card, userId)) };
+  return message;
+}

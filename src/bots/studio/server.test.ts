@@ -7,7 +7,7 @@ import type { Runtime } from '../../runtime.ts';
 import { OPTIONS } from '../core/options.ts';
 import { errorText, text } from '../core/texts.ts';
 import { startStudio, StudioStartError, type StudioAdapter } from './index.ts';
-import type { ServerMessage } from './protocol.ts';
+import type { TabMessage } from './protocol.ts';
 import { CONTENT_SECURITY_POLICY } from './security-headers.ts';
 
 /**
@@ -53,12 +53,12 @@ function raw(path: string, options: { method?: string; headers?: Record<string, 
 }
 
 /** A WebSocket client that keeps every message it receives. */
-async function client(headers: Record<string, string> = { origin }, path = '/ws'): Promise<{ ws: WebSocket; messages: ServerMessage[]; next: (pred: (m: ServerMessage) => boolean) => Promise<ServerMessage> }> {
+async function client(headers: Record<string, string> = { origin }, path = '/ws'): Promise<{ ws: WebSocket; messages: TabMessage[]; next: (pred: (m: TabMessage) => boolean) => Promise<TabMessage> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
-  const messages: ServerMessage[] = [];
-  const waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  const messages: TabMessage[] = [];
+  const waiters: { pred: (m: TabMessage) => boolean; resolve: (m: TabMessage) => void }[] = [];
   ws.on('message', (data) => {
-    const message = JSON.parse(String(data)) as ServerMessage;
+    const message = JSON.parse(String(data)) as TabMessage;
     messages.push(message);
     for (const w of waiters.splice(0)) (w.pred(message) ? w.resolve(message) : waiters.push(w));
   });
@@ -67,7 +67,7 @@ async function client(headers: Record<string, string> = { origin }, path = '/ws'
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
   });
-  const next = (pred: (m: ServerMessage) => boolean): Promise<ServerMessage> => {
+  const next = (pred: (m: TabMessage) => boolean): Promise<TabMessage> => {
     const found = messages.find(pred);
     return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ pred, resolve }));
   };
@@ -179,8 +179,12 @@ describe('studio server: WebSocket', () => {
     const jobId = ack.t === 'ack' ? ack.jobId! : '';
     const result = await bo.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');
     if (result.t !== 'card') throw new Error('not a card');
-    expect(result.card).toMatchObject({ owner: { userId: 'tab-aaaaaaaa', name: 'Ada' }, role: 'draft', prompt: 'a red fox', grid: `/media/${jobId}/grid.png` });
+    expect(result.card).toMatchObject({ owner: { name: 'Ada', mine: false }, role: 'draft', prompt: 'a red fox', grid: `/media/${jobId}/grid.png` });
     expect(result.card.buttonRows.flat().map((b) => b.id)).toContain(`z:refine:${jobId}:1`);
+    // Cards never carry the owner's tab id (it is all the studio checks before Cancel or Delete).
+    expect(JSON.stringify(bo.messages)).not.toContain('tab-aaaaaaaa');
+    const own = await ada.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');
+    expect(own.t === 'card' && own.card.owner).toEqual({ name: 'Ada', mine: true });
     expect(bo.messages.some((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'status')).toBe(true);
     expect(bo.messages.some((m) => m.t === 'ack')).toBe(false);
     expect(runtime.engine.journal.get(jobId)!.owner).toEqual({ platform: 'studio', userId: 'tab-aaaaaaaa', name: 'Ada' });

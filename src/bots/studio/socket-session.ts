@@ -3,7 +3,7 @@ import { localeFrom, type Locale } from '../core/command.ts';
 import { errorText, text } from '../core/texts.ts';
 import type { Logger } from '../../logging.ts';
 import type { StudioChannel, Tab } from './channel.ts';
-import { parseClientMessage, type ServerMessage } from './protocol.ts';
+import { parseClientMessage, viewFor, type ServerMessage } from './protocol.ts';
 import type { StudioBot } from './studio-bot.ts';
 
 export interface SessionDeps {
@@ -23,7 +23,7 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
   let chain: Promise<void> = Promise.resolve();
 
   const send = (message: ServerMessage): void => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(viewFor(message, tab?.userId ?? '')));
   };
   const refuse = (): void => send({ t: 'error', ref: null, text: text(locale, 'studio.bad-message') });
 
@@ -37,7 +37,13 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
       locale = localeFrom(message.locale);
       tab = { userId: message.userId, name: message.name, locale, send };
       deps.channel.join(tab);
-      send(deps.bot.welcome(tab));
+      try {
+        send(deps.bot.welcome(tab));
+      } catch (error) {
+        // The history comes from the journal, which may already be closed while the process shuts down.
+        deps.log.warn({ err: error }, 'studio welcome failed');
+        refuse();
+      }
       return;
     }
     const current = tab;

@@ -183,6 +183,9 @@ describe('studio in a browser', () => {
         expect(await page.locator(`#job-${adaJob} .footer`).textContent()).toContain('seed');
         expect(await page.locator(`#job-${leiJob} .footer`).textContent()).toContain('种子');
         expect(await page.locator(`#job-${leiJob} button[data-button-id="z:refine:${leiJob}:0"]`).textContent()).toBe('精修 1');
+        // Each tab marks its own cards, told by the server (a tab never learns another tab's id).
+        expect(await page.locator(`#job-${adaJob}`).getAttribute('data-mine')).toBe(String(page === ada.page));
+        expect(await page.locator(`#job-${leiJob}`).getAttribute('data-mine')).toBe(String(page === lei.page));
       }
       const seen = (await lei.page.evaluate(() => (window as unknown as { __seenStatus: SeenStatus[] }).__seenStatus)).filter((s) => s.jobId === leiJob);
       expect(seen.some((s) => s.text.startsWith('排队中'))).toBe(true);

@@ -83,7 +83,6 @@ async function main() {
   };
 
   const feed = createFeed($('feed'), {
-    userId,
     onButton: (id) => {
       if (!connection.send({ t: 'button', ref: nextRef++, id })) feed.error(t('notSent'));
     },

@@ -9,7 +9,7 @@ const el = (tag, className, text) => {
   return element;
 };
 
-export function createFeed(root, { userId, onButton, onReply }) {
+export function createFeed(root, { onButton, onReply }) {
   const nearBottom = () => root.scrollHeight - root.scrollTop - root.clientHeight < 120;
   // Stay at the newest message when the reader was there, also once its images have loaded.
   const keepScrolled = (wasNearBottom, element) => {
@@ -112,7 +112,7 @@ export function createFeed(root, { userId, onButton, onReply }) {
     article.dataset.jobId = card.jobId;
     article.dataset.state = card.state;
     article.dataset.role = card.role;
-    article.dataset.mine = String(card.owner.userId === userId);
+    article.dataset.mine = String(card.owner.mine);
     if (card.outcome) article.dataset.outcome = card.outcome;
 
     const head = el('header', 'card-head');
