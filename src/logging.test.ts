@@ -16,6 +16,25 @@ describe('logging', () => {
     for (const secret of ['discord-token-123', 'xoxb-1-2', 's3cr3t!!', 'Bot abc']) expect(text).not.toContain(secret);
   });
 
+  it('logs an error by its own words, never the request a client error carries inside it', async () => {
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const log = createLogger('info', out);
+    // The shape of @slack/web-api's WebAPIRequestError around an axios error, as Socket Mode's start throws it.
+    const error = Object.assign(new Error('A request error occurred: connect ECONNREFUSED'), {
+      code: 'slack_webapi_request_error',
+      original: { config: { headers: { Authorization: 'Bearer xapp-1-A0-secret' } } },
+    });
+    log.error({ err: new Error('could not start', { cause: error }) }, 'start failed');
+    log.flush();
+    await new Promise((r) => setImmediate(r));
+    const record = JSON.parse(lines.join('')) as { err: { message: string; cause: { code: string; message: string } } };
+    expect(record.err.message).toBe('could not start');
+    expect(record.err.cause).toMatchObject({ code: 'slack_webapi_request_error', message: 'A request error occurred: connect ECONNREFUSED' });
+    expect(lines.join('')).not.toContain('xapp-1-A0-secret');
+  });
+
   it('scrubs secret values out of free text', () => {
     expect(scrubSecrets('GET https://x/api?token=abcdef123 failed', ['abcdef123', null])).toBe('GET https://x/api?token=[redacted] failed');
   });

@@ -3,7 +3,25 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /** Keys whose values never reach a log, wherever they appear. */
-const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret', 'authorization', 'password', 'secret'];
+const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret', 'authorization', 'Authorization', 'password', 'secret'];
+
+/**
+ * Errors are logged by their own words only. HTTP clients' errors carry the failed request inside them (axios keeps
+ * `config.headers.Authorization` under `original`), deeper and in other spellings than any redaction path reaches.
+ */
+function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) {
+    const message = typeof error === 'object' && error !== null && 'message' in error ? (error as { message: unknown }).message : error;
+    return { message: String(message) };
+  }
+  const { code, status, statusCode } = error as Error & { code?: unknown; status?: unknown; statusCode?: unknown };
+  const fields: Record<string, unknown> = { type: error.name, message: error.message, stack: error.stack };
+  for (const [key, value] of Object.entries({ code, status, statusCode })) {
+    if (typeof value === 'string' || typeof value === 'number') fields[key] = value;
+  }
+  if (error.cause !== undefined) fields.cause = serializeError(error.cause);
+  return fields;
+}
 
 /**
  * The process logger. JSON lines (for log collectors) unless `pretty`, which a person at a terminal gets: the same
@@ -11,7 +29,12 @@ const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret', 'authoriz
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, pretty = false): Logger {
   const paths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `headers["${k}"]`]);
-  const options = { level, redact: { paths, censor: '[redacted]' }, base: { app: 'zimage-bot' } };
+  const options = {
+    level,
+    redact: { paths, censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError },
+    base: { app: 'zimage-bot' },
+  };
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,app', translateTime: 'HH:MM:ss' } } });
   }

@@ -57,11 +57,16 @@ export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter>
   });
 
   let port: number | null = null;
-  if (receiver.mode === 'http') {
-    const server = await app.start(settings.host ? { port: settings.port, host: settings.host } : { port: settings.port });
-    port = (server.address() as AddressInfo).port;
-  } else {
-    await app.start();
+  try {
+    if (receiver.mode === 'http') {
+      const server = await app.start(settings.host ? { port: settings.port, host: settings.host } : { port: settings.port });
+      port = (server.address() as AddressInfo).port;
+    } else {
+      await app.start();
+    }
+  } catch (error) {
+    // Socket Mode's failure carries the request it made, app token included: only its scrubbed words go on.
+    throw safeError(error, secrets);
   }
   log.info({ mode: receiver.mode, port, bot: botUserId }, 'Slack adapter started');
 
