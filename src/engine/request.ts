@@ -182,9 +182,9 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
   } else if (request.aspectRatio !== undefined) {
     const ratio = parseAspectRatio(request.aspectRatio);
     if (!ratio.ok) return ratio;
-    size = sizeForAspectRatio(ratio.value, model.size);
+    size = sizeForAspectRatio(ratio.value, model.size, limits.maxSide);
   } else if (ctx.imageAspect !== null) {
-    size = sizeForAspectRatio(ctx.imageAspect, model.size);
+    size = sizeForAspectRatio(ctx.imageAspect, model.size, limits.maxSide);
   } else {
     size = { width: model.size.nativeWidth, height: model.size.nativeHeight };
   }

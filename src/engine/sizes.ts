@@ -5,6 +5,8 @@ export const ZIMAGE_BUCKETS: readonly (readonly [number, number])[] = [
   [1024, 1024],
   [1152, 896],
   [896, 1152],
+  [1152, 864],
+  [864, 1152],
   [1248, 832],
   [832, 1248],
   [1280, 720],
@@ -12,6 +14,8 @@ export const ZIMAGE_BUCKETS: readonly (readonly [number, number])[] = [
   [1344, 576],
   [576, 1344],
 ];
+
+const BUCKET_AREA = 1024 * 1024;
 
 export interface SizeRules {
   readonly nativeWidth: number;
@@ -41,16 +45,20 @@ const roundTo = (value: number, multiple: number): number => Math.max(multiple, 
 
 /**
  * The bucket closest to the wanted ratio (compared in log space, so 2:1 and 1:2 are equally far from 1:1), scaled to
- * the model's native area and rounded to its multiple.
+ * the model's native area and rounded to its multiple; scaled down as a whole (keeping its ratio) when a side would
+ * pass the model's or the operator's largest side.
  */
-export function sizeForAspectRatio(ratio: number, rules: SizeRules): { width: number; height: number } {
+export function sizeForAspectRatio(ratio: number, rules: SizeRules, maxSide = Infinity): { width: number; height: number } {
   let best = ZIMAGE_BUCKETS[0]!;
   for (const bucket of ZIMAGE_BUCKETS) {
     if (Math.abs(Math.log(bucket[0] / bucket[1] / ratio)) < Math.abs(Math.log(best[0] / best[1] / ratio))) best = bucket;
   }
-  const scale = Math.sqrt((rules.nativeWidth * rules.nativeHeight) / (best[0] * best[1]));
-  const clamp = (v: number): number => Math.min(rules.maxSide, Math.max(rules.minSide, v));
-  return { width: clamp(roundTo(best[0] * scale, rules.multiple)), height: clamp(roundTo(best[1] * scale, rules.multiple)) };
+  const upper = Math.min(rules.maxSide, Math.max(rules.multiple, Math.floor(maxSide / rules.multiple) * rules.multiple));
+  // The buckets are Z-Image's sizes at its 1024² native area: a model with another native area scales them alike.
+  const native = Math.sqrt((rules.nativeWidth * rules.nativeHeight) / BUCKET_AREA);
+  const scale = Math.min(native, upper / Math.max(best[0], best[1]));
+  const side = (v: number): number => Math.min(upper, Math.max(rules.minSide, roundTo(v * scale, rules.multiple)));
+  return { width: side(best[0]), height: side(best[1]) };
 }
 
 /** Checks an explicit width × height against the model's rules. */

@@ -54,7 +54,7 @@ export function applyStyle(
 ): { prompt: string; negative: string } {
   if (!preset) return { prompt, negative };
   return {
-    prompt: preset.prompt.replaceAll('{prompt}', prompt),
+    prompt: preset.prompt.replaceAll('{prompt}', () => prompt),
     negative: [negative, preset.negative].filter((n) => n.trim().length > 0).join(', '),
   };
 }

@@ -100,6 +100,14 @@ describe('text-to-image on the oracle', () => {
     expect(target('一个红色的圆形')).not.toEqual(target('a red fox'));
   });
 
+  it('encodes a prompt literally, even one with $ patterns', async () => {
+    const prompt = 'a fox $& friends';
+    const out = await pipeline.run(jobSpec(dirs.oracle, { prompt }), recordingContext());
+    closeTo(rgbAt(out, 0, 10, 10), target(prompt).slice(0, 3).map(pixel));
+    // What String.replace would have made of it: the pattern's match pasted in.
+    expect(target(prompt)).not.toEqual(target('a fox {prompt} friends'));
+  });
+
   it('applies CFG: lands on (1 + g)·T⁺ − g·T⁻', async () => {
     const g = 0.5;
     const out = await pipeline.run(jobSpec(dirs.oracle, { prompt: 'a cat', negativePrompt: 'blue', guidance: g }), recordingContext());

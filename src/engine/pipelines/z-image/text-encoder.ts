@@ -67,7 +67,7 @@ export class PromptEncoder {
 
   tokenize(prompt: string): Tokenized {
     const { template, maxLength } = this.#model.manifest.tokenizer;
-    const ids = this.#tokenizer.encode(template.replace('{prompt}', prompt), { add_special_tokens: false }).ids;
+    const ids = this.#tokenizer.encode(template.replace('{prompt}', () => prompt), { add_special_tokens: false }).ids;
     return { ids: ids.slice(0, maxLength), fullLength: ids.length };
   }
 
