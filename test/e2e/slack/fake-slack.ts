@@ -263,8 +263,15 @@ export class FakeSlack {
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: this.nextTs() };
-      case 'conversations.replies':
-        return { ok: true, messages: this.thread(str('channel'), str('ts')), has_more: false };
+      case 'conversations.replies': {
+        // Oldest first, a page at a time, the parent at the top of every page (as Slack pages a thread).
+        const [parent, ...rest] = this.thread(str('channel'), str('ts'));
+        const limit = Math.max(1, Number(args.limit ?? 1000) - 1);
+        const start = args.cursor ? Number(str('cursor')) : 0;
+        const next = start + limit < rest.length ? String(start + limit) : '';
+        const messages = parent ? [parent, ...rest.slice(start, start + limit)] : [];
+        return { ok: true, messages, has_more: next !== '', response_metadata: { next_cursor: next } };
+      }
       case 'files.getUploadURLExternal': {
         const id = `F${String(++this.#seq).padStart(8, '0')}`;
         this.#pendingUploads.set(id, { name: str('filename'), length: Number(str('length')) });

@@ -294,6 +294,19 @@ describe('Slack adapter (HTTP mode)', () => {
     expect((await sharp(bytes).metadata()).format).toBe('png');
   });
 
+  it('in a thread longer than a page, a mention edits the newest image (the pages are followed)', async () => {
+    const first = fake.addFile(await solidPng('#3060c0'), { name: 'first.png', user: 'UANN' });
+    const parent = fake.addMessage('C1', { user: 'UANN', text: 'long thread', files: [first] });
+    for (let i = 0; i < 450; i++) fake.addMessage('C1', { user: 'UBOB', text: `chatter ${i}`, thread_ts: parent.ts });
+    const latest = fake.addFile(await solidPng('#30c060'), { name: 'latest.png', user: 'UBOB' });
+    fake.addMessage('C1', { user: 'UBOB', text: 'new version', files: [latest], thread_ts: parent.ts });
+    await postEvent({ type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> add a frame`, ts: fake.nextTs(), event_ts: fake.nextTs(), channel: 'C1', thread_ts: parent.ts });
+
+    await waitFor(() => fake.downloads.find((d) => d.path === `/files/${latest.id}/latest.png`), 'the newest image downloaded');
+    expect(fake.callsTo('conversations.replies').filter((c) => c.args.ts === parent.ts).length).toBeGreaterThanOrEqual(3);
+    expect(fake.downloads.some((d) => d.path.startsWith(`/files/${first.id}/`))).toBe(false);
+  });
+
   it('a mention in the thread of one of the bot’s results edits that candidate, prompt known, nothing downloaded', async () => {
     const lighthouse = await draft('a lighthouse on a cliff --count 1', 'UANN');
     const downloads = fake.downloads.length;

@@ -4,6 +4,7 @@ import { imageFilesOf, sourceFor, type SlackFile } from '../images.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
 import { plainFromSlack } from '../mrkdwn.ts';
 import { notifyByEphemeral } from '../notify.ts';
+import { threadMessages } from '../thread.ts';
 
 type MentionArgs = SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs;
 
@@ -46,8 +47,7 @@ export function appMention(deps: ListenerDeps): (args: MentionArgs) => Promise<v
 
 /** The newest image posted in a thread before the mention (the bot's result, or the image the thread is about). */
 async function newestThreadImage(client: MentionArgs['client'], channel: string, threadTs: string, before: string): Promise<SlackFile | undefined> {
-  const replies = await client.conversations.replies({ channel, ts: threadTs, limit: 200 });
-  const messages = (replies.messages ?? []).filter((m) => m.ts !== undefined && Number(m.ts) < Number(before));
+  const messages = (await threadMessages(client, channel, threadTs)).filter((m) => m.ts !== undefined && Number(m.ts) < Number(before));
   for (const message of messages.reverse()) {
     const file = imageFilesOf(message)[0];
     if (file) return file;
