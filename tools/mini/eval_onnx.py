@@ -85,7 +85,7 @@ def evaluate(eng, items, shift=None, steps=8, cfg=0.0, bs=8):
 
 
 def timing(eng, reps=10):
-    def med(f):
+    def med(f, reps=reps):
         f()
         ts = []
         for _ in range(reps):

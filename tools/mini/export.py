@@ -74,7 +74,8 @@ def main():
     V = tok.t.get_vocab_size()
     s = torch.load(a.ckpt, weights_only=False)
     te, unet = nets.TextEncoder(V), nets.UNet()
-    te.load_state_dict(s['te']); unet.load_state_dict(s['unet'])
+    # best.pt holds EMA weights as te/unet; a training checkpoint (dn.pt) holds them as ema_te/ema_unet
+    te.load_state_dict(s.get('ema_te', s['te'])); unet.load_state_dict(s.get('ema_unet', s['unet']))
     te.eval(); unet.eval()
     den = nets.Denoiser(unet).eval()
     aem = ae.load_ae()
