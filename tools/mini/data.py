@@ -374,25 +374,28 @@ def _attr_words():
     return s
 
 
+_SLOTS = ['{O}', '{P}', '{p}', '{B}', '{Bn}', '{b}', '{P_cap}', '{Bz}']
+
+
+def _fixed_text(template, gap):
+    """a template's own words, its slots replaced by `gap`."""
+    for k in _SLOTS:
+        template = template.replace(k, gap)
+    return template
+
+
 def _heldout_only_words():
     def words(ts):
         out = set()
         for t in ts:
-            for k in ['{O}', '{P}', '{p}', '{B}', '{Bn}', '{b}', '{P_cap}', '{Bz}']:
-                t = t.replace(k, ' ')
-            out.update(t.replace(':', ' ').replace(';', ' ').replace(',', ' ').replace('.', ' ').split())
+            out.update(_fixed_text(t, ' ').replace(':', ' ').replace(';', ' ').replace(',', ' ').replace('.', ' ').split())
         return out
     return words(EN_HELDOUT_TEMPLATES) - words(EN_TEMPLATES + EN_MULTI)
 
 
 def _heldout_only_chars():
     def chars(ts):
-        out = set()
-        for t in ts:
-            for k in ['{O}', '{P}', '{p}', '{B}', '{Bn}', '{b}', '{P_cap}', '{Bz}']:
-                t = t.replace(k, '')
-            out.update(t)
-        return out
+        return set().union(*(_fixed_text(t, '') for t in ts))
     return chars(ZH_HELDOUT_TEMPLATES) - chars(ZH_TEMPLATES + ZH_MULTI)
 
 
