@@ -76,6 +76,9 @@ interface CheckedImage {
   readonly png: Buffer | null;
 }
 
+/** What is left of a running job, if the remaining steps take as long as the done ones (same unit as `elapsed`). */
+const remainingByProgress = (elapsed: number, step: number, total: number): number => (elapsed / step) * (total - step);
+
 const newJobId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 
 /**
@@ -366,7 +369,7 @@ export class Engine {
       running.step = step;
       running.total = total;
       const elapsed = Date.now() - startedAt;
-      job.handle.emit({ type: 'progress', step, total, etaMs: Math.round((elapsed / step) * (total - step)) });
+      job.handle.emit({ type: 'progress', step, total, etaMs: Math.round(remainingByProgress(elapsed, step, total)) });
       if (preview) this.#track(this.#showPreview(job, startedAt, preview));
     });
     this.#running.set(job.id, { job, worker, run, startedAt, step: 0, total: 0, cancelRequested: false });
@@ -385,7 +388,7 @@ export class Engine {
     const running = this.#running.get(job.id);
     if (!verdict || verdict.flagged || !running || running.step >= running.total) return;
     const elapsed = Date.now() - startedAt;
-    const etaMs = Math.round((elapsed / running.step) * (running.total - running.step));
+    const etaMs = Math.round(remainingByProgress(elapsed, running.step, running.total));
     job.handle.emit({ type: 'progress', step: running.step, total: running.total, etaMs, preview });
   }
 
@@ -495,7 +498,7 @@ export class Engine {
     const remaining = [...this.#running.values()].map((r) => {
       const estimate = this.#eta.seconds(r.job.record.role, r.job.cost);
       const elapsed = (now - r.startedAt) / 1000;
-      const byProgress = r.step > 0 ? (elapsed / r.step) * (r.total - r.step) : estimate - elapsed;
+      const byProgress = r.step > 0 ? remainingByProgress(elapsed, r.step, r.total) : estimate - elapsed;
       return Math.max(0, byProgress);
     });
     const starts = startTimes(

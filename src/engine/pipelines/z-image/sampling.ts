@@ -62,7 +62,7 @@ export async function prepare(bundle: ModelBundle, spec: JobSpec): Promise<Prepa
  * Step 5, the denoising loop, from `start` to the end of the schedule. Latents stay float32 and are updated in
  * place. `afterStep` lets inpainting pull the unmasked area back onto the source's trajectory.
  */
-export async function denoise(args: {
+async function denoise(args: {
   readonly denoiser: Denoiser;
   readonly preview: { readonly map: PreviewMap; readonly intervalMs: number };
   readonly spec: JobSpec;
