@@ -59,8 +59,16 @@ afterAll(async () => {
 });
 
 describe('NsfwClassifier (real nsfwjs MobileNetV2 on tfjs wasm)', () => {
-  it('runs in a worker thread on the wasm backend with its BatchNorms folded', () => {
-    expect(classifier.info).toMatchObject({ model: 'MobileNetV2', backend: 'wasm', inputSize: 224, foldedBatchNorms: 52, restarts: 0 });
+  it('runs in a worker thread on the wasm backend, its BatchNorms folded and its ReLU6s and paddings fused', () => {
+    expect(classifier.info).toMatchObject({
+      model: 'MobileNetV2',
+      backend: 'wasm',
+      inputSize: 224,
+      execution: 'fused',
+      foldedBatchNorms: 52,
+      fusedLayers: 40,
+      restarts: 0,
+    });
     expect(logs).toContainEqual(['info', 'nsfw classifier ready', expect.objectContaining({ backend: 'wasm' })]);
   });
 

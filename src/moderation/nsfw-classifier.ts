@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { NSFW_INPUT_SIZE, type ModerationConfig, type NsfwModelName } from './config.ts';
+import type { NsfwExecution } from './nsfw-model.ts';
 import { ModerationSetupError } from './errors.ts';
 import { invalidImage, resizeForModel } from './model-input.ts';
 import type { FromNsfwWorker, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
@@ -15,8 +16,8 @@ export interface ModerationLog {
 export type NsfwClassifierConfig = Pick<ModerationConfig, 'model' | 'threshold' | 'sexyThreshold' | 'timeoutMs'>;
 
 export interface NsfwClassifierOptions {
-  /** Fold BatchNorms into convolutions at load (same scores, ~40% faster on MobileNetV2). Default true. */
-  readonly foldBatchNorm?: boolean;
+  /** 'fused' (default) or nsfwjs' own execution of the model as shipped, the reference (see nsfw-model.ts). */
+  readonly execution?: NsfwExecution;
 }
 
 /** What the running classifier is, for logs, the benchmark and health checks. */
@@ -24,9 +25,12 @@ export interface NsfwClassifierInfo {
   readonly model: NsfwModelName;
   readonly backend: string;
   readonly inputSize: number;
-  /** Backend start + model load inside the thread, in ms (the latest start). */
+  /** Backend start + model load + one warm-up image inside the thread, in ms (the latest start). */
   readonly loadMs: number;
+  readonly execution: NsfwExecution;
   readonly foldedBatchNorms: number;
+  /** Activation and padding layers run inside a neighbouring convolution's kernel. */
+  readonly fusedLayers: number;
   /** Threads replaced after a crash or a hang. */
   readonly restarts: number;
 }
@@ -85,7 +89,7 @@ export class NsfwClassifier implements ImageModerator {
     this.#options = options;
     this.#log = log;
     const inputSize = NSFW_INPUT_SIZE[config.model];
-    this.#info = { model: config.model, backend: 'none', inputSize, loadMs: 0, foldedBatchNorms: 0 };
+    this.#info = { model: config.model, backend: 'none', inputSize, loadMs: 0, execution: options.execution ?? 'fused', foldedBatchNorms: 0, fusedLayers: 0 };
   }
 
   /** Starts the classifier thread and loads the model. Rejects with a ModerationSetupError when it cannot. */
@@ -200,7 +204,7 @@ export class NsfwClassifier implements ImageModerator {
   #spawn(): Promise<void> {
     this.#state = 'starting';
     return new Promise((resolve, reject) => {
-      const boot: NsfwWorkerBoot = { model: this.#config.model, foldBatchNorm: this.#options.foldBatchNorm ?? true };
+      const boot: NsfwWorkerBoot = { model: this.#config.model, execution: this.#options.execution ?? 'fused' };
       const worker = new Worker(BOOTSTRAP, {
         workerData: { entry: ENTRY.href, boot },
         name: 'nsfw-classifier',
@@ -228,7 +232,9 @@ export class NsfwClassifier implements ImageModerator {
               backend: message.backend,
               inputSize: message.inputSize,
               loadMs: message.loadMs,
+              execution: message.execution,
               foldedBatchNorms: message.foldedBatchNorms,
+              fusedLayers: message.fusedLayers,
             };
             resolve();
             if (this.#state === 'closed') return;

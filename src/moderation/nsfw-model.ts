@@ -5,7 +5,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { NSFWJS } from 'nsfwjs';
 import { NSFW_INPUT_SIZE, type NsfwModelName } from './config.ts';
 import { ModerationSetupError } from './errors.ts';
-import { foldBatchNorms, type WeightMap, type WeightTensor } from './fold-batch-norm.ts';
+import { foldBatchNorms, type WeightTensor } from './fold-batch-norm.ts';
+import { compileFusedLayers } from './fused-layers.ts';
 import type { NsfwClass, NsfwScores } from './verdict.ts';
 
 const require = createRequire(import.meta.url);
@@ -84,77 +85,113 @@ function decodeToFloat32(data: ArrayBuffer, specs: readonly tf.io.WeightsManifes
   return weights;
 }
 
-function encodeFloat32(weights: WeightMap): { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] } {
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  let length = 0;
-  for (const [name, { shape, values }] of weights) {
-    specs.push({ name, shape: [...shape], dtype: 'float32' });
-    length += values.length;
-  }
-  const data = new Float32Array(length);
-  let offset = 0;
-  for (const { values } of weights.values()) {
-    data.set(values, offset);
-    offset += values.length;
-  }
-  return { data: data.buffer, specs };
-}
+/** How the classifier runs a bundled model. */
+export type NsfwExecution =
+  /** Folded and fused (fold-batch-norm.ts, fused-layers.ts): the default for the layers models. */
+  | 'fused'
+  /** nsfwjs' own `infer` on the model as shipped: the reference the fused path is held to, and MobileNetV2Mid's path. */
+  | 'nsfwjs';
 
 export interface BundledModelOptions {
-  /** Fold BatchNorms into the convolutions (layers models only; see fold-batch-norm.ts). Default true. */
-  readonly foldBatchNorm?: boolean;
+  /** Default 'fused'; MobileNetV2Mid, a graph model the converter already fused, always runs through nsfwjs. */
+  readonly execution?: NsfwExecution;
 }
 
-/** An IOHandler over the installed bundle files: nothing is fetched, nothing goes through a URL. */
-function bundledModelHandler(name: NsfwModelName, fold: boolean, onFolded: (count: number) => void): tf.io.IOHandler {
+interface BundledArtifacts {
+  readonly json: BundledModelJson;
+  readonly weightData: ArrayBuffer;
+  readonly weightSpecs: tf.io.WeightsManifestEntry[];
+}
+
+function readBundledModel(name: NsfwModelName): BundledArtifacts {
+  const dir = bundledModelDir(name);
+  const json = readBundle<BundledModelJson>(join(dir, 'model.min.js'));
+  const shards = json.weightsManifest.flatMap((group) => group.paths).map((path) => Buffer.from(readBundle<string>(join(dir, `${path}.min.js`)), 'base64'));
+  const joined = Buffer.concat(shards);
+  const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
+  return { json, weightData, weightSpecs: json.weightsManifest.flatMap((group) => group.weights) };
+}
+
+/** An IOHandler over the installed bundle files, for nsfwjs: nothing is fetched, nothing goes through a URL. */
+function bundledModelHandler(artifacts: BundledArtifacts): tf.io.IOHandler {
+  const { json, weightData, weightSpecs } = artifacts;
   return {
-    load: async (): Promise<tf.io.ModelArtifacts> => {
-      const dir = bundledModelDir(name);
-      const json = readBundle<BundledModelJson>(join(dir, 'model.min.js'));
-      const shards = json.weightsManifest.flatMap((group) => group.paths).map((path) => Buffer.from(readBundle<string>(join(dir, `${path}.min.js`)), 'base64'));
-      const joined = Buffer.concat(shards);
-      const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
-      const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-      const base = {
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? null,
-      };
-      if (fold && json.format !== 'graph-model') {
-        const result = foldBatchNorms(json.modelTopology, decodeToFloat32(weightData, weightSpecs));
-        onFolded(result.folded);
-        const encoded = encodeFloat32(result.weights);
-        return { ...base, modelTopology: result.topology as object, weightSpecs: encoded.specs, weightData: encoded.data };
-      }
-      return { ...base, modelTopology: json.modelTopology as object, weightSpecs, weightData };
-    },
+    load: async (): Promise<tf.io.ModelArtifacts> => ({
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy ?? null,
+      modelTopology: json.modelTopology as object,
+      weightSpecs,
+      weightData,
+    }),
   };
 }
 
 export interface LoadedNsfwModel {
   readonly inputSize: number;
+  readonly execution: NsfwExecution;
   readonly foldedBatchNorms: number;
+  /** Activation layers and paddings run inside the convolution before/after them (0 through nsfwjs). */
+  readonly fusedLayers: number;
   /** Class probabilities of one image: pixels are size × size × 3 RGB bytes. */
   classify(pixels: Uint8Array): Promise<NsfwScores>;
   dispose(): void;
 }
 
-/** Loads a bundled nsfwjs model on the current tfjs backend (call useWasmBackend first). */
-export async function loadBundledModel(name: NsfwModelName, options: BundledModelOptions = {}): Promise<LoadedNsfwModel> {
-  const size = NSFW_INPUT_SIZE[name];
-  let foldedBatchNorms = 0;
-  const handler = bundledModelHandler(name, options.foldBatchNorm ?? true, (count) => (foldedBatchNorms = count));
-  const nsfw = new NSFWJS(handler, { size, ...(name === 'MobileNetV2Mid' ? { type: 'graph' } : {}) });
+function checkPixels(pixels: Uint8Array, size: number): void {
+  if (pixels.length !== size * size * 3) throw new Error(`Expected ${size}×${size}×3 pixels, got ${pixels.length} bytes`);
+}
+
+/** nsfwjs' preprocessing (its infer): RGB bytes scaled to [0, 1], a batch of one. */
+function inputTensor(pixels: Uint8Array, size: number): tf.Tensor4D {
+  checkPixels(pixels, size);
+  return tf.tidy(() => tf.div(tf.tensor4d(pixels, [1, size, size, 3], 'int32'), 255));
+}
+
+async function scoresOf(output: tf.Tensor): Promise<NsfwScores> {
   try {
-    await nsfw.load();
-  } catch (error) {
-    throw new ModerationSetupError(`Cannot load the bundled nsfwjs model ${name}: ${(error as Error).message}`);
+    const values = await output.data();
+    return Object.fromEntries(CLASS_ORDER.map((name, i) => [name, values[i] ?? Number.NaN])) as Record<NsfwClass, number>;
+  } finally {
+    output.dispose();
   }
+}
+
+function loadFused(name: NsfwModelName, artifacts: BundledArtifacts): LoadedNsfwModel {
+  const size = NSFW_INPUT_SIZE[name];
+  const folded = foldBatchNorms(artifacts.json.modelTopology, decodeToFloat32(artifacts.weightData, artifacts.weightSpecs));
+  const model = compileFusedLayers(folded.topology, folded.weights);
   return {
     inputSize: size,
-    foldedBatchNorms,
-    async classify(pixels) {
-      if (pixels.length !== size * size * 3) throw new Error(`Expected ${size}×${size}×3 pixels, got ${pixels.length} bytes`);
+    execution: 'fused',
+    foldedBatchNorms: folded.folded,
+    fusedLayers: model.fusedActivations + model.fusedPaddings,
+    classify: async (pixels) => {
+      const input = inputTensor(pixels, size);
+      let output: tf.Tensor;
+      try {
+        output = tf.tidy(() => model.predict(input));
+      } finally {
+        input.dispose();
+      }
+      return scoresOf(output);
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+async function loadThroughNsfwjs(name: NsfwModelName, artifacts: BundledArtifacts): Promise<LoadedNsfwModel> {
+  const size = NSFW_INPUT_SIZE[name];
+  const nsfw = new NSFWJS(bundledModelHandler(artifacts), { size, ...(name === 'MobileNetV2Mid' ? { type: 'graph' } : {}) });
+  await nsfw.load();
+  return {
+    inputSize: size,
+    execution: 'nsfwjs',
+    foldedBatchNorms: 0,
+    fusedLayers: 0,
+    classify: async (pixels) => {
+      // nsfwjs scales the bytes to [0, 1] itself.
+      checkPixels(pixels, size);
       const input = tf.tensor3d(pixels, [size, size, 3], 'int32');
       let output: tf.Tensor;
       try {
@@ -162,13 +199,20 @@ export async function loadBundledModel(name: NsfwModelName, options: BundledMode
       } finally {
         input.dispose();
       }
-      try {
-        const values = await output.data();
-        return Object.fromEntries(CLASS_ORDER.map((name, i) => [name, values[i] ?? Number.NaN])) as Record<NsfwClass, number>;
-      } finally {
-        output.dispose();
-      }
+      return scoresOf(output);
     },
     dispose: () => nsfw.dispose(),
   };
+}
+
+/** Loads one of nsfwjs' bundled models on the current tfjs backend (call useWasmBackend first). */
+export async function loadBundledModel(name: NsfwModelName, options: BundledModelOptions = {}): Promise<LoadedNsfwModel> {
+  try {
+    const artifacts = readBundledModel(name);
+    const layersModel = artifacts.json.format !== 'graph-model';
+    return layersModel && (options.execution ?? 'fused') === 'fused' ? loadFused(name, artifacts) : await loadThroughNsfwjs(name, artifacts);
+  } catch (error) {
+    if (error instanceof ModerationSetupError) throw error;
+    throw new ModerationSetupError(`Cannot load the bundled nsfwjs model ${name}: ${(error as Error).message}`);
+  }
 }

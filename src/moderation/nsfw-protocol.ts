@@ -1,17 +1,26 @@
 import type { NsfwModelName } from './config.ts';
+import type { NsfwExecution } from './nsfw-model.ts';
 import type { NsfwScores } from './verdict.ts';
 
 /** workerData.boot of the classifier thread. */
 export interface NsfwWorkerBoot {
   readonly model: NsfwModelName;
-  readonly foldBatchNorm: boolean;
+  readonly execution: NsfwExecution;
 }
 
 /** The main thread sends pixels already resized to the model's input (side × side × 3, RGB). */
 export type ToNsfwWorker = { readonly type: 'classify'; readonly id: number; readonly pixels: Uint8Array };
 
 export type FromNsfwWorker =
-  | { readonly type: 'ready'; readonly backend: string; readonly inputSize: number; readonly loadMs: number; readonly foldedBatchNorms: number }
+  | {
+      readonly type: 'ready';
+      readonly backend: string;
+      readonly inputSize: number;
+      readonly loadMs: number;
+      readonly execution: NsfwExecution;
+      readonly foldedBatchNorms: number;
+      readonly fusedLayers: number;
+    }
   | { readonly type: 'init-failed'; readonly message: string }
   | { readonly type: 'scores'; readonly id: number; readonly scores: NsfwScores }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
