@@ -172,7 +172,11 @@ class UNet(nn.Module):
         temb = F.silu(temb)
         c = self.ctx(ctx)
         bias = (1.0 - m[:, None, None, :]) * -1e4
-        h0 = self.inp(torch.cat([x, coords], 1))
+        inp = torch.cat([x, coords], 1)
+        extra = self.inp.in_channels - inp.shape[1]
+        if extra > 0:  # zero channels the exported first conv takes (export.py: widen_first_conv)
+            inp = F.pad(inp, (0, 0, 0, 0, 0, extra))
+        h0 = self.inp(inp)
         h0 = self.d0(h0, temb)
         h = self.down0(h0)
         h1a = self.x1a(self.d1a(h, temb), c, bias)
