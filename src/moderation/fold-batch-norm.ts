@@ -1,3 +1,5 @@
+import { modelConfigOf, type InboundRef, type KerasLayer, type KerasModelConfig } from './keras-topology.ts';
+
 /**
  * Folds inference-mode BatchNormalization layers into the convolution in front of them, in a Keras layers-model
  * topology and its weights. nsfwjs' MobileNetV2 and InceptionV3 ship unfused (52 and 94 BatchNorms), and the wasm
@@ -13,21 +15,6 @@ export interface WeightTensor {
 
 export type WeightMap = ReadonlyMap<string, WeightTensor>;
 
-/** [layer name, node index, tensor index, kwargs?]: one input of a layer call in a Keras topology. */
-type InboundRef = [string, number, number, ...unknown[]];
-
-interface KerasLayer {
-  name: string;
-  class_name: string;
-  config: Record<string, unknown>;
-  inbound_nodes: InboundRef[][];
-}
-
-interface KerasModelConfig {
-  layers: KerasLayer[];
-  output_layers: InboundRef[];
-}
-
 export interface FoldResult {
   readonly topology: unknown;
   readonly weights: WeightMap;
@@ -36,14 +23,6 @@ export interface FoldResult {
 }
 
 const CONVOLUTIONS = new Set(['Conv2D', 'DepthwiseConv2D']);
-
-function modelConfigOf(topology: unknown): KerasModelConfig | undefined {
-  const config = (topology as { model_config?: { class_name?: string; config?: Partial<KerasModelConfig> } } | null)?.model_config;
-  const layers = config?.config?.layers;
-  const outputs = config?.config?.output_layers;
-  if (!Array.isArray(layers) || !Array.isArray(outputs)) return undefined;
-  return config!.config as KerasModelConfig;
-}
 
 /** Each layer output's readers; a convolution read by anything besides its BatchNorm cannot be rewritten. */
 function readersOf(model: KerasModelConfig): Map<string, number> {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModerationSetupError } from './errors.ts';
 import type { WeightMap } from './fold-batch-norm.ts';
+import { modelConfigOf, type KerasLayer, type KerasModelConfig } from './keras-topology.ts';
 
 /**
  * Runs a Keras layers model (nsfwjs' MobileNetV2 and InceptionV3, after foldBatchNorms) as a flat list of tfjs ops
@@ -24,22 +25,6 @@ export interface FusedLayersModel {
   dispose(): void;
 }
 
-/** [layer name, node index, tensor index, kwargs?]: one input of a layer call in a Keras topology. */
-type InboundRef = [string, number, number, ...unknown[]];
-
-interface KerasLayer {
-  readonly name: string;
-  readonly class_name: string;
-  readonly config: Record<string, unknown>;
-  readonly inbound_nodes: InboundRef[][];
-}
-
-interface KerasModelConfig {
-  readonly layers: KerasLayer[];
-  readonly input_layers: InboundRef[];
-  readonly output_layers: InboundRef[];
-}
-
 /** What the fused kernels can apply after their bias. */
 type FusedActivation = 'linear' | 'relu' | 'relu6';
 
@@ -60,15 +45,13 @@ function paddingOf(layer: KerasLayer): 'same' | 'valid' {
   return padding;
 }
 
-function modelConfigOf(topology: unknown): KerasModelConfig {
-  const config = (topology as { model_config?: { config?: Partial<KerasModelConfig> } } | null)?.model_config?.config;
-  if (!Array.isArray(config?.layers) || !Array.isArray(config.input_layers) || !Array.isArray(config.output_layers)) {
-    throw new ModerationSetupError('The classifier model is not a Keras functional model (no layers, inputs or outputs)');
-  }
+function functionalModel(topology: unknown): KerasModelConfig {
+  const config = modelConfigOf(topology);
+  if (!config) throw new ModerationSetupError('The classifier model is not a Keras functional model (no layers, inputs or outputs)');
   if (config.input_layers.length !== 1 || config.output_layers.length !== 1) {
     throw new ModerationSetupError('The classifier model must have exactly one input and one output');
   }
-  return config as KerasModelConfig;
+  return config;
 }
 
 /** The names a layer reads: one call, each input the first tensor of its layer's first call. */
@@ -126,7 +109,7 @@ function activationFn(name: unknown, layer: KerasLayer): (x: tf.Tensor) => tf.Te
 
 /** Compiles a topology and its (float32) weights; throws a ModerationSetupError naming a layer it cannot run. */
 export function compileFusedLayers(topology: unknown, weights: WeightMap): FusedLayersModel {
-  const model = modelConfigOf(topology);
+  const model = functionalModel(topology);
   const byName = new Map(model.layers.map((layer) => [layer.name, layer]));
   const inputs = new Map(model.layers.map((layer) => [layer.name, inputsOf(layer)]));
   const readers = new Map<string, string[]>();
