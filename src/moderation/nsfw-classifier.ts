@@ -5,7 +5,7 @@ import { NSFW_INPUT_SIZE, type ModerationConfig, type NsfwModelName } from './co
 import type { NsfwExecution } from './nsfw-model.ts';
 import { ModerationSetupError } from './errors.ts';
 import { invalidImage, resizeForModel } from './model-input.ts';
-import type { FromNsfwWorker, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
+import type { FromNsfwWorker, NsfwThreadInfo, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
 import { applyRule } from './rule.ts';
 import type { ImageModerator, ModerationVerdict, RgbImage } from './verdict.ts';
 
@@ -21,16 +21,8 @@ export interface NsfwClassifierOptions {
 }
 
 /** What the running classifier is, for logs, the benchmark and health checks. */
-export interface NsfwClassifierInfo {
+export interface NsfwClassifierInfo extends NsfwThreadInfo {
   readonly model: NsfwModelName;
-  readonly backend: string;
-  readonly inputSize: number;
-  /** Backend start + model load + one warm-up image inside the thread, in ms (the latest start). */
-  readonly loadMs: number;
-  readonly execution: NsfwExecution;
-  readonly foldedBatchNorms: number;
-  /** Activation and padding layers run inside a neighbouring convolution's kernel. */
-  readonly fusedLayers: number;
   /** Threads replaced after a crash or a hang. */
   readonly restarts: number;
 }
@@ -223,25 +215,19 @@ export class NsfwClassifier implements ImageModerator {
 
       worker.on('message', (message: FromNsfwWorker) => {
         switch (message.type) {
-          case 'ready':
+          case 'ready': {
             started = true;
             clearTimeout(startTimer);
             this.#failedStarts = 0;
-            this.#info = {
-              ...this.#info,
-              backend: message.backend,
-              inputSize: message.inputSize,
-              loadMs: message.loadMs,
-              execution: message.execution,
-              foldedBatchNorms: message.foldedBatchNorms,
-              fusedLayers: message.fusedLayers,
-            };
+            const { type: _, ...thread } = message;
+            this.#info = { ...this.#info, ...thread };
             resolve();
             if (this.#state === 'closed') return;
             this.#state = 'ready';
             this.#log('info', 'nsfw classifier ready', { ...this.#info, restarts: this.#restarts });
             this.#pump();
             break;
+          }
           case 'init-failed':
             failure = message.message;
             break;

@@ -11,16 +11,20 @@ export interface NsfwWorkerBoot {
 /** The main thread sends pixels already resized to the model's input (side × side × 3, RGB). */
 export type ToNsfwWorker = { readonly type: 'classify'; readonly id: number; readonly pixels: Uint8Array };
 
+/** What a started classifier thread reports about itself. */
+export interface NsfwThreadInfo {
+  readonly backend: string;
+  readonly inputSize: number;
+  /** Backend start + model load + one warm-up image inside the thread, in ms. */
+  readonly loadMs: number;
+  readonly execution: NsfwExecution;
+  readonly foldedBatchNorms: number;
+  /** Activation and padding layers run inside a neighbouring convolution's kernel. */
+  readonly fusedLayers: number;
+}
+
 export type FromNsfwWorker =
-  | {
-      readonly type: 'ready';
-      readonly backend: string;
-      readonly inputSize: number;
-      readonly loadMs: number;
-      readonly execution: NsfwExecution;
-      readonly foldedBatchNorms: number;
-      readonly fusedLayers: number;
-    }
+  | ({ readonly type: 'ready' } & NsfwThreadInfo)
   | { readonly type: 'init-failed'; readonly message: string }
   | { readonly type: 'scores'; readonly id: number; readonly scores: NsfwScores }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
