@@ -1,4 +1,4 @@
-import { modelConfigOf, type InboundRef, type KerasLayer, type KerasModelConfig } from './keras-topology.ts';
+import { modelConfigOf, readersOf, type InboundRef, type KerasLayer } from './keras-topology.ts';
 
 /**
  * Folds inference-mode BatchNormalization layers into the convolution in front of them, in a Keras layers-model
@@ -24,15 +24,6 @@ export interface FoldResult {
 
 const CONVOLUTIONS = new Set(['Conv2D', 'DepthwiseConv2D']);
 
-/** Each layer output's readers; a convolution read by anything besides its BatchNorm cannot be rewritten. */
-function readersOf(model: KerasModelConfig): Map<string, number> {
-  const readers = new Map<string, number>();
-  const read = (ref: InboundRef): void => void readers.set(ref[0], (readers.get(ref[0]) ?? 0) + 1);
-  for (const layer of model.layers) for (const node of layer.inbound_nodes) node.forEach(read);
-  model.output_layers.forEach(read);
-  return readers;
-}
-
 /** The single input of a layer called once, or undefined for shared or multi-input layers. */
 function soleInput(layer: KerasLayer): InboundRef | undefined {
   const [node, ...more] = layer.inbound_nodes;
@@ -46,12 +37,13 @@ interface FoldPlan {
   readonly channels: number;
 }
 
-function plan(bn: KerasLayer, layers: ReadonlyMap<string, KerasLayer>, readers: ReadonlyMap<string, number>, weights: WeightMap): FoldPlan | undefined {
+function plan(bn: KerasLayer, layers: ReadonlyMap<string, KerasLayer>, readers: ReadonlyMap<string, readonly string[]>, weights: WeightMap): FoldPlan | undefined {
   const input = soleInput(bn);
   const axis = bn.config.axis;
   if (!input || input[1] !== 0 || input[2] !== 0 || (axis !== -1 && axis !== 3)) return undefined;
   const conv = layers.get(input[0]);
-  if (!conv || !CONVOLUTIONS.has(conv.class_name) || !soleInput(conv) || readers.get(conv.name) !== 1) return undefined;
+  // A convolution read by anything besides its BatchNorm cannot be rewritten.
+  if (!conv || !CONVOLUTIONS.has(conv.class_name) || !soleInput(conv) || readers.get(conv.name)?.length !== 1) return undefined;
   if ((conv.config.activation ?? 'linear') !== 'linear' || (conv.config.data_format ?? 'channels_last') !== 'channels_last') return undefined;
   const kernelName = `${conv.name}/${conv.class_name === 'Conv2D' ? 'kernel' : 'depthwise_kernel'}`;
   const kernel = weights.get(kernelName);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModerationSetupError } from './errors.ts';
 import type { WeightMap } from './fold-batch-norm.ts';
-import { modelConfigOf, type KerasLayer, type KerasModelConfig } from './keras-topology.ts';
+import { modelConfigOf, readersOf, type KerasLayer, type KerasModelConfig } from './keras-topology.ts';
 
 /**
  * Runs a Keras layers model (nsfwjs' MobileNetV2 and InceptionV3, after foldBatchNorms) as a flat list of tfjs ops
@@ -112,10 +112,7 @@ export function compileFusedLayers(topology: unknown, weights: WeightMap): Fused
   const model = functionalModel(topology);
   const byName = new Map(model.layers.map((layer) => [layer.name, layer]));
   const inputs = new Map(model.layers.map((layer) => [layer.name, inputsOf(layer)]));
-  const readers = new Map<string, string[]>();
-  const read = (from: string, by: string): void => void readers.set(from, [...(readers.get(from) ?? []), by]);
-  for (const layer of model.layers) for (const from of inputs.get(layer.name)!) read(from, layer.name);
-  for (const ref of model.output_layers) read(ref[0], '(output)');
+  const readers = readersOf(model);
   /** The one layer that reads `name`, if exactly one does. */
   const soleReader = (name: string): KerasLayer | undefined => {
     const list = readers.get(name) ?? [];
