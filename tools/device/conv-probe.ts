@@ -5,7 +5,7 @@
 //   node --import tsx tools/device/conv-probe.ts [webgpu]
 import * as ort from 'onnxruntime-node';
 import { FLOAT, GraphBuilder } from '../../test/support/onnx-builder.ts';
-import { difference, noise } from './noise.ts';
+import { difference, noise } from './arrays.ts';
 
 const provider = process.argv[2] ?? 'webgpu';
 

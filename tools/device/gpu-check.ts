@@ -11,6 +11,7 @@ import type { DeviceConfig } from '../../src/config/schema.ts';
 import { modelInfo } from '../../src/engine/model/model-info.ts';
 import type { PipelineOutput } from '../../src/engine/pipeline.ts';
 import { createPipeline } from '../../src/engine/pipelines/z-image/index.ts';
+import { difference } from './arrays.ts';
 import type { JobSpec } from '../../src/engine/request.ts';
 
 const { values: args } = parseArgs({
@@ -82,22 +83,10 @@ async function measure(provider: DeviceConfig['provider']): Promise<ProviderResu
 }
 
 /** Per-channel differences between two providers' renderings of the same seeds. */
-function difference(a: PipelineOutput['candidates'], b: PipelineOutput['candidates']): Record<string, number> {
-  let max = 0;
-  let sum = 0;
-  let over8 = 0;
-  let n = 0;
-  for (const [i, image] of a.entries()) {
-    const other = b[i]!.data;
-    for (let j = 0; j < image.data.length; j++) {
-      const d = Math.abs(image.data[j]! - other[j]!);
-      max = Math.max(max, d);
-      sum += d;
-      if (d > 8) over8 += 1;
-      n += 1;
-    }
-  }
-  return { maxAbs: max, meanAbs: round(sum / n), fractionOver8: round(over8 / n) };
+function pixelDifference(a: PipelineOutput['candidates'], b: PipelineOutput['candidates']): Record<string, number> {
+  const pixels = (images: PipelineOutput['candidates']): Uint8Array => Buffer.concat(images.map((image) => image.data));
+  const d = difference(pixels(a), pixels(b), 8);
+  return { maxAbs: d.maxAbs, meanAbs: round(d.meanAbs), fractionOver8: round(d.fractionOver) };
 }
 
 const results: ProviderResult[] = [];
@@ -111,7 +100,7 @@ console.log(
       cpus: availableParallelism(),
       model: modelDir,
       runs,
-      results: results.map(({ images, ...rest }, i) => ({ ...rest, pixelsVsFirst: i > 0 && base ? difference(base.images, images) : null })),
+      results: results.map(({ images, ...rest }, i) => ({ ...rest, pixelsVsFirst: i > 0 && base ? pixelDifference(base.images, images) : null })),
     },
     null,
     2,

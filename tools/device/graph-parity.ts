@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { loadModelDirectory } from '../../src/engine/model/manifest.ts';
-import { difference, noise } from './noise.ts';
+import { difference, noise } from './arrays.ts';
 
 const { values: args } = parseArgs({ options: { provider: { type: 'string', default: 'webgpu' }, model: { type: 'string', default: 'models/mini' } } });
 const model = loadModelDirectory(args.model);
@@ -65,16 +65,16 @@ for (const [name, file, feeds] of graphs) {
     report[name] = { cpuError: cpu.error };
     continue;
   }
-  const scale = cpu.out.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  const rows: Record<string, unknown> = { cpuMs: Math.round(cpu.ms * 100) / 100, cpuMaxMagnitude: scale };
+  const rows: Record<string, unknown> = { cpuMs: Math.round(cpu.ms * 100) / 100 };
   for (const level of ['all', 'disabled'] as const) {
     const other = await run(file, feeds, args.provider, level);
     if ('error' in other) {
       rows[level] = { error: other.error };
       continue;
     }
-    const d = difference(cpu.out, other.out);
-    rows[level] = { ms: Math.round(other.ms * 100) / 100, ...d, nan: other.out.some(Number.isNaN) };
+    const { maxAbs, meanAbs, relMax, referenceMaxMagnitude } = difference(cpu.out, other.out);
+    rows.cpuMaxMagnitude = referenceMaxMagnitude;
+    rows[level] = { ms: Math.round(other.ms * 100) / 100, maxAbs, meanAbs, relMax, nan: other.out.some(Number.isNaN) };
   }
   report[name] = rows;
 }
