@@ -1,5 +1,5 @@
 // npm run bench:moderation [-- --all] [-- --compare] [-- --runs 30] — the NSFW classifier as the engine uses it (--compare
-// adds nsfwjs' own execution of the same model, the reference the fused default is held to):
+// runs the same model three ways in one run: fused tfjs ops, nsfwjs' own execution, and the ONNX graph on onnxruntime):
 // start-up (thread + wasm backend + model load), then the median time of one judge() per 256² and per 1024² image,
 // resize included, one image at a time (the sizes alternating) after a warm-up; plus the resize alone and the main
 // thread's event-loop delay while judging. Prints one JSON object on stdout; the classifier's log goes to stderr.
@@ -10,6 +10,8 @@ import { moderationSchema, NSFW_INPUT_SIZE, NSFW_MODELS, type NsfwModelName } fr
 import { resizeForModel } from '../src/moderation/model-input.ts';
 import { NsfwClassifier, type ModerationLog } from '../src/moderation/nsfw-classifier.ts';
 import type { NsfwExecution } from '../src/moderation/nsfw-model.ts';
+
+const DEFAULT_EXECUTION: NsfwExecution = 'fused';
 import type { RgbImage } from '../src/moderation/verdict.ts';
 
 const GOAL_MS = 60;
@@ -112,16 +114,32 @@ async function measure(model: NsfwModelName, execution: NsfwExecution): Promise<
 }
 
 const models: readonly NsfwModelName[] = args.all ? NSFW_MODELS : [moderationSchema.parse({}).model];
+// MobileNetV2Mid is a graph model, which only nsfwjs and ONNX run (there is nothing to fuse in it).
+const executionsOf = (model: NsfwModelName): NsfwExecution[] =>
+  !args.compare ? [DEFAULT_EXECUTION] : model === 'MobileNetV2Mid' ? ['nsfwjs', 'onnx'] : ['fused', 'nsfwjs', 'onnx'];
 const results: Record<string, unknown>[] = [];
-for (const model of models) {
-  results.push(await measure(model, 'fused'));
-  // MobileNetV2Mid (a graph model) always runs through nsfwjs.
-  if (args.compare && model !== 'MobileNetV2Mid') results.push(await measure(model, 'nsfwjs'));
+for (const model of models) for (const execution of executionsOf(model)) results.push(await measure(model, execution));
+
+type Medians = Record<string, { medianMs: number }>;
+/** Median ms per image of each execution side by side, per model and size, and each one's factor over the fastest. */
+function comparison(): Record<string, unknown> {
+  const table: Record<string, unknown> = {};
+  for (const model of models) {
+    const rows = results.filter((r) => r.model === model);
+    const bySize: Record<string, unknown> = {};
+    for (const size of Object.keys(images)) {
+      const medians = Object.fromEntries(rows.map((r) => [r.execution as string, (r.classifyIncludingResize as Medians)[size]!.medianMs]));
+      const fastest = Math.min(...Object.values(medians));
+      bySize[size] = { medianMs: medians, timesFastest: Object.fromEntries(Object.entries(medians).map(([k, v]) => [k, Math.round((v / fastest) * 100) / 100])) };
+    }
+    table[model] = { perImage: bySize, modelLoadMs: Object.fromEntries(rows.map((r) => [r.execution as string, r.modelLoadMs])) };
+  }
+  return table;
 }
 
-const configured = results.find((r) => r.model === 'MobileNetV2' && r.execution === 'fused');
-const median1024 = (configured?.classifyIncludingResize as Record<string, { medianMs: number }> | undefined)?.['1024']?.medianMs;
-const median256 = (configured?.classifyIncludingResize as Record<string, { medianMs: number }> | undefined)?.['256']?.medianMs;
+const configured = results.find((r) => r.model === 'MobileNetV2' && r.execution === DEFAULT_EXECUTION);
+const median1024 = (configured?.classifyIncludingResize as Medians | undefined)?.['1024']?.medianMs;
+const median256 = (configured?.classifyIncludingResize as Medians | undefined)?.['256']?.medianMs;
 
 process.stdout.write(
   `${JSON.stringify({
@@ -132,6 +150,7 @@ process.stdout.write(
     runs,
     warmup,
     goal: { model: 'MobileNetV2', medianMsPerImage: GOAL_MS, met: median256 !== undefined && median1024 !== undefined ? Math.max(median256, median1024) <= GOAL_MS : null },
+    ...(args.compare ? { comparison: comparison() } : {}),
     results,
   })}\n`,
 );

@@ -87,6 +87,8 @@ function decodeToFloat32(data: ArrayBuffer, specs: readonly tf.io.WeightsManifes
 
 /** How the classifier runs a bundled model. */
 export type NsfwExecution =
+  /** The ONNX graph converted from the same files (models/nsfw, nsfw-onnx.ts). */
+  | 'onnx'
   /** Folded and fused (fold-batch-norm.ts, fused-layers.ts): the default for the layers models. */
   | 'fused'
   /** nsfwjs' own `infer` on the model as shipped: the reference the fused path is held to, and MobileNetV2Mid's path. */

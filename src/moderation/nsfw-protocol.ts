@@ -2,6 +2,17 @@ import type { NsfwModelName } from './config.ts';
 import type { NsfwExecution } from './nsfw-model.ts';
 import type { NsfwScores } from './verdict.ts';
 
+/** A model loaded in the classifier thread, whatever runs it. */
+export interface NsfwRunner {
+  readonly inputSize: number;
+  readonly execution: NsfwExecution;
+  /** What computes it: 'onnxruntime-cpu', or tfjs' backend name. */
+  readonly backend: string;
+  /** Class probabilities of one image: pixels are size × size × 3 RGB bytes. */
+  classify(pixels: Uint8Array): Promise<NsfwScores>;
+  dispose(): void;
+}
+
 /** workerData.boot of the classifier thread. */
 export interface NsfwWorkerBoot {
   readonly model: NsfwModelName;

@@ -1,26 +1,33 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
-import { loadBundledModel, useWasmBackend, type LoadedNsfwModel } from './nsfw-model.ts';
-import type { FromNsfwWorker, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
+import { loadNsfwModel } from './nsfw-onnx.ts';
+import type { FromNsfwWorker, NsfwRunner, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
 
 /**
- * The classifier thread: wasm inference is synchronous and would stall the main thread's event loop (Discord
- * heartbeats, Slack acks) for tens of milliseconds per image, so it runs here, one image at a time.
+ * The classifier thread: inference is synchronous and would stall the main thread's event loop (Discord
+ * heartbeats, Slack acks) for milliseconds per image, so it runs here, one image at a time.
  */
 const boot = (workerData as { boot: NsfwWorkerBoot }).boot;
 const port = parentPort!;
 const send = (message: FromNsfwWorker): void => port.postMessage(message);
 
-let model: LoadedNsfwModel;
+async function load(): Promise<NsfwRunner & { foldedBatchNorms: number; fusedLayers: number }> {
+  if (boot.execution === 'onnx') return { ...(await loadNsfwModel(boot.model)), foldedBatchNorms: 0, fusedLayers: 0 };
+  // Imported only for the tfjs executions, so the ONNX thread's start-up does not pay for tfjs.
+  const [tf, { loadBundledModel, useWasmBackend }] = await Promise.all([import('@tensorflow/tfjs'), import('./nsfw-model.ts')]);
+  await useWasmBackend();
+  const model = await loadBundledModel(boot.model, { execution: boot.execution });
+  return { ...model, backend: tf.getBackend() };
+}
+
+let model: Awaited<ReturnType<typeof load>>;
 try {
   const started = performance.now();
-  await useWasmBackend();
-  model = await loadBundledModel(boot.model, { execution: boot.execution });
-  // The first run packs the weights into XNNPACK's layout (~120 ms on MobileNetV2): paid here, not by a user's image.
+  model = await load();
+  // The first run packs the weights into the kernels' layouts: paid here, not by a user's image.
   await model.classify(new Uint8Array(model.inputSize ** 2 * 3));
   send({
     type: 'ready',
-    backend: tf.getBackend(),
+    backend: model.backend,
     inputSize: model.inputSize,
     loadMs: Math.round(performance.now() - started),
     execution: model.execution,
