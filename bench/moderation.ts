@@ -1,6 +1,6 @@
-// npm run bench:moderation [-- --all] [-- --compare] [-- --runs 30] — the NSFW classifier as the engine uses it (--compare
-// runs the same model three ways in one run: fused tfjs ops, nsfwjs' own execution, and the ONNX graph on onnxruntime):
-// start-up (thread + wasm backend + model load), then the median time of one judge() per 256² and per 1024² image,
+// npm run bench:moderation [-- --all] [-- --compare] [-- --runs 30] — the NSFW classifier as the engine uses it: the
+// ONNX graph on onnxruntime (--compare adds nsfwjs' own execution of the same model on tfjs wasm, the reference, in
+// the same thread on the same path, in the same run): start-up (thread + runtime + model load), then the median time of one judge() per 256² and per 1024² image,
 // resize included, one image at a time (the sizes alternating) after a warm-up; plus the resize alone and the main
 // thread's event-loop delay while judging. Prints one JSON object on stdout; the classifier's log goes to stderr.
 import { cpus, loadavg } from 'node:os';
@@ -9,10 +9,13 @@ import { parseArgs } from 'node:util';
 import { moderationSchema, NSFW_INPUT_SIZE, NSFW_MODELS, type NsfwModelName } from '../src/moderation/config.ts';
 import { resizeForModel } from '../src/moderation/model-input.ts';
 import { NsfwClassifier, type ModerationLog } from '../src/moderation/nsfw-classifier.ts';
-import type { NsfwExecution } from '../src/moderation/nsfw-model.ts';
-
-const DEFAULT_EXECUTION: NsfwExecution = 'fused';
 import type { RgbImage } from '../src/moderation/verdict.ts';
+
+/** The classifier thread's runner modules: the product's (the classifier's default) and nsfwjs' own, for --compare. */
+const RUNNERS: Readonly<Record<string, URL | undefined>> = {
+  onnx: undefined,
+  nsfwjs: new URL('../test/support/nsfwjs-reference.ts', import.meta.url),
+};
 
 const GOAL_MS = 60;
 
@@ -65,10 +68,10 @@ const log: ModerationLog = (level, message, detail) => {
 
 const images = { '256': testImage(256), '1024': testImage(1024) };
 
-async function measure(model: NsfwModelName, execution: NsfwExecution): Promise<Record<string, unknown>> {
+async function measure(model: NsfwModelName, runner: URL | undefined): Promise<Record<string, unknown>> {
   const config = moderationSchema.parse({ model, timeoutMs: 120_000 });
   const started = performance.now();
-  const classifier = await NsfwClassifier.start(config, log, { execution });
+  const classifier = await NsfwClassifier.start(config, log, runner ? { runner } : {});
   const startMs = performance.now() - started;
   const classify: Record<string, unknown> = {};
   const resizeOnly: Record<string, unknown> = {};
@@ -102,8 +105,6 @@ async function measure(model: NsfwModelName, execution: NsfwExecution): Promise<
     execution: info.execution,
     backend: info.backend,
     inputSize: info.inputSize,
-    foldedBatchNorms: info.foldedBatchNorms,
-    fusedLayers: info.fusedLayers,
     startMs: Math.round(startMs),
     modelLoadMs: info.loadMs,
     classifyIncludingResize: classify,
@@ -114,11 +115,9 @@ async function measure(model: NsfwModelName, execution: NsfwExecution): Promise<
 }
 
 const models: readonly NsfwModelName[] = args.all ? NSFW_MODELS : [moderationSchema.parse({}).model];
-// MobileNetV2Mid is a graph model, which only nsfwjs and ONNX run (there is nothing to fuse in it).
-const executionsOf = (model: NsfwModelName): NsfwExecution[] =>
-  !args.compare ? [DEFAULT_EXECUTION] : model === 'MobileNetV2Mid' ? ['nsfwjs', 'onnx'] : ['fused', 'nsfwjs', 'onnx'];
+const runners = args.compare ? Object.values(RUNNERS) : [RUNNERS.onnx];
 const results: Record<string, unknown>[] = [];
-for (const model of models) for (const execution of executionsOf(model)) results.push(await measure(model, execution));
+for (const model of models) for (const runner of runners) results.push(await measure(model, runner));
 
 type Medians = Record<string, { medianMs: number }>;
 /** Median ms per image of each execution side by side, per model and size, and each one's factor over the fastest. */
@@ -137,7 +136,7 @@ function comparison(): Record<string, unknown> {
   return table;
 }
 
-const configured = results.find((r) => r.model === 'MobileNetV2' && r.execution === DEFAULT_EXECUTION);
+const configured = results.find((r) => r.model === 'MobileNetV2' && r.execution === 'onnx');
 const median1024 = (configured?.classifyIncludingResize as Medians | undefined)?.['1024']?.medianMs;
 const median256 = (configured?.classifyIncludingResize as Medians | undefined)?.['256']?.medianMs;
 

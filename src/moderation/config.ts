@@ -70,7 +70,7 @@ export const NSFW_INPUT_SIZE: Readonly<Record<NsfwModelName, number>> = { Mobile
 
 export const moderationSchema = z
   .object({
-    /** nsfwjs model bundled with the package: MobileNetV2 (fast, 224²), MobileNetV2Mid (224²), InceptionV3 (299², slow). */
+    /** nsfwjs' classifier, as an ONNX graph in models/nsfw: MobileNetV2 (fast, 224²), MobileNetV2Mid (224²), InceptionV3 (299², slow). */
     model: z.enum(NSFW_MODELS).default('MobileNetV2'),
     /** τ of the rule porn + hentai + 0.5·sexy > τ. */
     threshold: z.number().gt(0).max(1).default(0.55),

@@ -1,5 +1,5 @@
 /**
- * Moderation that cannot start (an unreadable term file, no wasm backend, a model that does not load). Start-up
+ * Moderation that cannot start (an unreadable term file, a model that does not load). Start-up
  * stops with it, as it does with a ConfigError: a bot that cannot moderate must not run. Failures while running are
  * verdicts and EngineErrors, never thrown.
  */

@@ -15,8 +15,8 @@ export function invalidImage(image: RgbImage): string | undefined {
 
 /**
  * Squashes an image to the model's square input (as nsfwjs does: no crop, no padding). sharp runs on libuv's pool,
- * so the main thread stays free, and it filters properly when shrinking — 1024² → 224² takes a few ms there, against
- * ~20 ms (and aliasing) for tfjs' bilinear resize in the classifier thread, and only 150 KB cross to the thread.
+ * so the main thread stays free, and it filters properly when shrinking (nsfwjs' own bilinear resize aliases) —
+ * 1024² → 224² takes a few ms there, and only 150 KB cross to the classifier thread.
  */
 export async function resizeForModel(image: RgbImage, side: number): Promise<Uint8Array> {
   if (image.width === side && image.height === side) return image.data;

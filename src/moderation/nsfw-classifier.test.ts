@@ -58,18 +58,11 @@ afterAll(async () => {
   await Promise.all([classifier?.close(), impatient?.close()]);
 });
 
-describe('NsfwClassifier (real nsfwjs MobileNetV2 on tfjs wasm)', () => {
-  it('runs in a worker thread on the wasm backend, its BatchNorms folded and its ReLU6s and paddings fused', () => {
-    expect(classifier.info).toMatchObject({
-      model: 'MobileNetV2',
-      backend: 'wasm',
-      inputSize: 224,
-      execution: 'fused',
-      foldedBatchNorms: 52,
-      fusedLayers: 40,
-      restarts: 0,
-    });
-    expect(logs).toContainEqual(['info', 'nsfw classifier ready', expect.objectContaining({ backend: 'wasm' })]);
+describe('NsfwClassifier (real nsfwjs MobileNetV2 as ONNX on onnxruntime)', () => {
+  it('runs the ONNX graph in a worker thread on onnxruntime', () => {
+    expect(classifier.info).toMatchObject({ model: 'MobileNetV2', backend: 'onnxruntime-cpu', inputSize: 224, execution: 'onnx', restarts: 0 });
+    expect(classifier.info.loadMs).toBeGreaterThan(0);
+    expect(logs).toContainEqual(['info', 'nsfw classifier ready', expect.objectContaining({ execution: 'onnx' })]);
   });
 
   it('passes flat colours, gradients and a shapes image, with probabilities', async () => {

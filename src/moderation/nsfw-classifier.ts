@@ -2,7 +2,6 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { NSFW_INPUT_SIZE, type ModerationConfig, type NsfwModelName } from './config.ts';
-import type { NsfwExecution } from './nsfw-model.ts';
 import { ModerationSetupError } from './errors.ts';
 import { invalidImage, resizeForModel } from './model-input.ts';
 import type { FromNsfwWorker, NsfwThreadInfo, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
@@ -16,8 +15,11 @@ export interface ModerationLog {
 export type NsfwClassifierConfig = Pick<ModerationConfig, 'model' | 'threshold' | 'sexyThreshold' | 'timeoutMs'>;
 
 export interface NsfwClassifierOptions {
-  /** 'fused' (default) or nsfwjs' own execution of the model as shipped, the reference (see nsfw-model.ts). */
-  readonly execution?: NsfwExecution;
+  /**
+   * The module the thread loads its model through (it exports a LoadNsfwRunner named loadNsfwRunner); default
+   * nsfw-onnx.ts. The benchmark passes nsfwjs' own execution here to compare the two on the same path.
+   */
+  readonly runner?: URL;
 }
 
 /** What the running classifier is, for logs, the benchmark and health checks. */
@@ -48,13 +50,14 @@ type State = 'starting' | 'ready' | 'down' | 'closed';
 
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./nsfw-worker.ts', import.meta.url);
-/** Importing tfjs and loading InceptionV3 on two busy cores takes seconds; a start that takes minutes is stuck. */
+const DEFAULT_RUNNER = new URL('./nsfw-onnx.ts', import.meta.url);
+/** Loading InceptionV3 on two busy cores takes seconds; a start that takes minutes is stuck. */
 const START_TIMEOUT_MS = 120_000;
 
 const unavailable = (rule: string): ModerationVerdict => ({ flagged: true, reason: 'unavailable', rule });
 
 /**
- * nsfwjs on the tfjs wasm backend, in its own worker thread; images are resized here (sharp, off the event loop)
+ * nsfwjs' model as an ONNX graph on onnxruntime (nsfw-onnx.ts), in its own worker thread; images are resized here (sharp, off the event loop)
  * and judged one at a time there. It fails closed: an error, a crashed thread or a timeout is an `unavailable`
  * verdict, never an exception and never a pass. A crashed thread is replaced for the next image; a thread that
  * spends longer than `timeoutMs` on one image is taken as hung and replaced too.
@@ -81,7 +84,7 @@ export class NsfwClassifier implements ImageModerator {
     this.#options = options;
     this.#log = log;
     const inputSize = NSFW_INPUT_SIZE[config.model];
-    this.#info = { model: config.model, backend: 'none', inputSize, loadMs: 0, execution: options.execution ?? 'fused', foldedBatchNorms: 0, fusedLayers: 0 };
+    this.#info = { model: config.model, backend: 'none', inputSize, loadMs: 0, execution: 'none' };
   }
 
   /** Starts the classifier thread and loads the model. Rejects with a ModerationSetupError when it cannot. */
@@ -186,7 +189,7 @@ export class NsfwClassifier implements ImageModerator {
     this.#pump();
   }
 
-  /** Routes the thread's stdout/stderr (tfjs and emscripten print) into the log, never onto our stdout. */
+  /** Routes the thread's stdout/stderr (onnxruntime prints there) into the log, never onto our stdout. */
   #forward(stream: Readable, level: 'info' | 'warn'): void {
     createInterface({ input: stream }).on('line', (line) => {
       if (line.trim() !== '') this.#log(level, 'nsfw classifier thread output', { line });
@@ -196,7 +199,7 @@ export class NsfwClassifier implements ImageModerator {
   #spawn(): Promise<void> {
     this.#state = 'starting';
     return new Promise((resolve, reject) => {
-      const boot: NsfwWorkerBoot = { model: this.#config.model, execution: this.#options.execution ?? 'fused' };
+      const boot: NsfwWorkerBoot = { model: this.#config.model, runner: (this.#options.runner ?? DEFAULT_RUNNER).href };
       const worker = new Worker(BOOTSTRAP, {
         workerData: { entry: ENTRY.href, boot },
         name: 'nsfw-classifier',

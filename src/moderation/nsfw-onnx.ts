@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { NSFW_INPUT_SIZE, type NsfwModelName } from './config.ts';
 import { ModerationSetupError } from './errors.ts';
-import type { NsfwRunner } from './nsfw-protocol.ts';
+import type { LoadNsfwRunner } from './nsfw-protocol.ts';
 import type { NsfwClass, NsfwScores } from './verdict.ts';
 
 /**
@@ -39,8 +39,8 @@ function checkPixels(pixels: Uint8Array, size: number): void {
   if (pixels.length !== size * size * 3) throw new Error(`Expected ${size}×${size}×3 pixels, got ${pixels.length} bytes`);
 }
 
-/** Opens one model on onnxruntime's CPU provider. */
-export async function loadNsfwModel(name: NsfwModelName): Promise<NsfwRunner> {
+/** Opens one model on onnxruntime's CPU provider (the classifier thread's default runner). */
+export const loadNsfwRunner: LoadNsfwRunner = async (name) => {
   const file = nsfwModelFile(name);
   const size = NSFW_INPUT_SIZE[name];
   let session: ort.InferenceSession;
@@ -74,4 +74,4 @@ export async function loadNsfwModel(name: NsfwModelName): Promise<NsfwRunner> {
     },
     dispose: () => void session.release(),
   };
-}
+};

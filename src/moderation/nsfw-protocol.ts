@@ -1,22 +1,26 @@
 import type { NsfwModelName } from './config.ts';
-import type { NsfwExecution } from './nsfw-model.ts';
 import type { NsfwScores } from './verdict.ts';
 
 /** A model loaded in the classifier thread, whatever runs it. */
 export interface NsfwRunner {
   readonly inputSize: number;
-  readonly execution: NsfwExecution;
-  /** What computes it: 'onnxruntime-cpu', or tfjs' backend name. */
+  /** How the model runs: 'onnx' (nsfw-onnx.ts), or 'nsfwjs' for nsfwjs' own execution, the reference. */
+  readonly execution: string;
+  /** What computes it, e.g. 'onnxruntime-cpu'. */
   readonly backend: string;
   /** Class probabilities of one image: pixels are size × size × 3 RGB bytes. */
   classify(pixels: Uint8Array): Promise<NsfwScores>;
   dispose(): void;
 }
 
+/** What a runner module (the one the thread imports to load its model) exports under the name loadNsfwRunner. */
+export type LoadNsfwRunner = (model: NsfwModelName) => Promise<NsfwRunner>;
+
 /** workerData.boot of the classifier thread. */
 export interface NsfwWorkerBoot {
   readonly model: NsfwModelName;
-  readonly execution: NsfwExecution;
+  /** URL of the runner module. */
+  readonly runner: string;
 }
 
 /** The main thread sends pixels already resized to the model's input (side × side × 3, RGB). */
@@ -26,12 +30,9 @@ export type ToNsfwWorker = { readonly type: 'classify'; readonly id: number; rea
 export interface NsfwThreadInfo {
   readonly backend: string;
   readonly inputSize: number;
-  /** Backend start + model load + one warm-up image inside the thread, in ms. */
+  /** Runtime start + model load + one warm-up image inside the thread, in ms. */
   readonly loadMs: number;
-  readonly execution: NsfwExecution;
-  readonly foldedBatchNorms: number;
-  /** Activation and padding layers run inside a neighbouring convolution's kernel. */
-  readonly fusedLayers: number;
+  readonly execution: string;
 }
 
 export type FromNsfwWorker =
