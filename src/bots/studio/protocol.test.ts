@@ -5,9 +5,10 @@ const parse = (value: unknown): boolean => parseClientMessage(JSON.stringify(val
 const hello = { t: 'hello', userId: 'tab-0123456789ab', name: 'Ada', locale: 'en-US' };
 
 describe('browser message validation', () => {
-  it('accepts the three messages the page sends', () => {
+  it('accepts the four messages the page sends', () => {
     expect(parse(hello)).toBe(true);
     expect(parse({ ...hello, name: '李雷' })).toBe(true);
+    expect(parse({ t: 'name', name: '韩梅梅' })).toBe(true);
     expect(parse({ t: 'command', ref: 1, text: '/draft a cat' })).toBe(true);
     expect(parse({ t: 'command', ref: 2, text: 'make it blue', replyTo: { jobId: 'abcd1234', index: 3 }, mask: 'a'.repeat(32) })).toBe(true);
     expect(parse({ t: 'command', ref: 3, text: '/edit x', upload: '0123456789abcdef0123456789abcdef' })).toBe(true);
@@ -31,6 +32,9 @@ describe('browser message validation', () => {
     expect(parse({ ...hello, userId: 'short' })).toBe(false);
     expect(parse({ ...hello, userId: '../../etc/passwd' })).toBe(false);
     expect(parse({ ...hello, admin: true })).toBe(false);
+    expect(parse({ t: 'name', name: 'Ada\u202Egnp.exe' })).toBe(false);
+    expect(parse({ t: 'name', name: ' ' })).toBe(false);
+    expect(parse({ t: 'name', name: 'Bea', userId: 'tab-0123456789ab' })).toBe(false);
   });
 
   it('refuses commands with extra fields, bad references or two images', () => {

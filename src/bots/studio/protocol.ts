@@ -7,7 +7,7 @@ import type { Role } from '../../config/schema.ts';
  * here (closed shapes, bounded sizes); anything else is refused with one message and changes nothing.
  */
 
-/** A tab's user id: random, made by the tab, kept in its sessionStorage. */
+/** A browser's user id: random, made by the page, kept in its localStorage. */
 export const USER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 export const JOB_ID = /^[A-Za-z0-9]{4,32}$/;
 export const UPLOAD_ID = /^[a-f0-9]{32}$/;
@@ -17,17 +17,21 @@ export const MAX_NAME = 32;
 
 const ref = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const uploadId = z.string().regex(UPLOAD_ID);
+// No control or format characters (bidi overrides, zero-width joiners): a name is shown to every tab.
+const displayName = z.string().trim().min(1).max(MAX_NAME).regex(/^[^\p{C}]+$/u);
 
 const hello = z
   .object({
     t: z.literal('hello'),
     userId: z.string().regex(USER_ID),
-    // No control or format characters (bidi overrides, zero-width joiners): a name is shown to every tab.
-    name: z.string().trim().min(1).max(MAX_NAME).regex(/^[^\p{C}]+$/u),
+    name: displayName,
     /** navigator.language */
     locale: z.string().max(35),
   })
   .strict();
+
+/** The same user under a new name, for what the tab sends after it. */
+const rename = z.object({ t: z.literal('name'), name: displayName }).strict();
 
 const command = z
   .object({
@@ -45,7 +49,7 @@ const command = z
 
 const button = z.object({ t: z.literal('button'), ref, id: z.string().max(100) }).strict();
 
-const clientMessage = z.discriminatedUnion('t', [hello, command, button]);
+const clientMessage = z.discriminatedUnion('t', [hello, rename, command, button]);
 
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type HelloMessage = z.infer<typeof hello>;

@@ -14,8 +14,8 @@ export interface SessionDeps {
 
 /**
  * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands and
- * button presses, handled one at a time in the order the tab sent them. Anything unreadable gets one message and
- * changes nothing.
+ * button presses, handled one at a time in the order the tab sent them, and renames. Anything unreadable gets one
+ * message and changes nothing.
  */
 export function attachSession(socket: WebSocket, deps: SessionDeps): void {
   let tab: Tab | undefined;
@@ -32,7 +32,7 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
     if (!parsed.ok) return refuse();
     const message = parsed.value;
     if (message.t === 'hello') {
-      // One identity per connection: a new name is a new connection.
+      // One user per connection: the hello comes once.
       if (tab) return refuse();
       locale = localeFrom(message.locale);
       tab = { userId: message.userId, name: message.name, locale, send };
@@ -48,6 +48,13 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
     }
     const current = tab;
     if (!current) return refuse();
+    if (message.t === 'name') {
+      // Commands already received keep the name they were sent under; the user id never changes.
+      deps.channel.leave(current);
+      tab = { ...current, name: message.name };
+      deps.channel.join(tab);
+      return;
+    }
     chain = chain.then(async () => {
       try {
         if (message.t === 'command') await deps.bot.command(current, message);

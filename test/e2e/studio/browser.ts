@@ -1,10 +1,10 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
- * Debian's Chromium driven by playwright-core (never a downloaded browser), for the studio's end-to-end tests and
- * the README screenshot.
+ * A local Chromium driven by playwright-core (never a downloaded browser), for the studio's end-to-end tests and
+ * the README screenshot: CHROMIUM_PATH (e.g. Google Chrome on macOS), else Debian's.
  */
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -63,8 +63,11 @@ function recordStatus(): void {
   else document.addEventListener('DOMContentLoaded', observe);
 }
 
-/** A new tab (its own context, so its own language) with a name set and the feed connected. */
-export async function openTab(browser: Browser, url: string, name: string, locale = 'en-US'): Promise<{ context: BrowserContext; page: Page }> {
+/**
+ * A new tab (its own context, so its own language and its own user) with the feed connected, renamed through the
+ * header when a name is given (else it keeps the name the page chose).
+ */
+export async function openTab(browser: Browser, url: string, name?: string, locale = 'en-US'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ locale, viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT.timeout);
@@ -76,10 +79,26 @@ export async function openTab(browser: Browser, url: string, name: string, local
   (page as Page & { problems?: string[] }).problems = problems;
   await page.addInitScript(recordStatus);
   await page.goto(url);
-  await page.fill('#name-input', name);
-  await page.click('#name-form button[type=submit]');
-  await page.waitForSelector('#connection[data-state="connected"]');
+  await welcomed(page);
+  if (name !== undefined) await rename(page, name);
   return { context, page };
+}
+
+/** Waits for the server's welcome: the history is on the page (the command help is filled from the same message). */
+export async function welcomed(page: Page): Promise<void> {
+  await page.waitForSelector('#connection[data-state="connected"]');
+  await page.locator('#options dt').first().waitFor({ state: 'attached' });
+}
+
+/** Renames the tab's user the way a person does: click the name in the header, type, Enter. */
+export async function rename(page: Page, name: string): Promise<void> {
+  await page.click('#who');
+  await page.fill('#name-input', name);
+  await page.press('#name-input', 'Enter');
+  await page.waitForFunction((expected) => {
+    const who = document.getElementById('who');
+    return who !== null && !who.hidden && who.textContent === expected;
+  }, name);
 }
 
 /** Errors the page reported (script errors, failed loads, CSP violations). */

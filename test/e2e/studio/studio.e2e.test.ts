@@ -13,10 +13,12 @@ import {
   nextFinishedCard,
   openTab,
   pageProblems,
+  rename,
   send,
   START_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   WAIT,
+  welcomed,
   type SeenStatus,
   type StudioBrowser,
 } from './browser.ts';
@@ -210,6 +212,62 @@ describe('studio in a browser', () => {
     } finally {
       await ada.context.close();
       await lei.context.close();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('opens on the composer under a chosen name; a rename in the header signs the next card, same user, and is kept', async () => {
+    const { page, context } = await openTab(chromium.browser, studio.url);
+    const zh = await openTab(chromium.browser, studio.url, undefined, 'zh-CN');
+    try {
+      // No prompt in the way: the typing goes to the composer, and the header shows a name in the page's language.
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('text');
+      expect(await page.locator('dialog[open]').count()).toBe(0);
+      const chosen = (await page.locator('#who').textContent()) ?? '';
+      expect(chosen).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/);
+      expect(await page.evaluate(() => localStorage.getItem('zimage.name'))).toBe(chosen);
+      expect(await zh.page.evaluate(() => document.activeElement?.id)).toBe('text');
+      expect(await zh.page.locator('#who').textContent()).toMatch(/^\p{Script=Han}{3,5}$/u);
+
+      // Typed straight away, without clicking anywhere first.
+      const earlier = await cardIds(page);
+      await page.keyboard.type('/draft a red kite --seed 5');
+      await page.keyboard.press('Enter');
+      const first = await nextFinishedCard(page, earlier, 'draft');
+      expect(await page.locator(`#job-${first} .author`).textContent()).toBe(chosen);
+
+      // A name the server would refuse is not saved: the field says why, and Escape keeps the old name.
+      await page.click('#who');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('name-input');
+      expect(await page.inputValue('#name-input')).toBe(chosen);
+      await page.fill('#name-input', '   ');
+      await page.press('#name-input', 'Enter');
+      await page.locator('#name-error').waitFor({ state: 'visible' });
+      await page.press('#name-input', 'Escape');
+      expect(await page.locator('#who').textContent()).toBe(chosen);
+
+      // Renamed: the next card carries the new name, the earlier one keeps its own, and both are still this user's.
+      await rename(page, 'Grace Hopper');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('text');
+      const before = await cardIds(page);
+      await send(page, '/draft a blue kite --seed 6');
+      const second = await nextFinishedCard(page, before, 'draft');
+      expect(await page.locator(`#job-${second} .author`).textContent()).toBe('Grace Hopper');
+      expect(await page.locator(`#job-${first} .author`).textContent()).toBe(chosen);
+      for (const id of [first, second]) expect(await page.locator(`#job-${id}`).getAttribute('data-mine')).toBe('true');
+      // Another user's tab sees the new name, and does not own the card.
+      await expect.poll(() => zh.page.locator(`#job-${second} .author`).textContent(), WAIT).toBe('Grace Hopper');
+      expect(await zh.page.locator(`#job-${second}`).getAttribute('data-mine')).toBe('false');
+
+      // Kept across a reload, with the same user id (the cards are still this tab's own).
+      await page.reload();
+      await welcomed(page);
+      expect(await page.locator('#who').textContent()).toBe('Grace Hopper');
+      await page.locator(`#job-${second}`).waitFor();
+      for (const id of [first, second]) expect(await page.locator(`#job-${id}`).getAttribute('data-mine')).toBe('true');
+      expect([...pageProblems(page), ...pageProblems(zh.page)]).toEqual([]);
+    } finally {
+      await context.close();
+      await zh.context.close();
     }
   }, TEST_TIMEOUT_MS);
 });

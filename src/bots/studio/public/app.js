@@ -1,64 +1,25 @@
-// The studio page: a name for this tab, one connection, the feed, and the composer.
+// The studio page: who this browser is (a name chosen for it, editable in the header), one connection, the feed,
+// and the composer, which has the focus from the start.
 
 import { connect } from './connection.js';
 import { createFeed } from './feed.js';
 import { locale, t, translatePage } from './i18n.js';
+import { currentName, onNameChangedElsewhere, saveName, userId as storedUserId } from './identity.js';
 import { canvasToPng, createMaskPainter } from './mask-painter.js';
+import { createNameEditor } from './name-editor.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Each tab is its own user: the id and the name live in sessionStorage, which is per tab. */
-function tabUserId() {
-  let id = sessionStorage.getItem('zimage.userId');
-  if (!id) {
-    const bytes = crypto.getRandomValues(new Uint8Array(12));
-    id = `tab-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-    sessionStorage.setItem('zimage.userId', id);
-  }
-  return id;
-}
-
-const validName = (name) => name.length >= 1 && name.length <= 32 && !/\p{C}/u.test(name);
-
-function askName(current) {
-  const dialog = $('name-dialog');
-  const input = $('name-input');
-  input.value = current ?? '';
-  dialog.showModal();
-  return new Promise((resolve) => {
-    // Escape keeps the current name; the first time there is none to keep.
-    dialog.oncancel = (event) => {
-      if (current) resolve(current);
-      else event.preventDefault();
-    };
-    $('name-form').onsubmit = (event) => {
-      const name = input.value.trim();
-      if (!validName(name)) {
-        event.preventDefault();
-        $('name-error').hidden = false;
-        return;
-      }
-      $('name-error').hidden = true;
-      sessionStorage.setItem('zimage.name', name);
-      resolve(name);
-    };
-  });
-}
-
-async function main() {
+function main() {
   translatePage();
-  const userId = tabUserId();
-  let name = sessionStorage.getItem('zimage.name');
-  if (!name || !validName(name)) name = await askName(null);
+  const userId = storedUserId();
+  let name = currentName(locale);
 
   const composer = $('composer');
   const text = $('text');
   const sendButton = $('send');
   const painter = createMaskPainter($('mask-dialog'));
-  const who = $('who');
-  who.textContent = name;
-  who.hidden = false;
-  composer.hidden = false;
+  text.focus();
 
   /** What the next message is about: a candidate replied to, or a file; and a mask painted over it. */
   let target = null;
@@ -97,6 +58,12 @@ async function main() {
     onState: (state) => {
       $('connection').dataset.state = state;
       $('connection').textContent = t(state);
+      // A command whose answer had not come when its connection dropped gets none: the composer is free again (the
+      // text stays, and the history the next welcome brings shows whether it was queued).
+      if (state === 'offline' && pendingRef !== null) {
+        pendingRef = null;
+        idle();
+      }
     },
     onMessage: (message) => {
       switch (message.t) {
@@ -206,11 +173,27 @@ async function main() {
     mask = await painter.open(target.url, mask);
     showTarget();
   });
-  who.addEventListener('click', async () => {
-    name = await askName(name);
-    who.textContent = name;
-    connection.reconnect();
+
+  // The same user under a new name, from the next command on. Offline, the next connection's hello carries it.
+  const rename = (next) => {
+    name = next;
+    connection.send({ t: 'name', name });
+  };
+  const nameEditor = createNameEditor(
+    { button: $('who'), box: $('name-edit'), input: $('name-input'), error: $('name-error') },
+    {
+      name,
+      onRename: (next) => {
+        saveName(next);
+        rename(next);
+      },
+      onClose: () => text.focus(),
+    },
+  );
+  onNameChangedElsewhere((next) => {
+    nameEditor.show(next);
+    rename(next);
   });
 }
 
-void main();
+main();

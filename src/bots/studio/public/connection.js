@@ -38,9 +38,5 @@ export function connect({ hello, onMessage, onState }) {
       socket.send(JSON.stringify(message));
       return true;
     },
-    /** A new hello (a new name) needs a new connection. */
-    reconnect() {
-      socket.close();
-    },
   };
 }

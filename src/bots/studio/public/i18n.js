@@ -4,9 +4,9 @@
 const TABLE = {
   en: {
     title: 'Z-Image Studio',
-    namePrompt: 'Your name in this tab',
+    nameLabel: 'Your name',
+    rename: 'Your name on your cards. Click to change it.',
     nameInvalid: 'Use 1 to 32 visible characters.',
-    start: 'Start',
     send: 'Send',
     attach: 'Image…',
     paintMask: 'Paint mask',
@@ -37,9 +37,9 @@ const TABLE = {
   },
   'zh-CN': {
     title: 'Z-Image 工作室',
-    namePrompt: '你在这个标签页中的名字',
+    nameLabel: '你的名字',
+    rename: '你的卡片上显示的名字，点击即可修改。',
     nameInvalid: '请使用 1 到 32 个可见字符。',
-    start: '开始',
     send: '发送',
     attach: '图像…',
     paintMask: '绘制遮罩',
@@ -78,10 +78,12 @@ export function t(key, params = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
 }
 
-/** Fills the static page: data-i18n → text, data-i18n-placeholder → placeholder. */
+/** Fills the static page: data-i18n → text; data-i18n-placeholder, -title, -aria-label → those attributes. */
 export function translatePage(root = document) {
   document.documentElement.lang = locale;
   document.title = t('title');
   for (const element of root.querySelectorAll('[data-i18n]')) element.textContent = t(element.dataset.i18n);
   for (const element of root.querySelectorAll('[data-i18n-placeholder]')) element.placeholder = t(element.dataset.i18nPlaceholder);
+  for (const element of root.querySelectorAll('[data-i18n-title]')) element.title = t(element.dataset.i18nTitle);
+  for (const element of root.querySelectorAll('[data-i18n-aria-label]')) element.setAttribute('aria-label', t(element.dataset.i18nAriaLabel));
 }
