@@ -16,6 +16,7 @@ export type EngineErrorCode =
   | 'unknown-region'
   | 'unknown-style'
   | 'missing-image'
+  | 'no-denoising-steps'
   | 'prompt-blocked'
   | 'input-blocked'
   | 'user-queue-full'
