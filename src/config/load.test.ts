@@ -16,8 +16,8 @@ function tempFile(text: string): string {
 describe('loadConfig', () => {
   it('loads the documented defaults', () => {
     const config = loadConfig({ root, env: {} });
-    expect(config.profiles.draft.steps).toBe(8);
-    expect(config.profiles.refine.guidance).toBe(4);
+    expect(config.profiles.draft.steps).toBeNull(); // the model's
+    expect(config.profiles.refine.minSteps).toBe(28);
     expect(config.studio.port).toBe(7860);
     expect(config.model.dir).toBeNull();
     expect(Object.isFrozen(config.queue)).toBe(true);

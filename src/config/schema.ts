@@ -17,23 +17,34 @@ const profileSchema = z
   .object({
     /** Model directory for this role; null means the top-level `model.dir` (MODEL_DIR, else models/mini). */
     model: z.string().min(1).nullable().default(null),
-    steps: positiveInt.max(200),
-    minSteps: positiveInt.default(1),
-    maxSteps: positiveInt.max(200).default(50),
-    guidance: z.number().min(0).max(30),
+    /** Default steps, the accepted range, guidance and shift: null takes the model manifest's `defaults`. */
+    steps: positiveInt.max(200).nullable().default(null),
+    minSteps: positiveInt.max(200).nullable().default(null),
+    maxSteps: positiveInt.max(200).nullable().default(null),
+    guidance: z.number().min(0).max(30).nullable().default(null),
     /** Scheduler shift; null takes the model manifest's value. */
     shift: z.number().positive().nullable().default(null),
     /** img2img strength for refine/edit (ignored by draft). */
     strength: z.number().min(0).max(1).default(0.6),
-    /** Strength of an edit inside a mask or region (the area is redrawn, the rest kept exactly). */
+    /** Strength of an edit inside a mask or region. */
     maskStrength: z.number().min(0).max(1).default(1),
+    /** Paste the result over the source through the feathered mask, so pixels outside it stay the source's exactly. */
+    maskComposite: z.boolean().default(true),
     /** diffusers' cfg_truncation: no guidance once t = 1 − σ passes it (1 = never truncate). */
     cfgTruncation: z.number().min(0).max(1).default(1),
     /** diffusers' cfg_normalization: clip ‖pred‖ to this × ‖pos‖; 0 turns it off. */
     cfgNormalization: z.number().min(0).default(0),
     negativePrompt: z.string().default(''),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.minSteps !== null && p.maxSteps !== null && p.minSteps > p.maxSteps) {
+      ctx.addIssue({ code: 'custom', path: ['minSteps'], message: `must not exceed maxSteps (${p.maxSteps})` });
+    }
+    if (p.steps !== null && ((p.minSteps !== null && p.steps < p.minSteps) || (p.maxSteps !== null && p.steps > p.maxSteps))) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: `must be within minSteps–maxSteps (${p.minSteps ?? 'the model’s'}–${p.maxSteps ?? 'the model’s'})` });
+    }
+  });
 export type ProfileConfig = z.infer<typeof profileSchema>;
 
 const deviceSchema = z

@@ -43,13 +43,27 @@ export interface GenerationRequest {
   readonly parent?: { readonly jobId: string; readonly index?: number };
 }
 
-/** What the main thread knows of a model without loading it. */
+/** How a model is meant to be sampled: its manifest's `defaults` (or, for another backend, whatever it binds). */
+export interface ModelDefaults {
+  readonly steps: number;
+  readonly minSteps: number;
+  readonly maxSteps: number;
+  readonly guidance: number;
+  /** Distilled to run without classifier-free guidance: requests for guidance are refused unless a profile sets one. */
+  readonly distilled: boolean;
+}
+
+/**
+ * What the main thread knows of a model without loading it. Every backend fills it the same way, so the ranges and
+ * defaults of a request are checked in one place (resolveRequest) whatever runs the job.
+ */
 export interface ModelInfo {
   readonly dir: string;
   readonly name: string;
   readonly size: SizeRules;
   readonly shift: number;
   readonly canEncode: boolean;
+  readonly defaults: ModelDefaults;
 }
 
 export interface Candidate {
@@ -57,7 +71,13 @@ export interface Candidate {
   readonly noise: NoiseSpec;
 }
 
-export type MaskSpec = { readonly kind: 'image'; readonly path: string } | { readonly kind: 'region'; readonly region: Region };
+/**
+ * The edit area: a stored mask image or a region. `composite`: the decoded result is also pasted over the source
+ * through a feathered copy of the mask, so pixels outside it stay exactly the source's (the profile's maskComposite).
+ */
+export type MaskSpec = ({ readonly kind: 'image'; readonly path: string } | { readonly kind: 'region'; readonly region: Region }) & {
+  readonly composite: boolean;
+};
 
 /** A request resolved against its profile and model: everything the pipeline needs, nothing left to defaults. */
 export interface JobSpec {
@@ -101,10 +121,11 @@ export interface ResolveContext {
   readonly defaultCount: number;
 }
 
-function range(setting: string, value: number | undefined, min: number, max: number, integer: boolean): EngineError | undefined {
+/** A setting outside [min, max] (`why` says whose range it is), or undefined. */
+function range(setting: string, value: number | undefined, min: number, max: number, integer: boolean, why = ''): EngineError | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    return engineError('out-of-range', `${setting} must be ${integer ? 'a whole number ' : ''}from ${min} to ${max}, got ${value}`, {
+    return engineError('out-of-range', `${setting} must be ${integer ? 'a whole number ' : ''}from ${min} to ${max}${why}, got ${value}`, {
       setting,
       value: String(value),
       min,
@@ -119,6 +140,55 @@ export function keptSteps(steps: number, strength: number): number {
   const initTimestep = Math.min(steps * strength, steps);
   const tStart = Math.floor(steps - initTimestep);
   return steps - tStart;
+}
+
+/**
+ * The smallest strength worth naming when a strength leaves no step: 1/N, rounded up to three decimals so the number
+ * shown runs a step. (Every strength in (0, 1/N] runs exactly one, from the last sigma before 0.)
+ */
+export function smallestStrength(steps: number): number {
+  return Math.ceil(1000 / steps) / 1000;
+}
+
+/** The refusal of a strength that leaves none of the steps to run (diffusers refuses it too). */
+export function noDenoisingSteps(steps: number, strength: number): EngineError {
+  const min = smallestStrength(steps);
+  return engineError('no-denoising-steps', `Strength ${strength} leaves none of the ${steps} steps to run; use a strength of at least ${min}`, {
+    strength,
+    steps,
+    min,
+  });
+}
+
+/** The sampling settings a request of this role gets: the profile's where it sets them, else the model's. */
+export interface SamplingSettings {
+  readonly steps: number;
+  readonly minSteps: number;
+  readonly maxSteps: number;
+  readonly guidance: number;
+  /** Largest guidance a request may ask for: 0 for a distilled model unless the profile sets a guidance. */
+  readonly maxGuidance: number;
+  readonly shift: number;
+}
+
+/** The largest guidance a request may ask for on a model that takes guidance. */
+export const MAX_GUIDANCE = 20;
+
+export function samplingSettings(profile: ProfileConfig, model: ModelInfo): SamplingSettings {
+  const { defaults } = model;
+  const minSteps = profile.minSteps ?? defaults.minSteps;
+  const maxSteps = Math.max(minSteps, profile.maxSteps ?? defaults.maxSteps);
+  // A default the range leaves out (a profile's range around a model's default) is brought to the range's nearest end.
+  const steps = Math.min(maxSteps, Math.max(minSteps, profile.steps ?? defaults.steps));
+  const guidanceFixed = defaults.distilled && profile.guidance === null;
+  return {
+    steps,
+    minSteps,
+    maxSteps,
+    guidance: profile.guidance ?? defaults.guidance,
+    maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
+    shift: profile.shift ?? model.shift,
+  };
 }
 
 /** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE. */
@@ -140,12 +210,14 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
       }),
     );
   }
+  const sampling = samplingSettings(profile, model);
+  const noGuidance = sampling.maxGuidance === 0 ? ` (${model.name} is distilled to run without guidance)` : '';
   const rangeError =
     range('count', request.count, 1, limits.maxCount, true) ??
     range('seed', request.seed, 0, MAX_SEED, true) ??
     range('chaos', request.chaos, 0, 100, false) ??
-    range('steps', request.steps, profile.minSteps, profile.maxSteps, true) ??
-    range('guidance', request.guidance, 0, 20, false) ??
+    range('steps', request.steps, sampling.minSteps, sampling.maxSteps, true, ` for ${model.name}`) ??
+    range('guidance', request.guidance, 0, sampling.maxGuidance, false, noGuidance) ??
     range('strength', request.strength, 0, 1, false);
   if (rangeError) return fail(rangeError);
 
@@ -169,10 +241,14 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
   if (request.region !== undefined) {
     const region = parseRegion(request.region);
     if (!region.ok) return region;
-    mask = { kind: 'region', region: region.value };
+    mask = { kind: 'region', region: region.value, composite: profile.maskComposite };
   } else if (ctx.maskPath !== null) {
-    mask = { kind: 'image', path: ctx.maskPath };
+    mask = { kind: 'image', path: ctx.maskPath, composite: profile.maskComposite };
   }
+
+  const steps = request.steps ?? sampling.steps;
+  const strength = request.role === 'draft' ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength));
+  if (keptSteps(steps, strength) < 1) return fail(noDenoisingSteps(steps, strength));
 
   let size: { width: number; height: number };
   if (request.width !== undefined || request.height !== undefined) {
@@ -234,10 +310,10 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     modelName: model.name,
     width: size.width,
     height: size.height,
-    steps: request.steps ?? profile.steps,
-    guidance: request.guidance ?? profile.guidance,
-    shift: profile.shift ?? model.shift,
-    strength: request.role === 'draft' ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength)),
+    steps,
+    guidance: request.guidance ?? sampling.guidance,
+    shift: sampling.shift,
+    strength,
     cfgTruncation: profile.cfgTruncation,
     cfgNormalization: profile.cfgNormalization,
     negativePrompt: styled[0]!.negative,

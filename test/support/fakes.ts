@@ -40,6 +40,7 @@ export const FAKE_MODEL: ModelInfo = {
   size: { nativeWidth: 64, nativeHeight: 64, multiple: 16, minSide: 32, maxSide: 256 },
   shift: 3,
   canEncode: true,
+  defaults: { steps: 8, minSteps: 1, maxSteps: 16, guidance: 0, distilled: false },
 };
 
 export function testConfig(overrides: DeepPartial<Config> = {}): Readonly<Config> {

@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { engineError, EngineFailure } from '../errors.ts';
 
 /**
- * The model directory contract (design.md §3): a `model.json` that names the files and tensors, so the same code
- * serves the shipped mini model, test fixtures and the real Z-Image ONNX export. README § Model directories
- * documents every field.
+ * The model directory contract: a `model.json` that names the files and tensors, so the same code serves the shipped
+ * mini model, test fixtures and the real Z-Image ONNX export. README § Models documents every field.
  */
 const file = z.string().min(1);
 const tensor = z.string().min(1);
@@ -29,7 +28,15 @@ export const manifestSchema = z
       })
       .strict(),
     textEncoder: z
-      .object({ file, inputIds: tensor, attentionMask: tensor, output: tensor, hiddenSize: z.number().int().positive() })
+      .object({
+        file,
+        inputIds: tensor,
+        attentionMask: tensor,
+        output: tensor,
+        hiddenSize: z.number().int().positive(),
+        /** Most prompts per call; absent = all of a job's prompts in one padded batch, 1 = one by one. */
+        maxBatch: z.number().int().positive().optional(),
+      })
       .strict(),
     transformer: z
       .object({
@@ -60,12 +67,18 @@ export const manifestSchema = z
       .object({
         file,
         input: tensor,
+        /** The latent mean, or with `moments` the mean and log-variance stacked on the channel axis (2×channels). */
         output: tensor,
+        /** A separate output holding the posterior's log-variance. */
+        logvar: tensor.optional(),
+        /** `output` holds [mean, log-variance] on the channel axis, as diffusers' encoder before its Gaussian. */
+        moments: z.boolean().default(false),
         /** Input pixels per latent cell. */
         downscale: z.number().int().positive().default(8),
         maxBatch: z.number().int().positive().default(1),
       })
       .strict()
+      .refine((e) => !(e.moments && e.logvar), { message: 'give either logvar or moments, not both' })
       .optional(),
     latent: z
       .object({
@@ -75,6 +88,19 @@ export const manifestSchema = z
       })
       .strict(),
     scheduler: z.object({ shift: z.number().positive() }).strict(),
+    /** What the model is meant to be sampled with; config profiles override each value (null there = this). */
+    defaults: z
+      .object({
+        steps: z.number().int().positive(),
+        minSteps: z.number().int().positive(),
+        maxSteps: z.number().int().positive(),
+        guidance: z.number().min(0),
+        /** Distilled to sample without classifier-free guidance (Turbo): its guidance is 0. */
+        distilled: z.boolean(),
+      })
+      .strict()
+      .refine((d) => d.minSteps <= d.steps && d.steps <= d.maxSteps, { message: 'needs minSteps ≤ steps ≤ maxSteps' })
+      .refine((d) => !d.distilled || d.guidance === 0, { message: 'of a distilled model needs guidance 0' }),
     image: z
       .object({
         nativeWidth: z.number().int().positive(),

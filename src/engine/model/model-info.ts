@@ -14,7 +14,10 @@ export function modelDirs(config: Readonly<Config>): Record<Role, string> {
   return Object.fromEntries(entries) as Record<Role, string>;
 }
 
-/** Reads a manifest into what the main thread needs (sizes, shift, whether it can encode). Throws EngineFailure. */
+/**
+ * Reads a manifest into what the main thread needs (sizes, shift, whether it can encode, its recommended sampling
+ * settings). Throws EngineFailure.
+ */
 export function modelInfo(dir: string): ModelInfo {
   const { manifest, files } = loadModelDirectory(dir);
   return {
@@ -23,5 +26,6 @@ export function modelInfo(dir: string): ModelInfo {
     size: manifest.image,
     shift: manifest.scheduler.shift,
     canEncode: files.vaeEncoder !== undefined,
+    defaults: manifest.defaults,
   };
 }

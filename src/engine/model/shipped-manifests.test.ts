@@ -23,4 +23,25 @@ describe('shipped model manifests', () => {
     ]);
     expect([manifest.latent.scalingFactor, manifest.latent.shiftFactor, manifest.scheduler.shift]).toEqual([0.3611, 0.1159, 3]);
   });
+
+  it('the webnn Z-Image-Turbo manifest recommends Turbo’s sampling and encodes prompts one by one', () => {
+    const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'webnn-z-image-turbo.model.json'), 'utf8')));
+    expect(manifest.defaults).toEqual({ steps: 8, minSteps: 4, maxSteps: 16, guidance: 0, distilled: true });
+    expect(manifest.textEncoder.maxBatch).toBe(1);
+  });
+
+  it('the shipped mini model states its recommended sampling', () => {
+    const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, '../../models/mini/model.json'), 'utf8')));
+    expect(manifest.defaults).toEqual({ steps: 8, minSteps: 1, maxSteps: 50, guidance: 0, distilled: false });
+  });
+
+  it('refuses recommended settings that contradict themselves', () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'webnn-z-image-turbo.model.json'), 'utf8'));
+    const check = (defaults: object) => manifestSchema.safeParse({ ...manifest, defaults: { ...manifest.defaults, ...defaults } }).success;
+    expect(check({})).toBe(true);
+    expect(check({ steps: 20 })).toBe(false);
+    expect(check({ minSteps: 10 })).toBe(false);
+    expect(check({ guidance: 3 })).toBe(false);
+    expect(check({ guidance: 3, distilled: false })).toBe(true);
+  });
 });

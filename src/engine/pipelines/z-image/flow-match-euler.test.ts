@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyGuidance, eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex } from './flow-match-euler.ts';
 
-// Tables computed independently of this implementation (numpy, float64) from design.md §4.
+// Tables computed independently of this implementation (numpy, float64) from the formulas in docs/sampling.md.
 const TURBO_8 = [1, 0.9545454545454546, 0.9, 0.8333333333333334, 0.75, 0.6428571428571429, 0.5, 0.3, 0];
 // numpy: s = np.linspace(1.0, 1/30, 30); shift·s / (1 + (shift−1)·s), rounded to 1e-10
 const BASE_30 = [

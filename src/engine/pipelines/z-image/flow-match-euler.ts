@@ -1,6 +1,6 @@
 /**
  * Flow-matching Euler sampler, as diffusers' FlowMatchEulerDiscreteScheduler with Z-Image's static shift
- * (design.md §4). Pure Float32Array math; the pipeline owns the loop.
+ * (docs/sampling.md has each formula with its source). Pure Float32Array math; the pipeline owns the loop.
  *
  *   s = linspace(1, 1/N, N);  σ = shift·s / (1 + (shift−1)·s);  append σ = 0
  *   model timestep t = 1 − σ (0 = pure noise);  x ← x + (σ_next − σ)·(−v)

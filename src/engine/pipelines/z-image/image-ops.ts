@@ -28,8 +28,9 @@ export interface Mask {
 }
 
 /**
- * The edit mask at output size: from a mask image (white = change; it must have the source image's size, and is
- * fitted the same way) or a named region; then feathered so the seam blends.
+ * The edit mask at output size, as drawn: from a mask image (white = change; it must have the source image's size,
+ * and is fitted the same way) or a named region. `latentMask` and `featherMask` make what the sampler and the
+ * composite use of it.
  */
 export async function buildMask(spec: MaskSpec, source: { width: number; height: number }, width: number, height: number): Promise<Mask> {
   let data: Float32Array;
@@ -55,8 +56,13 @@ export async function buildMask(spec: MaskSpec, source: { width: number; height:
     data = new Float32Array(width * height);
     for (let i = 0; i < data.length; i++) data[i] = gray[i]! / 255;
   }
-  const radius = Math.max(1, Math.round(Math.min(width, height) / 48));
-  return { width, height, data: feather(data, width, height, radius) };
+  return { width, height, data };
+}
+
+/** The mask for the optional composite: feathered (≈ Gaussian of radius min(W, H)/48) so the seam blends. */
+export function featherMask(mask: Mask): Mask {
+  const radius = Math.max(1, Math.round(Math.min(mask.width, mask.height) / 48));
+  return { ...mask, data: feather(mask.data, mask.width, mask.height, radius) };
 }
 
 /** Three box blurs ≈ a Gaussian of σ ≈ radius. */
@@ -84,23 +90,18 @@ function boxBlur(src: Float32Array, dst: Float32Array, width: number, height: nu
   }
 }
 
-/** Area-average downsampling of a mask to the latent grid. */
-export function downsampleMask(mask: Mask, width: number, height: number): Float32Array {
+/**
+ * The mask the sampler blends with, as diffusers' inpainting makes it: binarised at 0.5 (VaeImageProcessor with
+ * do_binarize) and resized to the latent grid by nearest neighbour (torch interpolate, mode "nearest": source
+ * index ⌊i · in/out⌋, so each cell takes its block's top-left pixel). 1 = the sampler's, 0 = the source's.
+ */
+export function latentMask(mask: Mask, width: number, height: number): Float32Array {
   const out = new Float32Array(width * height);
   const fx = mask.width / width;
   const fy = mask.height / height;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      let n = 0;
-      for (let yy = Math.floor(y * fy); yy < Math.floor((y + 1) * fy); yy++) {
-        for (let xx = Math.floor(x * fx); xx < Math.floor((x + 1) * fx); xx++) {
-          sum += mask.data[yy * mask.width + xx]!;
-          n += 1;
-        }
-      }
-      out[y * width + x] = n > 0 ? sum / n : 0;
-    }
+    const row = Math.min(mask.height - 1, Math.floor(y * fy)) * mask.width;
+    for (let x = 0; x < width; x++) out[y * width + x] = mask.data[row + Math.min(mask.width - 1, Math.floor(x * fx))]! >= 0.5 ? 1 : 0;
   }
   return out;
 }

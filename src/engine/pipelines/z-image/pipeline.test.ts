@@ -4,14 +4,21 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/fakes.ts';
-import { FIXTURE_HIDDEN, FIXTURE_SCALING, FIXTURE_SHIFT, fixtureEmbeddings, writeFixtureModel } from '../../../../test/support/fixtures/models.ts';
+import {
+  FIXTURE_HIDDEN,
+  FIXTURE_LOGVAR,
+  FIXTURE_SCALING,
+  FIXTURE_SHIFT,
+  fixtureEmbeddings,
+  writeFixtureModel,
+} from '../../../../test/support/fixtures/models.ts';
 import { fixtureTokenizerJson } from '../../../../test/support/fixtures/tokenizer.ts';
 import { jobSpec, recordingContext } from '../../../../test/support/specs.ts';
 import { EngineFailure } from '../../errors.ts';
 import { PipelineCancelled, type Pipeline, type PipelineOutput } from '../../pipeline.ts';
 import { flowMatchSchedule, img2imgStartIndex } from './flow-match-euler.ts';
 import { createPipeline } from './index.ts';
-import { noiseFor } from './seeded-noise.ts';
+import { noiseFor, SeededGaussian } from './seeded-noise.ts';
 
 const TEMPLATE = (p: string): string => `<|im_start|>user\n${p}<|im_end|>\n<|im_start|>assistant\n`;
 const tokenizer = new Tokenizer(fixtureTokenizerJson(), {});
@@ -49,6 +56,9 @@ const dirs = {
   randomSequential: writeFixtureModel(join(root, 'random-b1'), { kind: 'random', float16: true, maxBatch: 1 }),
   randomNoMask: writeFixtureModel(join(root, 'random-nomask'), { kind: 'random', float16: true, maxBatch: 4 }),
   dropBatch: writeFixtureModel(join(root, 'drop-batch'), { kind: 'oracle', dropBatch: true }),
+  stillLogvar: writeFixtureModel(join(root, 'still-logvar'), { kind: 'still', encoderPosterior: 'logvar' }),
+  stillMoments: writeFixtureModel(join(root, 'still-moments'), { kind: 'still', encoderPosterior: 'moments' }),
+  oracleBatchOne: writeFixtureModel(join(root, 'oracle-te-b1'), { kind: 'oracle', textEncoderBatchOne: true }),
 };
 
 let pipeline: Pipeline;
@@ -172,14 +182,93 @@ describe('image-to-image', () => {
     });
   }
 
-  it('keeps the composition on the oracle: strength 0 returns the source', async () => {
+  it('refuses a strength that leaves no step to run, naming the smallest strength that runs one', async () => {
     const source = await flatImage([30, 160, 90]);
-    const out = await pipeline.run(jobSpec(dirs.oracle, { role: 'refine', image: source, strength: 0 }), recordingContext());
-    closeTo(rgbAt(out, 0, 20, 20), [30, 160, 90], 2);
+    const error = await pipeline.run(jobSpec(dirs.oracle, { role: 'refine', image: source, strength: 0 }), recordingContext()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineFailure);
+    expect((error as EngineFailure).error).toMatchObject({ code: 'no-denoising-steps', params: { steps: 8, min: 0.125 } });
+    expect((error as EngineFailure).error.message).toMatch(/at least 0\.125/);
+  });
+
+  it('runs exactly one step for any strength from just above 0 to 1/N', async () => {
+    const source = await flatImage([30, 160, 90]);
+    for (const strength of [0.01, 0.125]) {
+      const context = recordingContext();
+      await pipeline.run(jobSpec(dirs.still, { role: 'refine', image: source, strength }), context);
+      expect(context.steps).toEqual([[1, 1]]);
+    }
+  });
+});
+
+describe('VAE encoder posterior', () => {
+  it('samples the posterior from an encoder with a log-variance, from the candidate’s own seeded stream', async () => {
+    const source = await flatImage([200, 100, 50]);
+    const strength = 0.6;
+    const run = (dir: string) => pipeline.run(jobSpec(dir, { role: 'refine', image: source, strength, seeds: [9] }), recordingContext());
+    const sampled = await run(dirs.stillLogvar);
+    const start = img2imgStartIndex(8, strength);
+    const sigma0 = flowMatchSchedule(8, 3).sigmas[start]!;
+    const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
+    // The posterior's noise: the seeded generator at seed 9 XOR 0x6a09e667, a stream apart from the starting noise.
+    const eps = new SeededGaussian((9 ^ 0x6a09e667) >>> 0).fill(new Float32Array(16 * 8 * 8));
+    const std = Math.exp(0.5 * FIXTURE_LOGVAR);
+    for (const [lx, ly] of [[0, 0], [3, 5], [7, 7], [6, 1]] as const) {
+      const expected = [200, 100, 50].map((v, c) => {
+        const i = c * 64 + ly * 8 + lx;
+        const z = (v / 255) * 2 - 1 + std * eps[i]!;
+        return pixel(sigma0 * noise[i]! + (1 - sigma0) * (z - FIXTURE_SHIFT) * FIXTURE_SCALING);
+      });
+      closeTo(rgbAt(sampled, 0, lx * 8 + 4, ly * 8 + 4), expected);
+    }
+    // Reproducible, the same whether the log-variance is its own output or stacked on the channel axis, and not the mean.
+    const again = await run(dirs.stillLogvar);
+    const stacked = await run(dirs.stillMoments);
+    const mean = await run(dirs.still);
+    expect(Buffer.from(again.candidates[0]!.data).equals(Buffer.from(sampled.candidates[0]!.data))).toBe(true);
+    expect(Buffer.from(stacked.candidates[0]!.data).equals(Buffer.from(sampled.candidates[0]!.data))).toBe(true);
+    expect(Buffer.from(mean.candidates[0]!.data).equals(Buffer.from(sampled.candidates[0]!.data))).toBe(false);
+  });
+
+  it('refuses an encoder output with twice the channels that the manifest does not declare as moments', async () => {
+    const dir = writeFixtureModel(join(root, 'moments-undeclared'), { kind: 'still', encoderPosterior: 'moments' });
+    const fs = await import('node:fs');
+    const manifest = JSON.parse(fs.readFileSync(join(dir, 'model.json'), 'utf8'));
+    delete manifest.vaeEncoder.moments;
+    fs.writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest));
+    const source = await flatImage([200, 100, 50]);
+    const error = await pipeline.run(jobSpec(dir, { role: 'refine', image: source, strength: 0.6 }), recordingContext()).catch((e: unknown) => e);
+    expect((error as EngineFailure).error).toMatchObject({ code: 'model-error' });
+    expect((error as EngineFailure).error.message).toMatch(/vaeEncoder\.moments/);
   });
 });
 
 describe('inpaint', () => {
+  it('blends per step with the mask binarised at 0.5 and sampled nearest onto the latent grid (no composite)', async () => {
+    const source = await flatImage([40, 40, 200], 64, 64);
+    // A mask drawn so that a feathered, area-averaged mask would give other cells than diffusers' rule:
+    //   rows 0–31: 0.6 on every eighth column (x = 0, 8, …) only, else 0 — each block's top-left pixel is 0.6 → 1;
+    //   rows 32–47: white except on the lines x ≡ 0 or y ≡ 0 (mod 8) — each block's top-left pixel is 0 → kept;
+    //   rows 48–63: 0.4 everywhere → 0 → kept.
+    const pixels = Buffer.alloc(64 * 64);
+    for (let y = 0; y < 64; y++) {
+      for (let x = 0; x < 64; x++) {
+        pixels[y * 64 + x] = y < 32 ? (x % 8 === 0 ? 153 : 0) : y < 48 ? (x % 8 === 0 || y % 8 === 0 ? 0 : 255) : 102;
+      }
+    }
+    const maskPath = join(root, 'mask-nearest.png');
+    await sharp(pixels, { raw: { width: 64, height: 64, channels: 1 } }).png().toFile(maskPath);
+    const out = await pipeline.run(
+      jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: maskPath, composite: false } }),
+      recordingContext(),
+    );
+    // By hand: the latent mask is 1 in latent rows 0–3 and 0 in rows 4–7. The oracle lands on T where it is 1; where
+    // it is 0 the last blend (σ_next = 0) puts back the source's clean latent, which decodes to the source colour.
+    const fox = target('a red fox').slice(0, 3).map(pixel);
+    for (let ly = 0; ly < 8; ly++) {
+      for (let lx = 0; lx < 8; lx++) closeTo(rgbAt(out, 0, lx * 8 + 4, ly * 8 + 4), ly < 4 ? fox : [40, 40, 200]);
+    }
+  });
+
   it('changes the masked region to the target and keeps the rest of the source exactly', async () => {
     const source = await flatImage([40, 40, 200], 64, 64);
     const spec = jobSpec(dirs.oracle, {
@@ -187,14 +276,15 @@ describe('inpaint', () => {
       prompt: 'a red fox',
       image: source,
       strength: 1,
-      mask: { kind: 'region', region: { x: 0, y: 0, w: 0.5, h: 1 } },
+      mask: { kind: 'region', region: { x: 0, y: 0, w: 0.5, h: 1 }, composite: true },
     });
     const out = await pipeline.run(spec, recordingContext());
     closeTo(rgbAt(out, 0, 2, 30), target('a red fox').slice(0, 3).map(pixel), 2);
     expect(rgbAt(out, 0, 62, 30)).toEqual([40, 40, 200]);
-    // Across the seam the feathered mask blends: a pixel just right of the middle is between the two.
-    const seam = rgbAt(out, 0, 33, 30);
+    // Across the seam the feathered composite blends: a pixel just left of the middle is between the two.
+    const seam = rgbAt(out, 0, 31, 30);
     expect(seam).not.toEqual([40, 40, 200]);
+    expect(seam).not.toEqual(rgbAt(out, 0, 2, 30));
   });
 
   it('takes a mask image (white = change) and refuses one of the wrong size', async () => {
@@ -204,7 +294,7 @@ describe('inpaint', () => {
     for (let y = 0; y < 64; y++) maskPixels.fill(255, y * 64 + 32, y * 64 + 64);
     await sharp(maskPixels, { raw: { width: 64, height: 64, channels: 1 } }).png().toFile(maskPath);
     const out = await pipeline.run(
-      jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: maskPath } }),
+      jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: maskPath, composite: true } }),
       recordingContext(),
     );
     expect(rgbAt(out, 0, 1, 30)).toEqual([40, 40, 200]);
@@ -213,7 +303,7 @@ describe('inpaint', () => {
     const small = join(root, 'mask-small.png');
     await sharp({ create: { width: 32, height: 32, channels: 3, background: '#fff' } }).png().toFile(small);
     const error = await pipeline
-      .run(jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: small } }), recordingContext())
+      .run(jobSpec(dirs.oracle, { role: 'edit', image: source, strength: 1, mask: { kind: 'image', path: small, composite: true } }), recordingContext())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineFailure);
     expect((error as EngineFailure).error.code).toBe('bad-mask');
@@ -237,6 +327,26 @@ describe('batching, float16 and reproducibility', () => {
       expect(Buffer.from(c.data).equals(Buffer.from(grouped.candidates[i]!.data)), `candidate ${i}`).toBe(true);
     });
     expect(Buffer.from(batched.candidates[0]!.data).equals(Buffer.from(batched.candidates[1]!.data))).toBe(false);
+  });
+
+  it('encodes prompts one by one for a text encoder with maxBatch 1, with the same result as a padded batch', async () => {
+    // The batch-1 fixture is exported with a fixed batch of 1: onnxruntime refuses any other batch, so it passing
+    // means every call had one prompt. Three prompts of different lengths and a negative one (CFG): four prompts.
+    const guided = (dir: string) => ({
+      ...jobSpec(dir, { negativePrompt: 'blue', guidance: 0.5 }),
+      candidates: ['a red fox', 'a cat', '一个红色的圆形'].map((prompt, i) => ({ prompt, noise: { seed: 20 + i } })),
+    });
+    const oneByOne = await pipeline.run(guided(dirs.oracleBatchOne), recordingContext());
+    const padded = await pipeline.run(guided(dirs.oracle), recordingContext());
+    oneByOne.candidates.forEach((c, i) => expect(Buffer.from(c.data).equals(Buffer.from(padded.candidates[i]!.data)), `candidate ${i}`).toBe(true));
+
+    // The same export without the manifest's maxBatch gets the padded batch, which it cannot take.
+    const dir = writeFixtureModel(join(root, 'oracle-te-b1-undeclared'), { kind: 'oracle', textEncoderBatchOne: true });
+    const fs = await import('node:fs');
+    const manifest = JSON.parse(fs.readFileSync(join(dir, 'model.json'), 'utf8'));
+    delete manifest.textEncoder.maxBatch;
+    fs.writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest));
+    await expect(pipeline.run(guided(dir), recordingContext())).rejects.toThrow(/input_ids|dimension/i);
   });
 
   it('reproduces a candidate from its seed whatever else is in the batch', async () => {

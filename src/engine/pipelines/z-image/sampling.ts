@@ -1,10 +1,11 @@
+import { EngineFailure } from '../../errors.ts';
 import { PipelineCancelled, type PipelineContext, type PipelineOutput, type RgbPixels } from '../../pipeline.ts';
-import type { JobSpec } from '../../request.ts';
+import { noDenoisingSteps, type JobSpec } from '../../request.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import { loadFitted, resizeFrame } from './image-ops.ts';
 import { previewFrame, type PreviewMap } from './preview.ts';
-import { noiseFor } from './seeded-noise.ts';
+import { noiseFor, posteriorNoiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import { toOutput } from './output.ts';
 import type { TextFeatures, Tokenized } from './text-encoder.ts';
@@ -147,7 +148,8 @@ export async function denoiseAndDecode(
 /** What img2img and inpainting start from: the source at output size, its latents, and the noised first latents. */
 export interface ImageStart {
   readonly source: RgbFrame;
-  readonly clean: Float32Array;
+  /** Each candidate's clean latents x₀: the posterior's mean, or its own sample when the encoder has a variance. */
+  readonly cleans: Float32Array[];
   readonly start: number;
   readonly latents: Float32Array[];
   readonly encodeMs: number;
@@ -155,15 +157,20 @@ export interface ImageStart {
 
 /**
  * The source image fitted to the output size, encoded at the encoder's input size, and each candidate's noise
- * mixed in at the first kept sigma (diffusers' scale_noise), skipping the first ⌊N − N·strength⌋ steps.
+ * mixed in at the first kept sigma (diffusers' scale_noise), skipping the first ⌊N − N·strength⌋ steps. A strength
+ * that skips them all is refused, as diffusers refuses it (the request is normally refused before it queues).
  */
 export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepared: Prepared): Promise<ImageStart> {
   const began = performance.now();
+  const start = img2imgStartIndex(spec.steps, spec.strength);
+  if (start >= spec.steps) throw new EngineFailure(noDenoisingSteps(spec.steps, spec.strength));
   const downscale = bundle.model.manifest.vaeEncoder?.downscale ?? 8;
   const source = await loadFitted(spec.image!, spec.width, spec.height);
-  const clean = await bundle.vae.encode(await resizeFrame(source, prepared.shape.width * downscale, prepared.shape.height * downscale));
-  const start = img2imgStartIndex(spec.steps, spec.strength);
+  const posterior = await bundle.vae.encode(await resizeFrame(source, prepared.shape.width * downscale, prepared.shape.height * downscale));
+  const size = posterior.mean.length;
+  const mean = bundle.vae.samplesPosterior ? null : bundle.vae.latents(posterior, null);
+  const cleans = spec.candidates.map((c) => mean ?? bundle.vae.latents(posterior, posteriorNoiseFor(c.noise, size)));
   const sigma0 = prepared.schedule.sigmas[start]!;
-  const latents = prepared.noises.map((noise) => scaleNoise(new Float32Array(clean.length), clean, noise, sigma0));
-  return { source, clean, start, latents, encodeMs: performance.now() - began };
+  const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(size), cleans[k]!, noise, sigma0));
+  return { source, cleans, start, latents, encodeMs: performance.now() - began };
 }

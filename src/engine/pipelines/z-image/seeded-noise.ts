@@ -103,3 +103,16 @@ export function noiseFor(spec: NoiseSpec, length: number): Float32Array {
   if ('base' in spec) return slerp(noiseFor(spec.base, length), noiseFor({ seed: spec.seed }, length), spec.t);
   return new SeededGaussian(spec.seed).fill(new Float32Array(length));
 }
+
+/** XOR-ed into a candidate's seed to give its VAE posterior a stream of its own (the first 32 bits of √2's fraction). */
+export const POSTERIOR_STREAM = 0x6a09e667;
+
+/**
+ * The standard normals that sample a candidate's VAE posterior (z = mean + σ·ε): the seeded generator at the
+ * candidate's own seed (`spec.seed`, for a slerp too) XOR POSTERIOR_STREAM. A stream apart from the starting noise,
+ * so a candidate's noise is the same whether or not its model's encoder has a posterior to sample, and a seed still
+ * reproduces the image whatever else is in the batch.
+ */
+export function posteriorNoiseFor(spec: NoiseSpec, length: number): Float32Array {
+  return new SeededGaussian((spec.seed ^ POSTERIOR_STREAM) >>> 0).fill(new Float32Array(length));
+}

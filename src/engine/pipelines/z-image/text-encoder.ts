@@ -20,8 +20,8 @@ export interface Tokenized {
 
 /**
  * Z-Image's prompt encoding: the chat template, the tokenizer.json of the model (Hugging Face tokenizers, Chinese
- * included), truncation at the max length (reported, never silent), a padded batch with an attention mask, and the
- * padded rows dropped from the output.
+ * included), truncation at the max length (reported, never silent), padded batches with an attention mask (as many
+ * prompts per call as the manifest allows), and the padded rows dropped from the output.
  */
 export class PromptEncoder {
   readonly #model: ModelDirectory;
@@ -71,13 +71,24 @@ export class PromptEncoder {
     return { ids: ids.slice(0, maxLength), fullLength: ids.length };
   }
 
-  /** Encodes several prompts in one padded batch. */
+  /**
+   * Encodes several prompts: in one padded batch, or in batches of at most textEncoder.maxBatch (1 = one by one, for
+   * exports whose handling of padded rows is unverified). Each batch is padded to its own longest prompt.
+   */
   async encode(prompts: readonly string[]): Promise<{ features: TextFeatures[]; tokenized: Tokenized[] }> {
-    const { textEncoder } = this.#model.manifest;
     const tokenized = prompts.map((p) => this.tokenize(p));
+    const batch = this.#model.manifest.textEncoder.maxBatch ?? Math.max(1, tokenized.length);
+    const features: TextFeatures[] = [];
+    for (let start = 0; start < tokenized.length; start += batch) features.push(...(await this.#run(tokenized.slice(start, start + batch))));
+    return { features, tokenized };
+  }
+
+  async #run(tokenized: readonly Tokenized[]): Promise<TextFeatures[]> {
+    const { textEncoder } = this.#model.manifest;
+    const rows = tokenized.length;
     const width = Math.max(1, ...tokenized.map((t) => t.ids.length));
-    const ids = new BigInt64Array(prompts.length * width).fill(BigInt(this.#padId));
-    const mask = new BigInt64Array(prompts.length * width);
+    const ids = new BigInt64Array(rows * width).fill(BigInt(this.#padId));
+    const mask = new BigInt64Array(rows * width);
     tokenized.forEach((t, row) => {
       t.ids.forEach((id, col) => {
         ids[row * width + col] = BigInt(id);
@@ -87,8 +98,8 @@ export class PromptEncoder {
     const output = await runGraph(
       this.#graph,
       {
-        [textEncoder.inputIds]: int64Input(ids, [prompts.length, width]),
-        [textEncoder.attentionMask]: int64Input(mask, [prompts.length, width]),
+        [textEncoder.inputIds]: int64Input(ids, [rows, width]),
+        [textEncoder.attentionMask]: int64Input(mask, [rows, width]),
       },
       textEncoder.output,
     );
@@ -101,12 +112,11 @@ export class PromptEncoder {
         }),
       );
     }
-    const features = tokenized.map((t, row): TextFeatures => {
+    return tokenized.map((t, row): TextFeatures => {
       const start = row * width * hiddenSize;
       // Padded positions are dropped here: the transformer sees only real tokens.
       return { features: hidden.slice(start, start + t.ids.length * hiddenSize), length: t.ids.length, hiddenSize };
     });
-    return { features, tokenized };
   }
 
   async dispose(): Promise<void> {
