@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Packs the GPU checks for a machine that has a GPU but no Node and no network (tools/device/README.md):
 #   .dev/node/node.xz          this machine's Node binary (x86-64 Linux, glibc)
-#   .dev/run/*.mjs             gpu-check, graph-parity and conv-probe bundled with esbuild (onnxruntime-node and
-#                              sharp stay outside: native code)
+#   .dev/run/*.mjs             gpu-check, graph-parity, conv-probe and text-encoder-batch bundled with esbuild
+#                              (onnxruntime-node and sharp stay outside: native code)
 #   .dev/run/modules.tar.xz    node_modules with just those two and what they load
 #   .gl/*.deb                  the Vulkan loader and libglvnd, which Dawn (onnxruntime's WebGPU) needs there
 set -euo pipefail
@@ -12,7 +12,7 @@ exclude=$(git rev-parse --git-path info/exclude)
 mkdir -p "$(dirname "$exclude")"
 for path in /.dev/ /.gl/; do grep -qxF "$path" "$exclude" 2>/dev/null || echo "$path" >>"$exclude"; done
 
-for tool in gpu-check graph-parity conv-probe; do
+for tool in gpu-check graph-parity conv-probe text-encoder-batch; do
   npx esbuild "tools/device/$tool.ts" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
     --external:onnxruntime-node --external:sharp \
     --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" \
