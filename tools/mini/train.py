@@ -37,8 +37,8 @@ def latent_norm():
 
 
 class Tok:
-    def __init__(self):
-        self.t = Tokenizer.from_file(os.path.join(MODEL_DIR, 'tokenizer.json'))
+    def __init__(self, model_dir=MODEL_DIR):
+        self.t = Tokenizer.from_file(os.path.join(model_dir, 'tokenizer.json'))
 
     def __call__(self, prompts):
         enc = self.t.encode_batch([TEMPLATE.format(prompt=p) for p in prompts], add_special_tokens=False)
