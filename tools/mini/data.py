@@ -10,6 +10,7 @@ Caption= English or Chinese, many phrasings (training templates) + held-out temp
 
 CLI:
   python data.py heldout                  # writes tools/mini/heldout.json
+  python data.py fresh                    # writes tools/mini/fresh.json (the fresh-phrasing eval set)
   python data.py render --n N --seed S --out work/x.npz [--w 128 --h 128] [--hires]
   python data.py demo                     # prints some captions
 """
@@ -269,6 +270,20 @@ EN_TEMPLATES = [
     '{O} {P} over a plain {b} background', 'i want {O} {P} {B}', '{b} background. {O}. {p}.',
     'a photo of {O} {P}, {b} background', '{P_cap} is {O}; the rest is {b}', 'paint {O} {P} {B}',
 ]
+# Freer phrasings (v2): the background's colour word right beside its noun, after it or far from it, and colour +
+# picture-noun openings, so the colour word is bound by its neighbour rather than by its place in the sentence.
+# They use none of the held-out templates' own words (data._heldout_only_words) so those stay unseen.
+EN_FREE_TEMPLATES = [
+    '{O} {P}, and color the background {b}', 'set the background to {b} and put {O} {P}',
+    '{O} {P} with the background painted {b}', '{O} {P}; background color {b}', '{b} as the background, {O} {P}',
+    '{O} {P} on a background of {b}', 'the background {b}, with {O} {P}', 'a {b} picture showing {O} {P}',
+    'a {b} image with {O} {P}', '{O} {P}, everything else {b}', 'background colour {b}. {O} {P}',
+    '{O} {P} and a background that is {b}', 'with a background colored {b}, draw {O} {P}', '{O} {P}, the backdrop {b}',
+    'i want the background {b} and {O} {P}', 'paint the background {b}, then put {O} {P}', '{O} {P} on top of {b}',
+    '{O} {P} over {b}',
+]
+EN_TEMPLATES_V1 = list(EN_TEMPLATES)  # the pool heldout.json's training-phrasing items were drawn from
+EN_TEMPLATES = EN_TEMPLATES_V1 + EN_FREE_TEMPLATES
 EN_HELDOUT_TEMPLATES = [
     'can you make {O} {P} with the background in {b}',
     '{P_cap} there should be {O}; use {b} for the background',
@@ -284,6 +299,14 @@ ZH_TEMPLATES = [
     '画一个{b}背景，{p}放{O}', '{O}位于画面{p}，{Bz}', '在{p}画{O}，{Bz}', '{b}色背景里{p}有{O}',
     '{Bz}，画面的{p}有{O}', '一幅画：{Bz}，{O}在{p}',
 ]
+ZH_FREE_TEMPLATES = [
+    '{O}在{p}，背景颜色是{b}', '把背景设为{b}，{p}放{O}', '背景画成{b}，在{p}画{O}', '{p}画{O}，背景要{b}',
+    '{b}当背景，{O}在{p}', '{b}的底色，{p}有{O}', '一张{b}的图，{p}有{O}', '{O}位于{p}，外面是{b}',
+    '{p}有{O}，图的底色为{b}', '画面是{b}的，{p}有{O}', '给{O}一个{b}的背景，放在{p}', '背景全是{b}，{O}出现在{p}',
+    '{b}色的画面上，{p}是{O}', '{O}放在{p}，背景染成{b}',
+]
+ZH_TEMPLATES_V1 = list(ZH_TEMPLATES)
+ZH_TEMPLATES = ZH_TEMPLATES_V1 + ZH_FREE_TEMPLATES
 ZH_HELDOUT_TEMPLATES = [
     '帮我做一张图，{O}要放在{p}，背景用{b}',
     '{p}位置是{O}，整个背景都是{b}',
@@ -291,9 +314,27 @@ ZH_HELDOUT_TEMPLATES = [
     '背景：{b}；物体：{O}；位置：{p}',
     '这幅画的{p}有{O}，其余部分为{b}',
 ]
+# the last entry is the frame without a background clause
 EN_MULTI = ['{objs} {B}', '{Bn} with {objs}', '{objs}, {b} background', 'draw {objs} {B}', 'there are {objs} {B}',
-            '{b} background: {objs}', 'an image of {objs} {B}', '{objs}']
-ZH_MULTI = ['{objs}，{Bz}', '{Bz}，{objs}', '{objs}，{b}背景', '画：{objs}，{Bz}', '{Bz}：{objs}', '{objs}']
+            '{b} background: {objs}', 'an image of {objs} {B}', '{objs}, and color the background {b}',
+            'a {b} picture showing {objs}', '{objs} on a background of {b}', '{objs}']
+ZH_MULTI = ['{objs}，{Bz}', '{Bz}，{objs}', '{objs}，{b}背景', '画：{objs}，{Bz}', '{Bz}：{objs}', '{objs}，背景颜色是{b}',
+            '一张{b}的图：{objs}', '{objs}']
+
+# Fresh phrasings: an evaluation set apart from heldout.json (fresh.json), written for it and in neither the
+# training nor the held-out templates, to catch a model that learnt the eval's phrasings rather than the language.
+EN_FRESH_TEMPLATES = [
+    'put {O} {P} and give it a {b} backdrop', '{b} everywhere except for {O} {P}',
+    'picture this: {O} {P}, and the backdrop is {b}', 'just {O} {P} against a flat {b} color',
+    'the canvas is {b}; {O} goes {P}', 'i would like {O} {P}, all over {b}', '{O} {P}. behind it, a {b} background',
+    '{O} {P} on a solid {b} field', 'draw me a {b} background and {O} {P}',
+    '{P_cap} i see {O}, and the background is all {b}',
+]
+ZH_FRESH_TEMPLATES = [
+    '{b}的背景里，{O}出现在{p}', '画一幅{b}底的画，{O}放在{p}', '{p}那里有{O}，四下全是{b}', '我要一张图：背景{b}，{p}是{O}',
+    '整张图的背景为{b}，{O}在{p}的位置', '{O}，放{p}，底色{b}', '在{b}的画面里，{p}有{O}', '{p}出现{O}，背景是一片{b}',
+    '背景一片{b}，{O}画在{p}', '来一张{b}背景的图，{O}在{p}',
+]
 
 
 def _zh_bg_clause(c, r):
@@ -532,7 +573,9 @@ def _fill_single(lang, r, O, cell, bg, heldout, template=None):
 # ----------------------------------------------------------------------------- eval sets
 def make_eval_items(seed, n_per_lang, kind):
     """kind='heldout': a third held-out phrasing, a third held-out combo, a third both.
-    kind='train': training phrasings and training combos. Single objects, all attributes stated."""
+    kind='train': training phrasings and training combos. Single objects, all attributes stated.
+    kind='fresh': the fresh phrasings (EN/ZH_FRESH_TEMPLATES), half with training combos, half with held-out ones.
+    The training-phrasing pool is the first version's (EN/ZH_TEMPLATES_V1), so heldout.json stays as it was."""
     r = random.Random(seed)
     rng = np.random.default_rng(seed)
     items = []
@@ -541,9 +584,11 @@ def make_eval_items(seed, n_per_lang, kind):
         for i in range(n_per_lang):
             if kind == 'heldout':
                 mode = ['phrasing', 'combo', 'both'][i % 3]
+            elif kind == 'fresh':
+                mode = ['fresh', 'fresh_combo'][i % 2]
             else:
                 mode = 'train'
-            if mode in ('combo', 'both'):
+            if mode in ('combo', 'both', 'fresh_combo'):
                 color, shape = HELDOUT_COMBOS[r.randrange(len(HELDOUT_COMBOS))]
             else:
                 color, shape = train_combos[r.randrange(len(train_combos))]
@@ -553,16 +598,38 @@ def make_eval_items(seed, n_per_lang, kind):
             o = {'shape': shape, 'color': color, 'cell': cell, 'size': size}
             held_t = mode in ('phrasing', 'both')
             if lang == 'en':
-                pool = EN_HELDOUT_TEMPLATES if held_t else EN_TEMPLATES
+                pool = EN_HELDOUT_TEMPLATES if held_t else EN_FRESH_TEMPLATES if kind == 'fresh' else EN_TEMPLATES_V1
                 O = en_obj(o, r, say_size=r.random() < 0.6)
             else:
-                pool = ZH_HELDOUT_TEMPLATES if held_t else ZH_TEMPLATES
+                pool = ZH_HELDOUT_TEMPLATES if held_t else ZH_FRESH_TEMPLATES if kind == 'fresh' else ZH_TEMPLATES_V1
                 O = zh_obj(o, r, say_size=r.random() < 0.6)
-            t = pool[i // 3 % len(pool)] if held_t else r.choice(pool)
+            if held_t:
+                t = pool[i // 3 % len(pool)]
+            elif kind == 'fresh':
+                t = pool[i // 2 % len(pool)]
+            else:
+                t = r.choice(pool)
             text = _fill_single(lang, r, O, cell, bg, held_t, template=t)
             items.append({'caption': text, 'lang': lang, 'shape': shape, 'color': color, 'background': bg,
                           'position': POSITIONS[cell], 'size': size, 'mode': mode})
     return items
+
+
+def write_fresh(path):
+    for lang, fresh, others in (('en', EN_FRESH_TEMPLATES, EN_TEMPLATES + EN_HELDOUT_TEMPLATES + EN_MULTI),
+                                ('zh', ZH_FRESH_TEMPLATES, ZH_TEMPLATES + ZH_HELDOUT_TEMPLATES + ZH_MULTI)):
+        clash = set(fresh) & set(others)
+        if clash:
+            raise SystemExit(f'fresh {lang} templates also in training/held-out: {sorted(clash)}')
+    data = {
+        'description': 'zimage-mini fresh-phrasing eval: templates written for this set alone (data.py EN/ZH_FRESH_TEMPLATES), '
+                       'in neither the training nor the held-out templates; mode fresh = training colour-shape combos, '
+                       'fresh_combo = held-out combos. Same judge and sampling as heldout.json.',
+        'templates': {'en': EN_FRESH_TEMPLATES, 'zh': ZH_FRESH_TEMPLATES},
+        'fresh': make_eval_items(2468, 150, 'fresh'),
+    }
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
 
 
 def write_heldout(path):
@@ -619,6 +686,9 @@ def main():
     if a.cmd == 'heldout':
         write_heldout(os.path.join(HERE, 'heldout.json'))
         print('wrote heldout.json')
+    elif a.cmd == 'fresh':
+        write_fresh(os.path.join(HERE, 'fresh.json'))
+        print('wrote fresh.json')
     elif a.cmd == 'demo':
         rng = np.random.default_rng(a.seed)
         r = random.Random(a.seed)
