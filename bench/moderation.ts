@@ -8,7 +8,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { moderationSchema, NSFW_INPUT_SIZE, NSFW_MODELS, type NsfwModelName } from '../src/moderation/config.ts';
 import { resizeForModel } from '../src/moderation/model-input.ts';
-import { NsfwClassifier, type ModerationLog } from '../src/moderation/nsfw-classifier.ts';
+import { NsfwClassifier } from '../src/moderation/nsfw-classifier.ts';
+import type { ModerationLog } from '../src/moderation/nsfw-thread.ts';
 import type { RgbImage } from '../src/moderation/verdict.ts';
 
 /** The classifier thread's runner modules: the product's (the classifier's default) and nsfwjs' own, for --compare. */

@@ -2,10 +2,17 @@ import type { Worker as NodeWorker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { moderationSchema, type NsfwModelName } from './config.ts';
 import { ModerationSetupError } from './errors.ts';
-import { NsfwClassifier, type ModerationLog } from './nsfw-classifier.ts';
+import { NsfwClassifier } from './nsfw-classifier.ts';
+import type { ModerationLog } from './nsfw-thread.ts';
 import type { RgbImage } from './verdict.ts';
 
-/** Every classifier thread this file starts, and a switch that kills one right after an image is sent to it. */
+const SLOW_RUNNER = new URL('../../test/support/slow-nsfw-runner.ts', import.meta.url);
+
+/**
+ * Every classifier thread this file starts, and a switch that kills one as an image is sent to it: the thread dies
+ * with the image in flight, as in a crash. (Killed before the image reaches it: worker.terminate() in the middle of
+ * onnxruntime's native run aborts the whole process, which is why the classifier itself never terminates a thread.)
+ */
 const threads = vi.hoisted(() => ({ started: [] as NodeWorker[], killAfterNextImage: false }));
 
 vi.mock('node:worker_threads', async (importOriginal) => {
@@ -16,11 +23,11 @@ vi.mock('node:worker_threads', async (importOriginal) => {
       threads.started.push(this);
     }
     override postMessage(...args: Parameters<NodeWorker['postMessage']>): void {
-      super.postMessage(...args);
-      if (threads.killAfterNextImage) {
+      if (threads.killAfterNextImage && (args[0] as { type?: string }).type === 'classify') {
         threads.killAfterNextImage = false;
         void this.terminate();
       }
+      super.postMessage(...args);
     }
   }
   return { ...actual, Worker: TrackedWorker };
@@ -92,6 +99,25 @@ describe('NsfwClassifier (real nsfwjs MobileNetV2 as ONNX on onnxruntime)', () =
     const verdict = await impatient.judge(shapes);
     expect(verdict).toMatchObject({ flagged: true, reason: 'unavailable', rule: expect.stringMatching(/^timeout/) });
   });
+
+  it('retires a thread that overruns the timeout inside onnxruntime, lets it finish and exit, and takes a new one', async () => {
+    const slowLogs: Parameters<ModerationLog>[] = [];
+    const before = threads.started.length;
+    const slow = await NsfwClassifier.start({ ...config, timeoutMs: 500 }, (...entry) => void slowLogs.push(entry), { runner: SLOW_RUNNER });
+    try {
+      const hung = threads.started[before]!;
+      const exited = new Promise<number>((resolve) => hung.once('exit', resolve));
+      expect(await slow.judge(shapes)).toMatchObject({ flagged: true, reason: 'unavailable' });
+      const readies = (): number => slowLogs.filter(([, message]) => message === 'nsfw classifier ready').length;
+      await vi.waitFor(() => expect(readies()).toBe(2), { timeout: 60_000, interval: 50 });
+      expect(slowLogs).toContainEqual(['warn', 'nsfw classifier thread hung on one image; replacing it', { timeoutMs: 500 }]);
+      expect(slow.info.restarts).toBe(1);
+      // It was asked to exit, not terminated: it does once its runs are over (the process is still here to see it).
+      expect(await exited).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  }, 120_000);
 
   it('fails closed when its thread dies mid-image, and judges the next image on a new thread', async () => {
     const before = threads.started.length;

@@ -1,16 +1,9 @@
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import { NSFW_INPUT_SIZE, type ModerationConfig, type NsfwModelName } from './config.ts';
-import { ModerationSetupError } from './errors.ts';
 import { invalidImage, resizeForModel } from './model-input.ts';
-import type { FromNsfwWorker, NsfwThreadInfo, NsfwWorkerBoot, ToNsfwWorker } from './nsfw-protocol.ts';
+import type { NsfwThreadInfo } from './nsfw-protocol.ts';
+import { NsfwThread, type ModerationLog, type NsfwThreadResult } from './nsfw-thread.ts';
 import { applyRule } from './rule.ts';
 import type { ImageModerator, ModerationVerdict, RgbImage } from './verdict.ts';
-
-export interface ModerationLog {
-  (level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown>): void;
-}
 
 export type NsfwClassifierConfig = Pick<ModerationConfig, 'model' | 'threshold' | 'sexyThreshold' | 'timeoutMs'>;
 
@@ -48,19 +41,18 @@ interface InFlight {
 
 type State = 'starting' | 'ready' | 'down' | 'closed';
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
-const ENTRY = new URL('./nsfw-worker.ts', import.meta.url);
 const DEFAULT_RUNNER = new URL('./nsfw-onnx.ts', import.meta.url);
-/** Loading InceptionV3 on two busy cores takes seconds; a start that takes minutes is stuck. */
-const START_TIMEOUT_MS = 120_000;
+/** close() waits this long for the thread to finish its image and exit. */
+const EXIT_WAIT_MS = 10_000;
 
 const unavailable = (rule: string): ModerationVerdict => ({ flagged: true, reason: 'unavailable', rule });
 
 /**
- * nsfwjs' model as an ONNX graph on onnxruntime (nsfw-onnx.ts), in its own worker thread; images are resized here (sharp, off the event loop)
- * and judged one at a time there. It fails closed: an error, a crashed thread or a timeout is an `unavailable`
- * verdict, never an exception and never a pass. A crashed thread is replaced for the next image; a thread that
- * spends longer than `timeoutMs` on one image is taken as hung and replaced too.
+ * nsfwjs' model as an ONNX graph on onnxruntime (nsfw-onnx.ts), in its own worker thread (nsfw-thread.ts); images
+ * are resized here (sharp, off the event loop) and judged one at a time there. It fails closed: an error, a crashed
+ * thread or a timeout is an `unavailable` verdict, never an exception and never a pass. A crashed thread is
+ * replaced for the next image; a thread that spends longer than `timeoutMs` on one image is taken as hung: it is
+ * retired and a new one takes the queue at once.
  */
 export class NsfwClassifier implements ImageModerator {
   readonly #config: NsfwClassifierConfig;
@@ -69,7 +61,7 @@ export class NsfwClassifier implements ImageModerator {
   readonly #queue: Queued[] = [];
   /** Every image not yet judged. */
   readonly #waiting = new Set<Pending>();
-  #worker: Worker | undefined;
+  #thread: NsfwThread | undefined;
   #state: State = 'starting';
   #inFlight: InFlight | undefined;
   #nextId = 0;
@@ -131,9 +123,9 @@ export class NsfwClassifier implements ImageModerator {
     this.#state = 'closed';
     clearTimeout(this.#retryTimer);
     this.#failAll('classifier closed');
-    const worker = this.#worker;
-    this.#worker = undefined;
-    await worker?.terminate();
+    const thread = this.#thread;
+    this.#thread = undefined;
+    await thread?.retire(EXIT_WAIT_MS);
   }
 
   /** The verdict for any image while there is no thread to judge it and none starting. */
@@ -151,33 +143,36 @@ export class NsfwClassifier implements ImageModerator {
     pending.resolve(verdict);
   }
 
+  /** Settles the image the thread is on, if any. */
+  #dropInFlight(rule: string): void {
+    const inFlight = this.#inFlight;
+    this.#inFlight = undefined;
+    if (!inFlight) return;
+    clearTimeout(inFlight.watchdog);
+    this.#settle(inFlight.pending, unavailable(rule));
+  }
+
   /** Settles every image not yet judged, wherever it is: resizing, queued or in the thread. */
   #failAll(rule: string): void {
+    this.#dropInFlight(rule);
     for (const pending of [...this.#waiting]) this.#settle(pending, unavailable(rule));
     this.#queue.length = 0;
-    if (this.#inFlight) {
-      clearTimeout(this.#inFlight.watchdog);
-      this.#inFlight = undefined;
-    }
   }
 
   /** Sends the next waiting image to the thread, if it is free. */
   #pump(): void {
-    if (this.#state !== 'ready' || this.#inFlight || !this.#worker) return;
+    const thread = this.#thread;
+    if (this.#state !== 'ready' || this.#inFlight || !thread) return;
     let next: Queued | undefined;
     do next = this.#queue.shift();
     while (next?.pending.settled);
     if (!next) return;
-    const worker = this.#worker;
-    const watchdog = setTimeout(() => {
-      this.#log('warn', 'nsfw classifier thread hung on one image; replacing it', { timeoutMs: this.#config.timeoutMs });
-      void worker.terminate();
-    }, this.#config.timeoutMs);
+    const watchdog = setTimeout(() => this.#replaceHung(thread), this.#config.timeoutMs);
     this.#inFlight = { pending: next.pending, watchdog };
-    worker.postMessage({ type: 'classify', id: next.pending.id, pixels: next.pixels } satisfies ToNsfwWorker);
+    thread.classify(next.pending.id, next.pixels);
   }
 
-  #onResult(message: Extract<FromNsfwWorker, { type: 'scores' | 'failed' }>): void {
+  #onResult(message: NsfwThreadResult): void {
     const inFlight = this.#inFlight;
     if (!inFlight || inFlight.pending.id !== message.id) return;
     clearTimeout(inFlight.watchdog);
@@ -189,83 +184,47 @@ export class NsfwClassifier implements ImageModerator {
     this.#pump();
   }
 
-  /** Routes the thread's stdout/stderr (onnxruntime prints there) into the log, never onto our stdout. */
-  #forward(stream: Readable, level: 'info' | 'warn'): void {
-    createInterface({ input: stream }).on('line', (line) => {
-      if (line.trim() !== '') this.#log(level, 'nsfw classifier thread output', { line });
-    });
+  /** The thread has spent timeoutMs on one image: that image is withheld, and a new thread takes the queue. */
+  #replaceHung(thread: NsfwThread): void {
+    if (this.#thread !== thread) return;
+    this.#log('warn', 'nsfw classifier thread hung on one image; replacing it', { timeoutMs: this.#config.timeoutMs });
+    this.#thread = undefined;
+    this.#dropInFlight(`classifier thread hung: no result within ${this.#config.timeoutMs} ms`);
+    void thread.retire();
+    this.#restart('hung');
   }
 
-  #spawn(): Promise<void> {
-    this.#state = 'starting';
-    return new Promise((resolve, reject) => {
-      const boot: NsfwWorkerBoot = { model: this.#config.model, runner: (this.#options.runner ?? DEFAULT_RUNNER).href };
-      const worker = new Worker(BOOTSTRAP, {
-        workerData: { entry: ENTRY.href, boot },
-        name: 'nsfw-classifier',
-        stdout: true,
-        stderr: true,
-      });
-      this.#worker = worker;
-      this.#forward(worker.stdout, 'info');
-      this.#forward(worker.stderr, 'warn');
-      let started = false;
-      let failure = '';
-      const startTimer = setTimeout(() => {
-        failure = `the classifier thread did not load ${this.#config.model} within ${START_TIMEOUT_MS / 1000} s`;
-        void worker.terminate();
-      }, START_TIMEOUT_MS);
+  /** A started thread stopped by itself: its image is withheld, and a new thread takes the queue. */
+  #onExit(thread: NsfwThread, code: number): void {
+    if (this.#thread !== thread) return;
+    this.#thread = undefined;
+    this.#dropInFlight(`classifier thread stopped (exit code ${code})`);
+    this.#restart(`exit code ${code}`);
+  }
 
-      worker.on('message', (message: FromNsfwWorker) => {
-        switch (message.type) {
-          case 'ready': {
-            started = true;
-            clearTimeout(startTimer);
-            this.#failedStarts = 0;
-            const { type: _, ...thread } = message;
-            this.#info = { ...this.#info, ...thread };
-            resolve();
-            if (this.#state === 'closed') return;
-            this.#state = 'ready';
-            this.#log('info', 'nsfw classifier ready', { ...this.#info, restarts: this.#restarts });
-            this.#pump();
-            break;
-          }
-          case 'init-failed':
-            failure = message.message;
-            break;
-          case 'log':
-            this.#log(message.level, message.message, message.detail);
-            break;
-          default:
-            this.#onResult(message);
-        }
-      });
-      worker.on('error', (error) => {
-        failure ||= error.message;
-        this.#log('error', 'nsfw classifier thread failed', { error: error.message });
-      });
-      worker.on('exit', (code) => {
-        clearTimeout(startTimer);
-        if (this.#worker !== worker || this.#state === 'closed') {
-          reject(new ModerationSetupError('The NSFW classifier was closed while starting'));
-          return;
-        }
-        this.#worker = undefined;
-        if (!started) {
-          this.#lastFailure = failure || `the classifier thread exited with code ${code} while starting`;
-          reject(new ModerationSetupError(`The NSFW classifier could not start: ${this.#lastFailure}`));
-          return;
-        }
-        const inFlight = this.#inFlight;
-        this.#inFlight = undefined;
-        if (inFlight) {
-          clearTimeout(inFlight.watchdog);
-          this.#settle(inFlight.pending, unavailable(`classifier thread stopped (exit code ${code})`));
-        }
-        this.#restart(`exit code ${code}`);
-      });
+  async #spawn(): Promise<void> {
+    this.#state = 'starting';
+    const boot = { model: this.#config.model, runner: (this.#options.runner ?? DEFAULT_RUNNER).href };
+    const thread: NsfwThread = new NsfwThread(boot, {
+      log: this.#log,
+      result: (message) => this.#onResult(message),
+      exited: (code) => this.#onExit(thread, code),
     });
+    this.#thread = thread;
+    let info: NsfwThreadInfo;
+    try {
+      info = await thread.ready;
+    } catch (error) {
+      if (this.#thread === thread) this.#thread = undefined;
+      this.#lastFailure = String((error as Error).cause ?? (error as Error).message);
+      throw error;
+    }
+    if (this.#thread !== thread) return;
+    this.#failedStarts = 0;
+    this.#info = { ...this.#info, ...info };
+    this.#state = 'ready';
+    this.#log('info', 'nsfw classifier ready', { ...this.#info, restarts: this.#restarts });
+    this.#pump();
   }
 
   /** Replaces a thread that died; while a replacement fails to start, images are refused at once (unavailable). */

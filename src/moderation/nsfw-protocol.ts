@@ -23,8 +23,11 @@ export interface NsfwWorkerBoot {
   readonly runner: string;
 }
 
-/** The main thread sends pixels already resized to the model's input (side × side × 3, RGB). */
-export type ToNsfwWorker = { readonly type: 'classify'; readonly id: number; readonly pixels: Uint8Array };
+/**
+ * The main thread sends pixels already resized to the model's input (side × side × 3, RGB), or asks the thread to
+ * exit (it does once back in JavaScript, never mid-run).
+ */
+export type ToNsfwWorker = { readonly type: 'classify'; readonly id: number; readonly pixels: Uint8Array } | { readonly type: 'exit' };
 
 /** What a started classifier thread reports about itself. */
 export interface NsfwThreadInfo {

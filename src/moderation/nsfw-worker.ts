@@ -24,6 +24,7 @@ try {
 
 // Messages are handled strictly one after another: the main thread sends the next image only after a verdict.
 port.on('message', (message: ToNsfwWorker) => {
+  if (message.type === 'exit') process.exit(0);
   model.classify(message.pixels).then(
     (scores) => send({ type: 'scores', id: message.id, scores }),
     (error: unknown) => send({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) }),
