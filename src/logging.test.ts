@@ -37,5 +37,7 @@ describe('logging', () => {
 
   it('scrubs secret values out of free text', () => {
     expect(scrubSecrets('GET https://x/api?token=abcdef123 failed', ['abcdef123', null])).toBe('GET https://x/api?token=[redacted] failed');
+    expect(scrubSecrets('PATCH /webhooks/123/aW50ZXJhY3Rpb24.tok/messages/@original failed')).toBe('PATCH /webhooks/123/[token]/messages/@original failed');
+    expect(scrubSecrets('POST /interactions/99/aW50.x-y/callback')).toBe('POST /interactions/99/[token]/callback');
   });
 });

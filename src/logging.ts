@@ -41,9 +41,18 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }
 
-/** Replaces every occurrence of the given secret values in a string (error messages can quote URLs or headers). */
-export function scrubSecrets(text: string, secrets: readonly (string | null | undefined)[]): string {
-  let out = text;
+/**
+ * Webhook and interaction URLs carry their token in the path (`/webhooks/<id>/<token>`, `/interactions/<id>/<token>`):
+ * per-request secrets nobody can list in advance.
+ */
+const TOKEN_IN_PATH = /\/(webhooks|interactions)\/(\d+)\/[^/\s?]+/g;
+
+/**
+ * The one scrubber for free text that may reach a log or a user (an SDK's error message quoting a URL or a header):
+ * every given secret value, and every token carried in a webhook or interaction URL.
+ */
+export function scrubSecrets(text: string, secrets: readonly (string | null | undefined)[] = []): string {
+  let out = text.replace(TOKEN_IN_PATH, '/$1/$2/[token]');
   for (const secret of secrets) if (secret && secret.length >= 6) out = out.split(secret).join('[redacted]');
   return out;
 }

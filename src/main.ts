@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
 
   stopOnSignals(async () => {
-    for (const adapter of adapters.values()) await adapter.pause();
+    runtime.core.pause();
     await runtime.close();
     for (const adapter of adapters.values()) await adapter.stop();
   }, log);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moderationPlace } from './bots/core/command.ts';
 import { BotCore } from './bots/core/core.ts';
 import type { Config, Role } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
@@ -55,7 +56,7 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
   }
   const core = new BotCore({
     engine,
-    policyFor: (place) => policyFor(config.moderation, place),
+    policyFor: (place) => policyFor(config.moderation, moderationPlace(place)),
     log,
     statusIntervalMs: options.statusIntervalMs ?? 2000,
   });

@@ -1,9 +1,9 @@
-import type { ResumeDecision } from '../engine/engine.ts';
-import type { JobRecord } from '../engine/journal.ts';
+import type { JobRecord } from '../engine/history.ts';
+import type { ResumeDecision } from '../engine/recovery.ts';
 
 /**
  * A platform adapter as main.ts sees it: started over the shared runtime, asked about jobs found unfinished at
- * start-up, stopped on SIGTERM.
+ * start-up, stopped on SIGTERM (after the core has paused and the engine drained).
  */
 export interface Adapter {
   readonly platform: string;
@@ -11,8 +11,6 @@ export interface Adapter {
   resume(record: JobRecord): ResumeDecision;
   /** Best effort: tell the user about a job that could not be recovered. */
   reportLost(record: JobRecord): Promise<void>;
-  /** Stop taking new commands (before the engine drains). */
-  pause(): Promise<void>;
-  /** Close connections and servers (after the engine has drained). */
+  /** Close connections and servers. */
   stop(): Promise<void>;
 }

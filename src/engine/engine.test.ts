@@ -47,7 +47,7 @@ describe('Engine', () => {
     expect(JSON.parse(text['zimage-bot']!)).toMatchObject({ prompt: 'a fox', seed: '7', steps: 8, model: 'fake', index: 0 });
     expect(final.result.grid).not.toBeNull();
     expect((await sharp(final.result.grid!).metadata()).width).toBeGreaterThan(64 * 2);
-    expect(engine.journal.get(handle.id)?.status).toBe('done');
+    expect(engine.history.get(handle.id)?.status).toBe('done');
   });
 
   it('refuses invalid requests before queueing, with typed errors, and journals nothing', async () => {
@@ -69,7 +69,7 @@ describe('Engine', () => {
     expect(unknownRole.ok ? 'accepted' : unknownRole.error.code).toBe('unknown-role');
     const refine = await engine.submit({ role: 'refine', owner: owner('u1'), prompt: 'x' });
     expect(refine.ok ? 'accepted' : refine.error.code).toBe('missing-image');
-    expect(engine.journal.recent(10)).toEqual([]);
+    expect(engine.history.recent({ limit: 10 })).toEqual([]);
   });
 
   it('enforces per-user and global waiting caps with typed refusals', async () => {
@@ -128,8 +128,8 @@ describe('Engine', () => {
     expect((await running.settled).type).toBe('cancelled');
     const steps = runningEvents.filter((e) => e.type === 'progress').map((e) => (e as { step: number }).step);
     expect(Math.max(...steps)).toBeLessThan(16);
-    expect(engine.journal.get(running.id)?.status).toBe('cancelled');
-    expect(engine.journal.get(waiting.id)?.status).toBe('cancelled');
+    expect(engine.history.get(running.id)?.status).toBe('cancelled');
+    expect(engine.history.get(waiting.id)?.status).toBe('cancelled');
     expect(running.cancel()).toBe(false);
     const next = await submitOk(engine, { role: 'draft', owner: owner('a'), prompt: 'x', count: 1 });
     expect((await next.settled).type).toBe('done');
@@ -177,12 +177,12 @@ describe('Engine', () => {
     expect(done.result.images.map((i) => i.withheld)).toEqual([false, true, false]);
     expect(done.result.images[1]!.png).toBeNull();
     expect(done.result.images[1]!.path).toBeNull();
-    const stored = engine.journal.get(mixed.id)!.result!;
+    const stored = engine.history.get(mixed.id)!.result!;
     expect(stored.images[1]).toMatchObject({ withheld: true, path: null, verdict: { flagged: true, rule: 'test rule' } });
 
     const all = await submitOk(engine, { role: 'draft', owner: owner('a'), prompt: 'x', seed: 11, count: 1 });
     expect((await all.settled).type).toBe('blocked');
-    expect(engine.journal.get(all.id)?.status).toBe('blocked');
+    expect(engine.history.get(all.id)?.status).toBe('blocked');
   });
 
   it('posts a flagged image as a spoiler where the channel policy allows it', async () => {

@@ -1,3 +1,5 @@
+import type { Result as SharedResult } from '../result.ts';
+
 /**
  * Errors the engine reports, as values. Adapters turn a code (and its params) into a user-facing message in the
  * user's language; nothing here is shown to users verbatim except `message`, which is for logs and the CLI.
@@ -64,7 +66,6 @@ export function isEngineError(value: unknown): value is EngineError {
   );
 }
 
-export type Result<T, E = EngineError> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
-
-export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
-export const fail = <E>(error: E): Result<never, E> => ({ ok: false, error });
+/** The product's one Result, with the engine's error as the default failure. */
+export type Result<T, E = EngineError> = SharedResult<T, E>;
+export { fail, ok } from '../result.ts';

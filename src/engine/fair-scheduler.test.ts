@@ -67,8 +67,8 @@ describe('FairScheduler', () => {
     s.enqueue(item('a'));
     s.enqueue(item('a'));
     s.enqueue(item('b'));
-    expect(s.next((u) => u !== 'a')?.userKey).toBe('b');
-    expect(s.next((u) => u !== 'a')).toBeUndefined();
+    expect(s.next((item) => item.userKey !== 'a')?.userKey).toBe('b');
+    expect(s.next((item) => item.userKey !== 'a')).toBeUndefined();
     expect(s.next()?.userKey).toBe('a');
   });
 

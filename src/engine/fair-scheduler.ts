@@ -9,13 +9,9 @@
  * time.
  */
 
-export interface FairItem {
-  readonly id: string;
-  /** Fairness key: platform + user id. */
-  readonly userKey: string;
-  /** Estimated GPU work in cost units (NFE × megapixels × images). */
-  readonly cost: number;
-}
+import type { Scheduler, SchedulerItem } from './scheduler.ts';
+
+export type FairItem = SchedulerItem;
 
 export interface FairSchedulerOptions {
   /** Credit per visit, in cost units. Must be > 0. */
@@ -40,7 +36,7 @@ interface DrrView<T> {
   pop(user: string): boolean;
 }
 
-export class FairScheduler<T extends FairItem> {
+export class FairScheduler<T extends FairItem> implements Scheduler<T> {
   readonly #quantum: number;
   readonly #users = new Map<string, UserQueue<T>>();
   readonly #byId = new Map<string, T>();
@@ -93,9 +89,12 @@ export class FairScheduler<T extends FairItem> {
     return item;
   }
 
-  /** Dequeues the next item in DRR order among eligible users, charging its cost. */
-  next(isEligible: (userKey: string) => boolean = () => true): T | undefined {
-    const picked = this.#pick(this.#realView(), isEligible);
+  /**
+   * Dequeues the next item in DRR order, charging its cost. A user whose oldest item `eligible` refuses (its cap
+   * is reached, or no free backend serves that job) is passed over this time, keeping its place and credit.
+   */
+  next(eligible: (item: T) => boolean = () => true): T | undefined {
+    const picked = this.#pick(this.#realView(), eligible);
     if (picked) {
       this.#byId.delete(picked.id);
       if (this.sizeOf(picked.userKey) === 0) this.#users.delete(picked.userKey);
@@ -178,7 +177,8 @@ export class FairScheduler<T extends FairItem> {
     };
   }
 
-  #pick(view: DrrView<T>, isEligible: (userKey: string) => boolean): T | undefined {
+  #pick(view: DrrView<T>, eligible: (item: T) => boolean): T | undefined {
+    const isEligible = (user: string): boolean => eligible(view.headOf(user)!);
     let visitsWithoutService = 0;
     while (view.ring.length > 0) {
       if (view.cursor >= view.ring.length) view.cursor = 0;

@@ -1,66 +1,6 @@
-import type { ModerationVerdict } from '../moderation/verdict.ts';
-import type { EngineError } from './errors.ts';
-import type { JobRecord } from './journal.ts';
-import type { NoiseSpec } from './noise-spec.ts';
-import type { PipelineTimings, RgbPixels } from './pipeline.ts';
+import { isTerminal, type JobEvent, type JobRecord, type TerminalEvent } from './job.ts';
 
-export interface DeliveredImage {
-  readonly index: number;
-  /** PNG with the parameters in its text chunks; null when withheld. */
-  readonly png: Buffer | null;
-  /** Where the PNG is kept under DATA_DIR (for refine/vary later); null when withheld. */
-  readonly path: string | null;
-  readonly withheld: boolean;
-  /** Flagged, but the channel allows spoilers: post it behind one. */
-  readonly spoiler: boolean;
-  readonly verdict: ModerationVerdict;
-  readonly prompt: string;
-  readonly noise: NoiseSpec;
-  readonly width: number;
-  readonly height: number;
-}
-
-export interface ResultMeta {
-  readonly jobId: string;
-  readonly model: string;
-  readonly role: string;
-  readonly width: number;
-  readonly height: number;
-  readonly steps: number;
-  readonly guidance: number;
-  readonly shift: number;
-  readonly strength: number;
-  readonly seed: number;
-  readonly chaos: number;
-  readonly style: string | null;
-  readonly negativePrompt: string;
-  readonly provider: string;
-  readonly device: string;
-  readonly timings: PipelineTimings & { readonly queueMs: number; readonly postprocessMs: number; readonly wallMs: number };
-  readonly truncated: readonly { readonly prompt: string; readonly tokens: number; readonly kept: number }[];
-}
-
-export interface JobResult {
-  readonly images: readonly DeliveredImage[];
-  /** A 2×2 (or 2×1) grid when there is more than one candidate; withheld tiles show a placeholder. */
-  readonly grid: Buffer | null;
-  readonly meta: ResultMeta;
-}
-
-/** The events of one job (design.md §7), a closed union. */
-export type JobEvent =
-  | { readonly type: 'queued'; readonly position: number; readonly etaMs: number }
-  | { readonly type: 'started'; readonly etaMs: number }
-  | { readonly type: 'progress'; readonly step: number; readonly total: number; readonly etaMs: number; readonly preview?: RgbPixels }
-  | { readonly type: 'done'; readonly result: JobResult }
-  | { readonly type: 'blocked'; readonly result: JobResult }
-  | { readonly type: 'failed'; readonly error: EngineError }
-  | { readonly type: 'cancelled' };
-
-export type TerminalEvent = Extract<JobEvent, { type: 'done' | 'blocked' | 'failed' | 'cancelled' }>;
-
-const isTerminal = (event: JobEvent): event is TerminalEvent =>
-  event.type === 'done' || event.type === 'blocked' || event.type === 'failed' || event.type === 'cancelled';
+export type { DeliveredImage, JobEvent, JobResult, ResultMeta, TerminalEvent } from './job.ts';
 
 export type JobListener = (event: JobEvent) => void;
 
@@ -68,11 +8,10 @@ export type JobListener = (event: JobEvent) => void;
 export class JobHandle {
   readonly #listeners = new Set<JobListener>();
   readonly #cancel: () => boolean;
-  #last: JobEvent | undefined;
-  readonly settled: Promise<TerminalEvent>;
-  #settle!: (event: TerminalEvent) => void;
-
   readonly #onListenerError: (error: unknown) => void;
+  #last: JobEvent | undefined;
+  #settle!: (event: TerminalEvent) => void;
+  readonly settled: Promise<TerminalEvent>;
 
   constructor(
     readonly record: JobRecord,

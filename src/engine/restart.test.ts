@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { owner, ROOT, startFakeEngine, tempDir, testConfig } from '../../test/support/fakes.ts';
 import type { Engine } from './engine.ts';
-import { JobJournal } from './journal.ts';
+import { JobJournal } from './journal/journal.ts';
 
 const CHILD = join(ROOT, 'test/support/engine-child.ts');
 const children: ChildProcess[] = [];
@@ -56,7 +56,7 @@ describe('restarts', () => {
     const outcomes = await Promise.all(resumed.map((h) => h.settled));
     expect(outcomes.every((o) => o.type === 'done')).toBe(true);
     for (const id of ids) {
-      const record = engine.journal.get(id)!;
+      const record = engine.history.get(id)!;
       expect(['done', 'failed'], `job ${id}`).toContain(record.status);
       if (record.status === 'failed') expect(record.error).toMatchObject({ code: 'lost-on-restart', params: { reason: 'the gone adapter is not running' } });
     }

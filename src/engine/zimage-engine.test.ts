@@ -100,7 +100,7 @@ describe('engine + Z-Image pipeline', () => {
     const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } }).png().toBuffer();
     const submitted = await engine.submit(
       { role: 'refine', owner: owner('v'), prompt: 'x', image: { bytes: image } },
-      { onEvent: (e) => void (e.type === 'queued' && rmSync(engine.journal.recent(1)[0]!.spec.image!, { force: true })) },
+      { onEvent: (e) => void (e.type === 'queued' && rmSync(engine.history.recent({ limit: 1 })[0]!.spec.image!, { force: true })) },
     );
     if (!submitted.ok) throw new Error(submitted.error.message);
     const end = await submitted.value.settled;

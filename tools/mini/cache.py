@@ -1,6 +1,6 @@
 """Render training scenes and cache their AE latents (the frozen encoder's mean).
 
-  python cache.py [--n 48000] [--n_ns 2000] [--model ../../models/mini]
+  python cache.py [--n 64000] [--n_ns 2500] [--model ../../models/mini]
 The encoder is the committed one (<model>/vae_encoder.onnx, run by onnxruntime: twice as fast as torch here, and
 no checkpoint needed).
 writes work/latents_<w>x<h>.npz per bucket: z float16 [N,16,h,w] (raw, un-normalised), bg [N], ob [N,3,7],
@@ -24,8 +24,8 @@ BUCKETS = [(16, 16), (20, 12), (12, 20), (20, 16), (16, 20), (24, 12), (12, 24)]
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n', type=int, default=48000)
-    ap.add_argument('--n_ns', type=int, default=2000)
+    ap.add_argument('--n', type=int, default=64000)
+    ap.add_argument('--n_ns', type=int, default=2500)
     ap.add_argument('--model', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'models', 'mini'))
     a = ap.parse_args()
     so = ort.SessionOptions()

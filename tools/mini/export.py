@@ -94,7 +94,8 @@ def main():
     tok = Tok()
     V = tok.t.get_vocab_size()
     s = torch.load(a.ckpt, weights_only=False)
-    te, unet = nets.TextEncoder(V), nets.UNet()
+    unet_cfg = dict(s.get('unet_config') or {})
+    te, unet = nets.TextEncoder(V), nets.UNet(**unet_cfg)
     # best.pt holds EMA weights as te/unet; a training checkpoint (dn.pt) holds them as ema_te/ema_unet
     te.load_state_dict(s.get('ema_te', s['te'])); unet.load_state_dict(s.get('ema_unet', s['unet']))
     te.eval(); unet.eval()
@@ -151,7 +152,9 @@ def main():
         'defaults': {'steps': 8, 'minSteps': 1, 'maxSteps': 50, 'guidance': 0, 'distilled': False},
         'image': {'nativeWidth': 256, 'nativeHeight': 256, 'multiple': 64, 'minSide': 128, 'maxSide': 512},
         'training': {'steps': int(a.steps or s.get('step', 0)), 'seconds': int(a.seconds or s.get('seconds', 0)),
-                     'notes': a.notes or 'trained from scratch on 2 CPU cores; see tools/mini/README.md'},
+                     'notes': a.notes or 'trained from scratch on 2 CPU cores; see tools/mini/README.md',
+                     # the UNet's constructor arguments: import_onnx.py rebuilds the same modules from this
+                     'arch': {'unet': unet_cfg}},
     }
     with open(P('model.json'), 'w', encoding='utf-8') as f:
         json.dump(man, f, indent=2, ensure_ascii=False)

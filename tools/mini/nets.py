@@ -132,7 +132,10 @@ def timestep_embedding(t, dim=128):
 
 
 class UNet(nn.Module):
-    def __init__(self, zc=16, ch=(64, 128, 192), tdim=256, cdim=128):
+    """hi_blocks / hi_attn: extra ResBlocks and a self-attention at the 16x16 (object-scale) level of the up path,
+    after u0b. Both start as the identity (zero-initialised last layers), so they can be added to a trained UNet."""
+
+    def __init__(self, zc=16, ch=(64, 128, 192), tdim=256, cdim=128, hi_blocks=0, hi_attn=False):
         super().__init__()
         c0, c1, c2 = ch
         self.tmlp = nn.Sequential(nn.Linear(128, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
@@ -154,6 +157,8 @@ class UNet(nn.Module):
         self.up0 = nn.Conv2d(c1, c0, 3, padding=1)
         self.u0a = ResBlock(c0 + c0, c0, tdim); self.ux0a = Attn(c0, cdim)
         self.u0b = ResBlock(c0, c0, tdim)
+        self.hi_attn = Attn(c0) if hi_attn else None
+        self.hi = nn.ModuleList([ResBlock(c0, c0, tdim) for _ in range(hi_blocks)])
         self.out_n = gn(c0)
         self.out = nn.Conv2d(c0, zc, 3, padding=1)
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
@@ -193,6 +198,10 @@ class UNet(nn.Module):
         h = self.up0(F.interpolate(h, scale_factor=2.0, mode='nearest'))
         h = self.ux0a(self.u0a(torch.cat([h, h0], 1), temb), c, bias)
         h = self.u0b(h, temb)
+        if self.hi_attn is not None:
+            h = self.hi_attn(h)
+        for blk in self.hi:
+            h = blk(h, temb)
         return self.out(F.silu(self.out_n(h)))
 
 

@@ -4,6 +4,13 @@ x_sigma = sigma*noise + (1-sigma)*x0, model timestep t = 1 - sigma, target v = x
 Captions are generated on the fly from each cached scene (so every epoch sees new phrasings / dropouts).
 
   python train.py [--minutes 150] [--bs 64]     # resumable from work/dn.pt (saved every 4 min)
+  python train.py --init-from-onnx ../../models/mini [--hi_blocks 2 --hi_attn] ...
+        # no work/dn.pt yet: start from the committed export (import_onnx.py), optionally with extra object-scale
+        # blocks that start as the identity; the run continues the export's step count and training seconds
+
+--obj_weight L weights the loss of latent cells at and around the objects (cache.py's coverage, dilated by one
+cell) by 1 + L: the objects are ~5 % of the cells but all of the shape, so an unweighted loss spends most of its
+gradient on flat background.
 """
 import argparse
 import json
@@ -104,39 +111,80 @@ def aux_loss(out, labs):
     return l
 
 
+def object_weight(cov, lam):
+    """[B,h,w] uint8 coverage -> [B,1,h,w] loss weights 1 + lam * (object cells dilated by one cell)."""
+    c = (cov.float() / 255.0)[:, None]
+    return 1.0 + lam * F.max_pool2d(c, 3, stride=1, padding=1).clamp(max=1.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--minutes', type=float, default=150)
     ap.add_argument('--bs', type=int, default=64)
     ap.add_argument('--lr', type=float, default=4e-4)
+    ap.add_argument('--warmup', type=int, default=300, help='steps of this run with a linear LR warm-up')
     ap.add_argument('--eval_every', type=float, default=15, help='minutes')
     ap.add_argument('--ns_frac', type=float, default=0.12)
     ap.add_argument('--aux', type=float, default=0.1)
+    ap.add_argument('--obj_weight', type=float, default=0.0)
+    ap.add_argument('--init-from-onnx', dest='init_from_onnx', default='',
+                    help='model directory to start from when there is no work/dn.pt (import_onnx.py)')
+    ap.add_argument('--hi_blocks', type=int, default=None, help='UNet: extra 16x16 ResBlocks (new runs / --init)')
+    ap.add_argument('--hi_attn', action='store_true', help='UNet: a 16x16 self-attention (new runs / --init)')
     ap.add_argument('--decay', action='store_true',
                     help='cosine-decay the learning rate to 5%% over this run (the final stretch)')
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--seed', type=int, default=1000)
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     tok = Tok()
     V = tok.t.get_vocab_size()
+    ck = os.path.join(WORK, 'dn.pt')
+    s = torch.load(ck, weights_only=False) if os.path.exists(ck) else None
+    init = None
+    if s is not None:
+        cfg = s.get('unet_config', {})
+    else:
+        cfg = {}
+        if a.init_from_onnx:
+            import import_onnx
+            man = import_onnx.manifest(a.init_from_onnx)
+            init = {'te': import_onnx.load_text_encoder(a.init_from_onnx, V).state_dict(),
+                    'unet': import_onnx.load_unet(a.init_from_onnx).state_dict(),
+                    'step': int((man.get('training') or {}).get('steps', 0)),
+                    'seconds': float((man.get('training') or {}).get('seconds', 0))}
+            cfg = import_onnx.unet_config(man)
+        if a.hi_blocks is not None:
+            cfg['hi_blocks'] = a.hi_blocks
+        if a.hi_attn:
+            cfg['hi_attn'] = True
     shift, scale = latent_norm()
-    te, unet, heads = nets.TextEncoder(V), nets.UNet(), nets.AuxHeads()
+    te, unet, heads = nets.TextEncoder(V), nets.UNet(**cfg), nets.AuxHeads()
     params = list(te.parameters()) + list(unet.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.99), weight_decay=0.01)
-    ema_te, ema_unet = nets.TextEncoder(V), nets.UNet()
-    ema_te.load_state_dict(te.state_dict()); ema_unet.load_state_dict(unet.state_dict())
+    ema_te, ema_unet = nets.TextEncoder(V), nets.UNet(**cfg)
     aem = ae.load_ae()
     dec = aem.dec.eval()
-    ck = os.path.join(WORK, 'dn.pt')
-    step, spent, best = 0, 0.0, -1.0
+    step, spent, best, run_step = 0, 0.0, -1.0, 0
     history = []
-    if os.path.exists(ck):
-        s = torch.load(ck, weights_only=False)
+    from_trained = init is not None or (s is not None and s.get('from_trained', False))
+    if s is not None:
         te.load_state_dict(s['te']); unet.load_state_dict(s['unet']); heads.load_state_dict(s['heads'])
         ema_te.load_state_dict(s['ema_te']); ema_unet.load_state_dict(s['ema_unet'])
         opt.load_state_dict(s['opt']); step = s['step']; spent = s['seconds']; best = s.get('best', -1.0)
-        history = s.get('history', [])
+        history = s.get('history', []); run_step = s.get('run_step', step)
         print('resumed at step', step, 'seconds', int(spent), flush=True)
+    else:
+        if init is not None:
+            te.load_state_dict(init['te'])
+            missing, unexpected = unet.load_state_dict(init['unet'], strict=False)
+            if unexpected or any(not k.startswith(('hi.', 'hi_attn.')) for k in missing):
+                raise SystemExit(f'--init-from-onnx: UNet keys differ: {missing} {unexpected}')
+            step, spent = init['step'], init['seconds']
+            print('initialised from', a.init_from_onnx, 'at step', step, 'new blocks:', len(missing), 'tensors', flush=True)
+        ema_te.load_state_dict(te.state_dict()); ema_unet.load_state_dict(unet.state_dict())
+    print('unet config', cfg, flush=True)
     print('params: text %.2fM unet %.2fM heads %.2fM' % tuple(sum(p.numel() for p in m.parameters()) / 1e6
                                                           for m in (te, unet, heads)), flush=True)
     # data
@@ -146,8 +194,11 @@ def main():
         if os.path.exists(p):
             d = np.load(p)
             buckets.append({'lw': lw, 'lh': lh, 'z': torch.from_numpy(d['z']), 'bg': d['bg'], 'ob': d['ob'],
+                            'cov': torch.from_numpy(d['cov']) if 'cov' in d else None,
                             'W': int(d['W']), 'H': int(d['H'])})
     print('buckets', [(b['lw'], b['lh'], len(b['bg'])) for b in buckets], flush=True)
+    if a.obj_weight > 0 and any(b['cov'] is None for b in buckets):
+        raise SystemExit('--obj_weight needs the coverage maps of cache.py (re-run it)')
     hold = json.load(open(os.path.join(HERE, 'heldout.json'), encoding='utf-8'))
     ev_items = hold["heldout"][0:150:3] + hold["heldout"][150:300:3]  # 100 items, every mode, both languages
     ev_train = hold["train_dist"][0:100:4] + hold["train_dist"][100:200:4]
@@ -156,13 +207,14 @@ def main():
         # written aside and renamed, so a kill mid-save never leaves a broken resume point
         state = {'te': te.state_dict(), 'unet': unet.state_dict(), 'heads': heads.state_dict(),
                  'ema_te': ema_te.state_dict(), 'ema_unet': ema_unet.state_dict(), 'opt': opt.state_dict(),
-                 'step': step, 'seconds': seconds, 'best': best, 'history': history}
+                 'step': step, 'seconds': seconds, 'best': best, 'history': history, 'run_step': run_step,
+                 'unet_config': cfg, 'from_trained': from_trained}
         torch.save(state, ck + '.tmp')
         os.replace(ck + '.tmp', ck)
 
-    rng = np.random.default_rng(1000 + step)
-    r = random.Random(1000 + step)
-    torch.manual_seed(1000 + step)
+    rng = np.random.default_rng(a.seed + step)
+    r = random.Random(a.seed + step)
+    torch.manual_seed(a.seed + step)
     t0 = time.time()
     last_save, last_eval = time.time(), time.time()
     last_log = time.time()
@@ -187,15 +239,19 @@ def main():
         noise = torch.randn_like(x0)
         xs = sig[:, None, None, None] * noise + (1 - sig[:, None, None, None]) * x0
         # ---- step
-        lr = a.lr * min(1.0, (step + 1) / 300)
+        lr = a.lr * min(1.0, (run_step + 1) / max(1, a.warmup))
         if a.decay:
             p = min(1.0, (time.time() - t0) / max(1.0, total - spent))
-            lr = a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+            lr = min(lr, a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p))))
         for g in opt.param_groups:
             g['lr'] = lr
         ctx = te(ids, mask)
         v = unet(xs, 1.0 - sig, ctx, mask)
-        loss = F.mse_loss(v, x0 - noise)
+        if a.obj_weight > 0:
+            w = object_weight(b['cov'][idx], a.obj_weight)
+            loss = (((v - (x0 - noise)) ** 2) * w).mean() / w.mean()
+        else:
+            loss = F.mse_loss(v, x0 - noise)
         al = aux_loss(heads(ctx, mask), labs)
         tot = loss + a.aux * al
         opt.zero_grad(set_to_none=True)
@@ -203,7 +259,9 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        dec_ = min(0.999, (1 + step) / (10 + step))
+        run_step += 1
+        # from scratch the EMA warms up; continuing trained weights it starts at them and needs none
+        dec_ = 0.999 if from_trained else min(0.999, (1 + step) / (10 + step))
         with torch.no_grad():
             for m_, e_ in ((te, ema_te), (unet, ema_unet)):
                 for p, q in zip(m_.parameters(), e_.parameters()):
@@ -222,7 +280,8 @@ def main():
                 te0 = time.time()
                 res, imgs = run_eval(ema_te, ema_unet, dec, tok, ev_items, shift=shift, scale=scale)
                 res_t, _ = run_eval(ema_te, ema_unet, dec, tok, ev_train, shift=shift, scale=scale)
-                score = (res['en']['all3'] + res['zh']['all3']) / 2
+                # the held-out all-three and shape, each the mean of the two languages
+                score = sum(res[lg]['all3'] + res[lg]['shape'] for lg in ('en', 'zh')) / 4
                 rec = {'step': step, 'seconds': int(spent + now - t0), 'heldout': res, 'train_dist': res_t,
                        'score': score}
                 history.append(rec)
@@ -233,7 +292,8 @@ def main():
                 if score > best:
                     best = score
                     torch.save({'te': ema_te.state_dict(), 'unet': ema_unet.state_dict(), 'step': step,
-                                'seconds': spent + now - t0, 'eval': rec}, os.path.join(WORK, 'best.pt'))
+                                'seconds': spent + now - t0, 'eval': rec, 'unet_config': cfg},
+                               os.path.join(WORK, 'best.pt'))
                 last_eval = time.time()
             checkpoint(step, spent + time.time() - t0, best)
             last_save = time.time()

@@ -1,4 +1,5 @@
 import { sniffImageType } from '../../engine/image/input.ts';
+import { formatBytes, readCapped } from './bytes.ts';
 import type { CoreError } from './errors.ts';
 
 /**
@@ -23,6 +24,26 @@ export function hostAllowed(hostname: string, allowed: readonly string[]): boole
 
 export type FetchResult = { readonly ok: true; readonly bytes: Uint8Array; readonly type: string } | { readonly ok: false; readonly error: CoreError };
 
+/** https to an allowed host (plain http only to the hosts the policy names for it), every hop of a redirect included. */
+function hostRefusal(url: URL, policy: FetchPolicy): CoreError | undefined {
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && hostAllowed(url.hostname, policy.insecureHosts ?? []));
+  return secure && hostAllowed(url.hostname, policy.allowedHosts) ? undefined : { code: 'attachment-host' };
+}
+
+/** The checks that need no download (the URL's host and scheme, the size the platform declares). */
+export function precheckDownload(url: string, declaredBytes: number | undefined, policy: FetchPolicy): CoreError | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { code: 'attachment-host' };
+  }
+  const host = hostRefusal(parsed, policy);
+  if (host) return host;
+  if (declaredBytes !== undefined && declaredBytes > policy.maxBytes) return { code: 'attachment-too-large', params: { max: formatBytes(policy.maxBytes) } };
+  return undefined;
+}
+
 export async function fetchImage(url: string, policy: FetchPolicy): Promise<FetchResult> {
   let current: URL;
   try {
@@ -32,11 +53,8 @@ export async function fetchImage(url: string, policy: FetchPolicy): Promise<Fetc
   }
   const signal = AbortSignal.timeout(policy.timeoutMs ?? 20_000);
   for (let hop = 0; hop < 4; hop++) {
-    const secure = current.protocol === 'https:';
-    const insecureOk = current.protocol === 'http:' && hostAllowed(current.hostname, policy.insecureHosts ?? []);
-    if ((!secure && !insecureOk) || !hostAllowed(current.hostname, policy.allowedHosts)) {
-      return { ok: false, error: { code: 'attachment-host' } };
-    }
+    const host = hostRefusal(current, policy);
+    if (host) return { ok: false, error: host };
     let response: Response;
     try {
       response = await fetch(current, { headers: policy.headers, redirect: 'manual', signal });
@@ -55,32 +73,15 @@ export async function fetchImage(url: string, policy: FetchPolicy): Promise<Fetc
       return { ok: false, error: { code: 'attachment-fetch' } };
     }
     const declared = Number(response.headers.get('content-length') ?? 'NaN');
-    const max = `${Math.round(policy.maxBytes / 2 ** 20)} MiB`;
+    const tooLarge = { ok: false, error: { code: 'attachment-too-large', params: { max: formatBytes(policy.maxBytes) } } } as const;
     if (declared > policy.maxBytes) {
       await response.body.cancel();
-      return { ok: false, error: { code: 'attachment-too-large', params: { max } } };
+      return tooLarge;
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body.getReader();
-    try {
-      for (let read = await reader.read(); !read.done; read = await reader.read()) {
-        size += read.value.byteLength;
-        if (size > policy.maxBytes) {
-          await reader.cancel().catch(() => undefined);
-          return { ok: false, error: { code: 'attachment-too-large', params: { max } } };
-        }
-        chunks.push(read.value);
-      }
-    } catch {
-      return { ok: false, error: { code: 'attachment-fetch' } };
-    }
-    const bytes = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
+    // Node's web streams are async iterable; the DOM typings this project compiles with do not say so.
+    const read = await readCapped(response.body as unknown as AsyncIterable<Uint8Array>, policy.maxBytes);
+    if (!read.ok) return read.error === 'too-large' ? tooLarge : { ok: false, error: { code: 'attachment-fetch' } };
+    const bytes = read.value;
     const type = sniffImageType(bytes);
     if (type === null) return { ok: false, error: { code: 'unsupported-attachment' } };
     return { ok: true, bytes, type };

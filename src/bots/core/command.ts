@@ -1,5 +1,6 @@
-import type { Role } from '../../config/schema.ts';
+import type { JobScope } from '../../engine/history.ts';
 import type { VaryStrength } from '../../engine/noise-spec.ts';
+import type { ModerationPlace } from '../../moderation/policy.ts';
 import type { CommandOptions } from './options.ts';
 
 export type Locale = 'en' | 'zh-CN';
@@ -29,8 +30,15 @@ export interface Place {
   readonly channelIsNsfw: boolean;
 }
 
-/** An image to start from: uploaded bytes, or a candidate of one of this bot's results. */
-export type ImageSource = { readonly bytes: Uint8Array } | { readonly jobId: string; readonly index: number };
+/**
+ * An image to start from: bytes already at hand (a studio upload, a file from the terminal), a candidate of one of
+ * this bot's results, or an attachment on the platform's file servers that the core downloads under the adapter's
+ * fetch policy (the size the platform declares is checked before anything is downloaded).
+ */
+export type ImageSource =
+  | { readonly bytes: Uint8Array }
+  | { readonly jobId: string; readonly index: number }
+  | { readonly url: string; readonly declaredBytes?: number };
 
 /** Platform-neutral commands: slash commands, inline text, buttons, context menus all become one of these. */
 export type CommandRequest =
@@ -46,7 +54,8 @@ export type CommandRequest =
       readonly kind: 'edit';
       readonly text: string;
       readonly options?: CommandOptions;
-      readonly image: ImageSource;
+      /** Absent: the actor's newest delivered image in this channel. */
+      readonly image?: ImageSource;
       readonly mask?: ImageSource;
     }
   | { readonly kind: 'vary'; readonly jobId: string; readonly index: number; readonly strength: VaryStrength }
@@ -54,4 +63,18 @@ export type CommandRequest =
   | { readonly kind: 'cancel'; readonly jobId: string }
   | { readonly kind: 'delete'; readonly jobId: string };
 
-export const roleOf = (kind: 'draft' | 'refine' | 'edit'): Role => kind;
+/** Who asked, and where. */
+export interface Who {
+  readonly actor: Actor;
+  readonly place: Place;
+}
+
+/** The place as the engine records it: a user's "latest" result is looked up per scope. */
+export function scopeOf(place: Place): JobScope {
+  return { platform: place.platform, workspace: place.guildId ?? null, channel: place.channelId };
+}
+
+/** The place as moderation sees it: a chain of scopes, broadest first. */
+export function moderationPlace(place: Place): ModerationPlace {
+  return { scope: [place.platform, place.guildId ?? null, place.channelId], channelIsNsfw: place.channelIsNsfw };
+}

@@ -1,16 +1,19 @@
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeEngine } from '../../../test/support/fakes.ts';
+import { startFakeEngine, testConfig } from '../../../test/support/fakes.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { createLogger } from '../../logging.ts';
 import { commandFromButton } from './buttons.ts';
-import type { Actor, Place } from './command.ts';
-import { BotCore, type CoreOutcome } from './core.ts';
+import type { Actor, CommandRequest, Place } from './command.ts';
+import { BotCore } from './core.ts';
+import { runCommand, type ChatPort, type CommandOutcome } from './flow.ts';
 import type { Reply } from './reply.ts';
+import { errorText } from './texts.ts';
 
 const alice: Actor = { platform: 'test', userId: 'alice', name: 'Alice', locale: 'en' };
 const bob: Actor = { platform: 'test', userId: 'bob', locale: 'zh-CN' };
 const place: Place = { platform: 'test', channelId: 'c1', channelIsNsfw: false };
+const log = createLogger('silent');
 
 const engines: Engine[] = [];
 afterEach(async () => Promise.all(engines.splice(0).map((e) => e.shutdown())));
@@ -18,25 +21,44 @@ afterEach(async () => Promise.all(engines.splice(0).map((e) => e.shutdown())));
 async function setup(): Promise<{ core: BotCore; engine: Engine }> {
   const engine = await startFakeEngine({ stepMs: 5 });
   engines.push(engine);
-  return { engine, core: new BotCore({ engine, policyFor: () => 'block', log: createLogger('silent'), statusIntervalMs: 0 }) };
+  return { engine, core: new BotCore({ engine, policyFor: () => 'block', log, statusIntervalMs: 0 }) };
 }
 
-async function finished(outcome: CoreOutcome): Promise<void> {
-  if (outcome.kind !== 'queued') throw new Error(`expected queued, got ${outcome.kind}`);
-  await outcome.finished;
-}
-
-function collect(): { replies: Reply[]; sink: (r: Reply) => Promise<void> } {
+/** A port that records what a platform would have shown: refusals, the card's opening, the job's replies. */
+function recordingPort(): { port: ChatPort<string>; said: string[]; opened: string[]; replies: Reply[] } {
+  const said: string[] = [];
+  const opened: string[] = [];
   const replies: Reply[] = [];
-  return { replies, sink: async (r) => void replies.push(r) };
+  const port: ChatPort<string> = {
+    refuse: async (text) => void said.push(text),
+    retract: async (text) => void said.push(`retracted: ${text}`),
+    open: async (shown) => {
+      opened.push(shown.prompt);
+      return 'card';
+    },
+    sink: () => async (reply) => void replies.push(reply),
+  };
+  return { port, said, opened, replies };
+}
+
+async function run(core: BotCore, command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, actor: Actor): Promise<CommandOutcome & { said: string[]; replies: Reply[] }> {
+  const { port, said, replies } = recordingPort();
+  const outcome = await runCommand(core, port, command, { actor, place }, log);
+  return { ...outcome, said, replies };
+}
+
+async function queued(outcome: CommandOutcome): Promise<string> {
+  if (outcome.kind !== 'queued') throw new Error(`expected queued, got ${outcome.kind}: ${outcome.error.code}`);
+  await outcome.finished;
+  return outcome.handle.id;
 }
 
 describe('BotCore', () => {
   it('drafts from inline flags and renders status, progress and a result with buttons', async () => {
     const { core } = await setup();
-    const { replies, sink } = collect();
-    const outcome = await core.run({ kind: 'draft', text: 'a red fox --seed 42 --count 2' }, alice, place, sink);
-    await finished(outcome);
+    const outcome = await run(core, { kind: 'draft', text: 'a red fox --seed 42 --count 2' }, alice);
+    await queued(outcome);
+    const { replies } = outcome;
     const kinds = replies.map((r) => r.kind);
     expect(kinds[0]).toBe('status');
     expect(kinds.at(-1)).toBe('result');
@@ -55,37 +77,54 @@ describe('BotCore', () => {
     expect(statuses.some((s) => s.kind === 'status' && s.phase === 'running' && /step \d\/8/.test(s.text))).toBe(true);
   });
 
-  it('refuses bad input with one message in the user’s language and queues nothing', async () => {
+  it('refuses bad input with one message in the user’s language, at the first step that can tell, and queues nothing', async () => {
     const { core, engine } = await setup();
-    expect(core.precheck({ kind: 'draft', text: 'x --sed 1' }, alice)).toEqual({ kind: 'error', text: expect.stringContaining("I don't know the option --sed") });
-    const outcome = await core.run({ kind: 'draft', text: '   --seed 3' }, bob, place, async () => {});
-    expect(outcome).toMatchObject({ kind: 'refused', reply: { kind: 'error', text: '请告诉我要画什么：提示词是空的。' } });
-    expect(engine.journal.recent(5)).toEqual([]);
+    const parsed = core.parse({ kind: 'draft', text: 'x --sed 1' });
+    expect(parsed.ok ? 'accepted' : errorText('en', parsed.error)).toContain("I don't know the option --sed");
+    const { port, said, opened } = recordingPort();
+    const outcome = await runCommand(core, port, { kind: 'draft', text: '   --seed 3' }, { actor: bob, place }, log);
+    expect(outcome).toMatchObject({ kind: 'refused', error: { code: 'empty-prompt' } });
+    expect(said).toEqual(['请告诉我要画什么：提示词是空的。']);
+    expect(opened).toEqual([]);
+    expect(engine.history.recent({ limit: 5 })).toEqual([]);
+  });
+
+  it('refuses while paused and takes jobs again after resume', async () => {
+    const { core } = await setup();
+    core.pause();
+    const paused = await run(core, { kind: 'draft', text: 'a fox' }, alice);
+    expect(paused).toMatchObject({ kind: 'refused', error: { code: 'shutting-down' }, said: ['The bot is restarting. Try again in a minute.'] });
+    core.resume();
+    await queued(await run(core, { kind: 'draft', text: 'a fox --count 1' }, alice));
+  });
+
+  it('shows the prompt the job will carry before it is queued (a refine of a draft shows the draft’s prompt)', async () => {
+    const { core } = await setup();
+    const draft = await queued(await run(core, { kind: 'draft', text: 'a tall lighthouse --count 1 --seed 3' }, alice));
+    const { port, opened } = recordingPort();
+    await queued(await runCommand(core, port, commandFromButton(`z:refine:${draft}:0`)! as Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, { actor: bob, place }, log));
+    expect(opened).toEqual(['a tall lighthouse']);
   });
 
   it('turns buttons into jobs charged to whoever pressed them, linked to their parent', async () => {
     const { core, engine } = await setup();
-    const first = await core.run({ kind: 'draft', text: 'a cat --count 2 --seed 5' }, alice, place, async () => {});
-    await finished(first);
-    const parent = first.kind === 'queued' ? first.jobId : '';
+    const parent = await queued(await run(core, { kind: 'draft', text: 'a cat --count 2 --seed 5' }, alice));
+    const press = (id: string): Exclude<CommandRequest, { kind: 'cancel' | 'delete' }> => commandFromButton(id) as Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>;
 
-    const vary = await core.run(commandFromButton(`z:vary-subtle:${parent}:1`)!, bob, place, async () => {});
-    await finished(vary);
-    const varyRecord = engine.journal.get(vary.kind === 'queued' ? vary.jobId : '')!;
+    const vary = await queued(await run(core, press(`z:vary-subtle:${parent}:1`), bob));
+    const varyRecord = engine.history.get(vary)!;
     expect(varyRecord.owner.userId).toBe('bob');
     expect(varyRecord.parentId).toBe(parent);
     expect(varyRecord.spec.candidates[0]!.noise).toMatchObject({ base: { seed: 6 }, t: 0.25 });
 
-    const refine = await core.run(commandFromButton(`z:refine:${parent}:0`)!, bob, place, async () => {});
-    await finished(refine);
-    const refineRecord = engine.journal.get(refine.kind === 'queued' ? refine.jobId : '')!;
+    const refine = await queued(await run(core, press(`z:refine:${parent}:0`), bob));
+    const refineRecord = engine.history.get(refine)!;
     expect(refineRecord.role).toBe('refine');
     expect(refineRecord.spec.image).toMatch(/outputs/);
     expect(refineRecord.spec.userPrompt).toBe('a cat');
 
-    const reroll = await core.run(commandFromButton(`z:reroll:${parent}`)!, alice, place, async () => {});
-    await finished(reroll);
-    const rerollRecord = engine.journal.get(reroll.kind === 'queued' ? reroll.jobId : '')!;
+    const reroll = await queued(await run(core, press(`z:reroll:${parent}`), alice));
+    const rerollRecord = engine.history.get(reroll)!;
     expect(rerollRecord.spec.userPrompt).toBe('a cat');
     expect(rerollRecord.spec.candidates).toHaveLength(2);
     expect(rerollRecord.spec.seed).not.toBe(5);
@@ -93,39 +132,85 @@ describe('BotCore', () => {
 
   it('keeps cancel and delete with the owner', async () => {
     const { core } = await setup();
-    const job = await core.run({ kind: 'draft', text: 'slow [step=40] --steps 16' }, alice, place, async () => {});
+    const job = await run(core, { kind: 'draft', text: 'slow [step=40] --steps 16' }, alice);
     if (job.kind !== 'queued') throw new Error(job.kind);
-    expect(await core.run({ kind: 'cancel', jobId: job.jobId }, bob, place, async () => {})).toMatchObject({ kind: 'refused', reply: { text: expect.stringContaining('只有发起此任务的人') } });
-    expect(await core.run({ kind: 'cancel', jobId: job.jobId }, alice, place, async () => {})).toEqual({ kind: 'cancelled', jobId: job.jobId });
+    const refused = core.cancel(job.handle.id, bob);
+    expect(refused.ok ? 'cancelled' : errorText(bob.locale, refused.error)).toContain('只有发起此任务的人');
+    expect(core.cancel(job.handle.id, alice)).toMatchObject({ ok: true, value: { id: job.handle.id } });
     await job.finished;
-    expect(await core.run({ kind: 'delete', jobId: job.jobId }, { ...bob, isAdmin: true }, place, async () => {})).toMatchObject({ kind: 'delete' });
+    expect((await job.handle.settled).type).toBe('cancelled');
+    expect(core.delete(job.handle.id, bob)).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+    expect(core.delete(job.handle.id, { ...bob, isAdmin: true })).toMatchObject({ ok: true, value: { id: job.handle.id } });
   });
 
   it('refines the latest draft in the channel when no image is given, and says so when there is none', async () => {
     const { core, engine } = await setup();
-    const none = await core.run({ kind: 'refine' }, alice, place, async () => {});
-    expect(none).toMatchObject({ kind: 'refused', reply: { text: expect.stringContaining('no draft of yours in this channel') } });
-    const draft = await core.run({ kind: 'draft', text: 'a fox --count 1' }, alice, place, async () => {});
-    await finished(draft);
-    const refine = await core.run({ kind: 'refine' }, alice, place, async () => {});
-    await finished(refine);
-    expect(engine.journal.get(refine.kind === 'queued' ? refine.jobId : '')!.parentId).toBe(draft.kind === 'queued' ? draft.jobId : '');
+    const none = await run(core, { kind: 'refine' }, alice);
+    expect(none.said).toEqual([expect.stringContaining('no draft of yours in this channel')]);
+    const draft = await queued(await run(core, { kind: 'draft', text: 'a fox --count 1' }, alice));
+    const refine = await queued(await run(core, { kind: 'refine' }, alice));
+    expect(engine.history.get(refine)!.parentId).toBe(draft);
+    // Another channel has no draft of alice's.
+    const elsewhere = await runCommand(core, recordingPort().port, { kind: 'refine' }, { actor: alice, place: { ...place, channelId: 'c2' } }, log);
+    expect(elsewhere).toMatchObject({ kind: 'refused', error: { code: 'no-draft' } });
+  });
+
+  it('edits the newest image of the asker in the channel when an edit names none', async () => {
+    const { core, engine } = await setup();
+    expect(await run(core, { kind: 'edit', text: 'make it blue' }, alice)).toMatchObject({ kind: 'refused', error: { code: 'no-image' } });
+    const draft = await queued(await run(core, { kind: 'draft', text: 'a red barn --count 1' }, alice));
+    const edit = await queued(await run(core, { kind: 'edit', text: 'make it blue' }, alice));
+    expect(engine.history.get(edit)).toMatchObject({ parentId: draft, spec: { userPrompt: 'a red barn, make it blue' } });
   });
 
   it('edits an uploaded image of ours by combining its prompt with the instruction', async () => {
     const { core, engine } = await setup();
-    const draft = await core.run({ kind: 'draft', text: 'a blue house --count 1' }, alice, place, async () => {});
+    const draft = await run(core, { kind: 'draft', text: 'a blue house --count 1' }, alice);
     if (draft.kind !== 'queued') throw new Error(draft.kind);
     const end = await draft.handle.settled;
     const png = end.type === 'done' ? end.result.images[0]!.png! : Buffer.alloc(0);
-    const edit = await core.run({ kind: 'edit', text: 'make the door red --region left', image: { bytes: png } }, bob, place, async () => {});
-    await finished(edit);
-    const record = engine.journal.get(edit.kind === 'queued' ? edit.jobId : '')!;
+    const edit = await queued(await run(core, { kind: 'edit', text: 'make the door red --region left', image: { bytes: png } }, bob));
+    const record = engine.history.get(edit)!;
     expect(record.spec.userPrompt).toBe('a blue house, make the door red');
     expect(record.spec.mask).toMatchObject({ kind: 'region', region: { x: 0, w: 0.5 } });
     const plain = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#888' } }).png().toBuffer();
-    const other = await core.run({ kind: 'edit', text: 'add a hat', image: { bytes: plain } }, bob, place, async () => {});
-    await finished(other);
-    expect(engine.journal.get(other.kind === 'queued' ? other.jobId : '')!.spec.userPrompt).toBe('add a hat');
+    const other = await queued(await run(core, { kind: 'edit', text: 'add a hat', image: { bytes: plain } }, bob));
+    expect(engine.history.get(other)!.spec.userPrompt).toBe('add a hat');
+  });
+
+  it('takes the card back when the engine refuses at the last moment (the caps filled while it was shown)', async () => {
+    // The first job runs for at least 16 × 200 ms: long enough that the second one is still waiting, however slow the machine.
+    const engine = await startFakeEngine({ config: testConfig({ queue: { maxWaitingPerUser: 1, updateIntervalMs: 0 } }), stepMs: 200 });
+    engines.push(engine);
+    const core = new BotCore({ engine, policyFor: () => 'block', log, statusIntervalMs: 0 });
+    const running = await run(core, { kind: 'draft', text: 'first --count 1 --steps 16' }, alice);
+    if (running.kind !== 'queued') throw new Error(running.kind);
+    await new Promise<void>((resolve) => running.handle.subscribe((e) => e.type === 'started' && resolve()));
+    const { port, said, opened } = recordingPort();
+    const racing: ChatPort<string> = {
+      ...port,
+      open: async (shown) => {
+        // Another command of alice's is queued while this one's card is being posted.
+        expect(await run(core, { kind: 'draft', text: 'second --count 1' }, alice)).toMatchObject({ kind: 'queued' });
+        return port.open(shown);
+      },
+    };
+    const late = await runCommand(core, racing, { kind: 'draft', text: 'third --count 1' }, { actor: alice, place }, log);
+    expect(late).toMatchObject({ kind: 'refused', error: { code: 'user-queue-full' } });
+    expect(opened).toEqual(['third']);
+    expect(said).toEqual(['retracted: You already have 1 jobs waiting. Let one start first.']);
+    running.handle.cancel();
+  });
+
+  it('refuses an attachment from a host outside the fetch policy before anything is shown', async () => {
+    const { core } = await setup();
+    const { port, said, opened } = recordingPort();
+    const policed: ChatPort<string> = { ...port, fetchPolicy: { allowedHosts: ['cdn.example'], maxBytes: 1000 } };
+    const command = { kind: 'edit', text: 'x', image: { url: 'https://evil.example/a.png', declaredBytes: 10 } } as const;
+    expect(await runCommand(core, policed, command, { actor: alice, place }, log)).toMatchObject({ kind: 'refused', error: { code: 'attachment-host' } });
+    const big = { kind: 'edit', text: 'x', image: { url: 'https://cdn.example/a.png', declaredBytes: 5000 } } as const;
+    expect(await runCommand(core, policed, big, { actor: alice, place }, log)).toMatchObject({ kind: 'refused', error: { code: 'attachment-too-large' } });
+    expect(said).toHaveLength(2);
+    expect(opened).toEqual([]);
   });
 });

@@ -1,18 +1,20 @@
 import type { Role } from '../../config/schema.ts';
-import type { Engine } from '../../engine/engine.ts';
+import type { AdmittedJob, Engine } from '../../engine/engine.ts';
+import type { JobHistory, JobRecord } from '../../engine/history.ts';
 import { readTextChunks } from '../../engine/image/png-text.ts';
 import type { JobHandle } from '../../engine/job-handle.ts';
-import type { JobRecord } from '../../engine/journal.ts';
-import type { GenerationRequest, ImageInput } from '../../engine/request.ts';
+import type { StyleCatalog } from '../../engine/prompt/styles.ts';
+import type { GenerationRequest, ImageInput, SamplingSettings } from '../../engine/request.ts';
 import type { Logger } from '../../logging.ts';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
-import type { Actor, CommandRequest, ImageSource, Locale, Place } from './command.ts';
-import type { CoreError, UserError } from './errors.ts';
+import { fail, ok, type Result } from '../../result.ts';
+import { fetchImage, precheckDownload, type FetchPolicy } from './attachments.ts';
+import { scopeOf, type Actor, type CommandRequest, type ImageSource, type Locale, type Place, type Who } from './command.ts';
+import type { UserError } from './errors.ts';
 import { parseCommandText } from './grammar.ts';
 import { followJob } from './lifecycle.ts';
 import type { CommandOptions } from './options.ts';
-import type { Reply, ReplySink } from './reply.ts';
-import { errorText } from './texts.ts';
+import type { ReplySink } from './reply.ts';
 
 export interface CoreDeps {
   readonly engine: Engine;
@@ -22,28 +24,48 @@ export interface CoreDeps {
   readonly statusIntervalMs: number;
 }
 
-/** What the core keeps in the journal's delivery column, around the adapter's own data. */
-export interface DeliveryEnvelope<T = unknown> {
-  /** Kept at the top level: the journal finds a user's latest draft in a channel by it. */
-  readonly channel: string;
+/** A command whose text was read: grammar checked, flags parsed, attachments' declared sizes checked. */
+export type ParsedCommand =
+  | { readonly kind: 'draft'; readonly prompt: string; readonly options: CommandOptions }
+  | { readonly kind: 'refine'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource }
+  | { readonly kind: 'edit'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource; readonly mask?: ImageSource }
+  | Extract<CommandRequest, { kind: 'vary' | 'reroll' }>;
+
+/** What a prepared job shows before it runs. */
+export interface ShownJob {
+  readonly role: Role;
+  /** The prompt as the user will see it on the job's card (flags removed, or the parent's prompt). */
+  readonly prompt: string;
   readonly locale: Locale;
-  readonly place: Place;
-  readonly data: T;
 }
 
-export type CoreOutcome =
-  | { readonly kind: 'refused'; readonly error: UserError; readonly reply: Reply }
-  | { readonly kind: 'queued'; readonly jobId: string; readonly handle: JobHandle; readonly finished: Promise<void> }
-  | { readonly kind: 'cancelled'; readonly jobId: string }
-  | { readonly kind: 'delete'; readonly jobId: string; readonly record: JobRecord };
+/** A command resolved and checked by the engine, ready to queue. */
+export interface PreparedCommand {
+  readonly shown: ShownJob;
+  readonly who: Who;
+  readonly job: AdmittedJob;
+}
 
-const refused = (locale: Locale, error: UserError): CoreOutcome => ({ kind: 'refused', error, reply: { kind: 'error', text: errorText(locale, error) } });
+export interface SubmittedJob {
+  readonly handle: JobHandle;
+  /** Resolves once the job's final reply has gone to the sink. */
+  readonly finished: Promise<void>;
+}
 
-type Resolved<T> = { ok: true; value: T } | { ok: false; error: UserError };
+/** What the core keeps in the journal's delivery column around the adapter's own data. */
+export interface DeliveryEnvelope {
+  readonly locale: Locale;
+  readonly place: Place;
+  readonly data: unknown;
+}
+
+type Resolved<T> = Result<T, UserError>;
 
 /**
- * The platform-neutral bot: parse → validate → enqueue → follow. Adapters hand it CommandRequests and a sink that
- * renders Replies; it never touches a platform API.
+ * The platform-neutral bot, in three steps: `parse` (synchronous: the text and options), `prepare` (the images
+ * and the prompt resolved, every check the engine makes), `submit` (queued, its life rendered into a sink). Owner
+ * actions (`cancel`, `delete`) and pausing are here too. It never touches a platform API; core/flow.ts drives an
+ * adapter's port through these steps.
  */
 export class BotCore {
   readonly #deps: CoreDeps;
@@ -52,207 +74,282 @@ export class BotCore {
     this.#deps = deps;
   }
 
-  get engine(): Engine {
-    return this.#deps.engine;
+  /** Every job, read-only. */
+  get history(): JobHistory {
+    return this.#deps.engine.history;
   }
 
-  /** Fast, synchronous checks (the grammar) so an adapter can refuse before deferring. */
-  precheck(command: CommandRequest, actor: Actor): Reply | undefined {
-    if (command.kind !== 'draft' && command.kind !== 'refine' && command.kind !== 'edit') return undefined;
-    const parsed = this.#options(command.kind, command.text ?? '', command.options ?? {});
-    return parsed.ok ? undefined : { kind: 'error', text: errorText(actor.locale, parsed.error) };
+  /** The style presets `--style` takes. */
+  get styles(): StyleCatalog {
+    return this.#deps.engine.styles;
   }
 
-  /** Runs a command. Refusals come back as an error Reply for the adapter to show privately. */
-  async run(command: CommandRequest, actor: Actor, place: Place, sink: ReplySink, platformDelivery: unknown = null): Promise<CoreOutcome> {
-    try {
-      switch (command.kind) {
-        case 'cancel':
-        case 'delete':
-          return this.#ownerAction(command.kind, command.jobId, actor);
-        default: {
-          const request = await this.#request(command, actor, place);
-          if (!request.ok) return refused(actor.locale, request.error);
-          const delivery: DeliveryEnvelope = { channel: place.channelId, locale: actor.locale, place, data: platformDelivery };
-          const submitted = await this.#deps.engine.submit(request.value, { delivery, policy: this.#deps.policyFor(place) });
-          if (!submitted.ok) return refused(actor.locale, submitted.error);
-          const handle = submitted.value;
-          return { kind: 'queued', jobId: handle.id, handle, finished: this.follow(handle, sink) };
-        }
+  /** A role's steps range and defaults, as its profile and model set them (for a platform's option limits). */
+  sampling(role: Role): SamplingSettings {
+    return this.#deps.engine.sampling(role);
+  }
+
+  /** A job that is waiting or running, with its latest event. */
+  live(jobId: string): JobHandle | undefined {
+    return this.#deps.engine.job(jobId);
+  }
+
+  /** True while new jobs are refused (the process is pausing or shutting down). */
+  get paused(): boolean {
+    return !this.#deps.engine.accepting;
+  }
+
+  /** One switch for the whole process: every platform refuses new jobs while paused; running jobs go on. */
+  pause(): void {
+    this.#deps.engine.pause();
+  }
+
+  resume(): void {
+    this.#deps.engine.resume();
+  }
+
+  /** The text and options of a job command, and what can be known of its attachments without downloading them. */
+  parse(command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, fetchPolicy?: FetchPolicy): Resolved<ParsedCommand> {
+    if (this.paused) return fail({ code: 'shutting-down', message: 'paused' });
+    switch (command.kind) {
+      case 'vary':
+      case 'reroll':
+        return ok(command);
+      case 'draft': {
+        const parsed = parseOptions('draft', command.text, command.options ?? {});
+        return parsed.ok ? ok({ kind: 'draft', ...parsed.value }) : parsed;
       }
-    } catch (error) {
-      this.#deps.log.error({ err: error, command: command.kind }, 'command failed');
-      return refused(actor.locale, { code: 'internal', message: 'internal error' });
+      case 'refine': {
+        const parsed = parseOptions('refine', command.text ?? '', command.options ?? {});
+        if (!parsed.ok) return parsed;
+        const refusal = command.image && sourceRefusal(command.image, fetchPolicy);
+        if (refusal) return fail(refusal);
+        return ok({ kind: 'refine', ...parsed.value, ...(command.image ? { image: command.image } : {}) });
+      }
+      case 'edit': {
+        const parsed = parseOptions('edit', command.text, command.options ?? {});
+        if (!parsed.ok) return parsed;
+        for (const source of [command.image, command.mask]) {
+          const refusal = source && sourceRefusal(source, fetchPolicy);
+          if (refusal) return fail(refusal);
+        }
+        return ok({ kind: 'edit', ...parsed.value, ...(command.image ? { image: command.image } : {}), ...(command.mask ? { mask: command.mask } : {}) });
+      }
     }
+  }
+
+  /** Downloads and resolves the images and the prompt, then asks the engine for every check it makes. */
+  async prepare(command: ParsedCommand, who: Who, fetchPolicy?: FetchPolicy): Promise<Resolved<PreparedCommand>> {
+    const request = await this.#request(command, who, fetchPolicy);
+    if (!request.ok) return request;
+    const checked = await this.#deps.engine.check(request.value);
+    if (!checked.ok) return checked;
+    const shown = { role: request.value.role, prompt: checked.value.spec.userPrompt, locale: who.actor.locale };
+    return ok({ shown, who, job: checked.value });
+  }
+
+  /** Queues a prepared job; its life is rendered into the sink from the first event on. */
+  async submit(prepared: PreparedCommand, delivery: unknown, sink: ReplySink): Promise<Resolved<SubmittedJob>> {
+    const { who } = prepared;
+    const envelope: DeliveryEnvelope = { locale: who.actor.locale, place: who.place, data: delivery };
+    const submitted = await this.#deps.engine.submit(prepared.job, { scope: scopeOf(who.place), delivery: envelope, policy: this.#deps.policyFor(who.place) });
+    if (!submitted.ok) return submitted;
+    return ok({ handle: submitted.value, finished: this.follow(submitted.value, sink) });
   }
 
   /** Renders a job's lifecycle into a sink (also for jobs recovered after a restart). */
   follow(handle: JobHandle, sink: ReplySink): Promise<void> {
     const record = handle.record;
-    const envelope = record.delivery as DeliveryEnvelope | null;
     return followJob(
       handle,
-      { jobId: record.id, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: envelope?.locale ?? 'en' },
+      { jobId: record.id, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: readDelivery(record).locale },
       sink,
       { minIntervalMs: this.#deps.statusIntervalMs, log: this.#deps.log },
     );
   }
 
-  #ownerAction(kind: 'cancel' | 'delete', jobId: string, actor: Actor): CoreOutcome {
-    const record = this.#deps.engine.journal.get(jobId);
-    if (!record) return refused(actor.locale, { code: 'unknown-job' });
-    const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
-    if (!isOwner && !actor.isAdmin) return refused(actor.locale, { code: 'not-owner' });
-    if (kind === 'delete') return { kind: 'delete', jobId, record };
+  /** Cancel: the job's owner or an admin. The job's own sink then shows it cancelled. */
+  cancel(jobId: string, actor: Actor): Resolved<JobRecord> {
+    const record = this.#ownedBy(jobId, actor);
+    if (!record.ok) return record;
     const cancelled = this.#deps.engine.cancel(jobId);
-    return cancelled.ok ? { kind: 'cancelled', jobId } : refused(actor.locale, cancelled.error);
+    return cancelled.ok ? record : cancelled;
   }
 
-  #options(role: Role, text: string, slash: CommandOptions): Resolved<{ prompt: string; options: CommandOptions }> {
-    const parsed = parseCommandText(text, role);
-    if (!parsed.ok) return parsed;
-    const options: CommandOptions = { ...slash };
-    for (const [key, value] of Object.entries(parsed.value.options)) {
-      const current = (slash as Record<string, unknown>)[key];
-      if (current !== undefined && current !== value) return { ok: false, error: { code: 'duplicate-flag', params: { flag: `--${key}` } } };
-      (options as Record<string, unknown>)[key] = value;
-    }
-    return { ok: true, value: { prompt: parsed.value.prompt, options } };
+  /** Delete: the owner or an admin may remove a job's messages; the record says where they are. */
+  delete(jobId: string, actor: Actor): Resolved<JobRecord> {
+    return this.#ownedBy(jobId, actor);
+  }
+
+  #ownedBy(jobId: string, actor: Actor): Resolved<JobRecord> {
+    const record = this.history.get(jobId);
+    if (!record) return fail({ code: 'unknown-job' });
+    const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
+    return isOwner || actor.isAdmin ? ok(record) : fail({ code: 'not-owner' });
   }
 
   /** A candidate of an earlier result: its stored file and what made it. */
   #candidate(jobId: string, index: number): Resolved<{ record: JobRecord; path: string; prompt: string; noise: JobRecord['spec']['candidates'][number]['noise'] }> {
-    const record = this.#deps.engine.journal.get(jobId);
+    const record = this.history.get(jobId);
     const image = record?.result?.images.find((i) => i.index === index);
-    if (!record || !image) return { ok: false, error: { code: 'expired-button' } satisfies CoreError };
-    if (image.withheld || image.path === null) return { ok: false, error: { code: 'input-blocked', message: 'withheld candidate' } };
-    return { ok: true, value: { record, path: image.path, prompt: image.prompt, noise: image.noise } };
+    if (!record || !image) return fail({ code: 'expired-button' });
+    if (image.withheld || image.path === null) return fail({ code: 'input-blocked', message: 'withheld candidate' });
+    return ok({ record, path: image.path, prompt: image.prompt, noise: image.noise });
   }
 
   /** An image source as engine input, plus the prompt that made it when this bot made it. */
-  #image(source: ImageSource): Resolved<{ input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null }> {
-    if ('bytes' in source) {
-      let prompt: string | null = null;
-      try {
-        const chunk = readTextChunks(Buffer.from(source.bytes))['zimage-bot'];
-        if (chunk) prompt = (JSON.parse(chunk) as { prompt?: string }).prompt ?? null;
-      } catch {
-        // Not one of ours (or not a PNG): no known prompt.
-      }
-      return { ok: true, value: { input: { bytes: source.bytes }, prompt, parent: null } };
+  async #image(source: ImageSource, fetchPolicy: FetchPolicy | undefined): Promise<Resolved<{ input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null }>> {
+    if ('jobId' in source) {
+      const candidate = this.#candidate(source.jobId, source.index);
+      if (!candidate.ok) return candidate;
+      return ok({ input: { path: candidate.value.path }, prompt: candidate.value.prompt, parent: { jobId: source.jobId, index: source.index } });
     }
-    const candidate = this.#candidate(source.jobId, source.index);
-    if (!candidate.ok) return candidate;
-    return { ok: true, value: { input: { path: candidate.value.path }, prompt: candidate.value.prompt, parent: { jobId: source.jobId, index: source.index } } };
+    let bytes: Uint8Array;
+    if ('url' in source) {
+      if (!fetchPolicy) return fail({ code: 'attachment-host' });
+      const fetched = await fetchImage(source.url, fetchPolicy);
+      if (!fetched.ok) return fetched;
+      bytes = fetched.bytes;
+    } else {
+      bytes = source.bytes;
+    }
+    return ok({ input: { bytes }, prompt: promptInPng(bytes), parent: null });
   }
 
-  async #request(command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, actor: Actor, place: Place): Promise<Resolved<GenerationRequest>> {
+  /** The actor's newest delivered candidate in this channel, of one of the roles. */
+  #latest(who: Who, roles: readonly Role[]): ImageSource | undefined {
+    const owner = { platform: who.actor.platform, userId: who.actor.userId };
+    const latest = this.history.latestDone({ owner, roles, scope: scopeOf(who.place) });
+    const index = latest?.result?.images.find((i) => !i.withheld)?.index;
+    return latest && index !== undefined ? { jobId: latest.id, index } : undefined;
+  }
+
+  async #request(command: ParsedCommand, who: Who, fetchPolicy: FetchPolicy | undefined): Promise<Resolved<GenerationRequest>> {
+    const { actor } = who;
     const owner = actor.name === undefined ? { platform: actor.platform, userId: actor.userId } : { platform: actor.platform, userId: actor.userId, name: actor.name };
     switch (command.kind) {
-      case 'draft': {
-        const parsed = this.#options('draft', command.text, command.options ?? {});
-        if (!parsed.ok) return parsed;
-        return { ok: true, value: { role: 'draft', owner, prompt: parsed.value.prompt, ...engineOptions(parsed.value.options) } };
-      }
+      case 'draft':
+        return ok({ role: 'draft', owner, prompt: command.prompt, ...engineOptions(command.options) });
       case 'refine': {
-        const parsed = this.#options('refine', command.text ?? '', command.options ?? {});
-        if (!parsed.ok) return parsed;
-        let source = command.image;
-        if (!source) {
-          const latest = this.#deps.engine.journal.latestDone(owner, 'draft', place.channelId);
-          const index = latest?.result?.images.find((i) => !i.withheld)?.index;
-          if (!latest || index === undefined) return { ok: false, error: { code: 'no-draft' } };
-          source = { jobId: latest.id, index };
-        }
-        const image = this.#image(source);
+        const source = command.image ?? this.#latest(who, ['draft']);
+        if (!source) return fail({ code: 'no-draft' });
+        const image = await this.#image(source, fetchPolicy);
         if (!image.ok) return image;
-        const parentSpec = image.value.parent ? this.#deps.engine.journal.get(image.value.parent.jobId)?.spec : undefined;
-        const prompt = parsed.value.prompt || image.value.prompt || '';
-        return {
-          ok: true,
-          value: {
-            role: 'refine',
-            owner,
-            prompt,
-            image: image.value.input,
-            ...(parentSpec && parsed.value.options.no === undefined && !parsed.value.prompt ? { negativePrompt: parentSpec.negativePrompt } : {}),
-            ...(image.value.parent ? { parent: image.value.parent } : {}),
-            ...engineOptions(parsed.value.options),
-          },
-        };
+        const parentSpec = image.value.parent ? this.history.get(image.value.parent.jobId)?.spec : undefined;
+        return ok({
+          role: 'refine',
+          owner,
+          prompt: command.prompt || image.value.prompt || '',
+          image: image.value.input,
+          ...(parentSpec && command.options.no === undefined && !command.prompt ? { negativePrompt: parentSpec.negativePrompt } : {}),
+          ...(image.value.parent ? { parent: image.value.parent } : {}),
+          ...engineOptions(command.options),
+        });
       }
       case 'edit': {
-        const parsed = this.#options('edit', command.text, command.options ?? {});
-        if (!parsed.ok) return parsed;
-        const image = this.#image(command.image);
+        const source = command.image ?? this.#latest(who, ['draft', 'refine', 'edit']);
+        if (!source) return fail({ code: 'no-image' });
+        const image = await this.#image(source, fetchPolicy);
         if (!image.ok) return image;
-        const mask = command.mask ? this.#image(command.mask) : undefined;
+        const mask = command.mask ? await this.#image(command.mask, fetchPolicy) : undefined;
         if (mask && !mask.ok) return mask;
-        const instruction = parsed.value.prompt;
+        const instruction = command.prompt;
         // An image this bot made: its prompt is known, and the instruction edits it.
         const prompt = image.value.prompt && instruction ? `${image.value.prompt}, ${instruction}` : instruction || image.value.prompt || '';
-        return {
-          ok: true,
-          value: {
-            role: 'edit',
-            owner,
-            prompt,
-            image: image.value.input,
-            ...(mask ? { mask: mask.value.input } : {}),
-            ...(image.value.parent ? { parent: image.value.parent } : {}),
-            ...engineOptions(parsed.value.options),
-          },
-        };
+        return ok({
+          role: 'edit',
+          owner,
+          prompt,
+          image: image.value.input,
+          ...(mask ? { mask: mask.value.input } : {}),
+          ...(image.value.parent ? { parent: image.value.parent } : {}),
+          ...engineOptions(command.options),
+        });
       }
       case 'vary': {
         const candidate = this.#candidate(command.jobId, command.index);
         if (!candidate.ok) return candidate;
         const { spec } = candidate.value.record;
-        return {
-          ok: true,
-          value: {
-            role: 'draft',
-            owner,
-            prompt: candidate.value.prompt,
-            negativePrompt: spec.negativePrompt,
-            vary: { noise: candidate.value.noise, strength: command.strength },
-            count: spec.candidates.length,
-            width: spec.width,
-            height: spec.height,
-            ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
-            parent: { jobId: command.jobId, index: command.index },
-          },
-        };
+        return ok({
+          role: 'draft',
+          owner,
+          prompt: candidate.value.prompt,
+          negativePrompt: spec.negativePrompt,
+          vary: { noise: candidate.value.noise, strength: command.strength },
+          count: spec.candidates.length,
+          width: spec.width,
+          height: spec.height,
+          ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
+          parent: { jobId: command.jobId, index: command.index },
+        });
       }
       case 'reroll': {
-        const record = this.#deps.engine.journal.get(command.jobId);
-        if (!record) return { ok: false, error: { code: 'expired-button' } };
-        const { spec } = record;
-        const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
-        return {
-          ok: true,
-          value: {
-            role: spec.role,
-            owner,
-            prompt: spec.userPrompt,
-            ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
-            ...(spec.style !== null ? { style: spec.style } : {}),
-            ...(isMatrix ? {} : { count: spec.candidates.length }),
-            chaos: spec.chaos,
-            steps: spec.steps,
-            guidance: spec.guidance,
-            width: spec.width,
-            height: spec.height,
-            ...(spec.role !== 'draft' ? { strength: spec.strength } : {}),
-            ...(spec.image ? { image: { path: spec.image } } : {}),
-            ...(spec.mask?.kind === 'image' ? { mask: { path: spec.mask.path } } : {}),
-            ...(spec.mask?.kind === 'region' ? { region: regionText(spec.mask.region) } : {}),
-            parent: { jobId: record.id },
-          },
-        };
+        const record = this.history.get(command.jobId);
+        if (!record) return fail({ code: 'expired-button' });
+        return ok(rerollOf(record, owner));
       }
     }
   }
+}
+
+/** Where a journaled job's messages are in the adapter's terms, and the language they are in. */
+export function readDelivery(record: JobRecord): { readonly locale: Locale; readonly data: unknown } {
+  const envelope = record.delivery as Partial<DeliveryEnvelope> | null;
+  return { locale: envelope?.locale === 'zh-CN' ? 'zh-CN' : 'en', data: envelope?.data ?? null };
+}
+
+/** The grammar over the text, merged with the platform's own options (a slash command's); a flag given both ways must agree. */
+function parseOptions(role: Role, text: string, slash: CommandOptions): Resolved<{ prompt: string; options: CommandOptions }> {
+  const parsed = parseCommandText(text, role);
+  if (!parsed.ok) return parsed;
+  const options: CommandOptions = { ...slash };
+  for (const [key, value] of Object.entries(parsed.value.options)) {
+    const current = (slash as Record<string, unknown>)[key];
+    if (current !== undefined && current !== value) return fail({ code: 'duplicate-flag', params: { flag: `--${key}` } });
+    (options as Record<string, unknown>)[key] = value;
+  }
+  return ok({ prompt: parsed.value.prompt, options });
+}
+
+/** An attachment refused before anything is downloaded (its host, its declared size). */
+function sourceRefusal(source: ImageSource, fetchPolicy: FetchPolicy | undefined): UserError | undefined {
+  if (!('url' in source)) return undefined;
+  return fetchPolicy ? precheckDownload(source.url, source.declaredBytes, fetchPolicy) : { code: 'attachment-host' };
+}
+
+/** The prompt in a PNG this bot made (its text chunk); null for anyone else's image. */
+function promptInPng(bytes: Uint8Array): string | null {
+  try {
+    const chunk = readTextChunks(Buffer.from(bytes))['zimage-bot'];
+    return chunk ? ((JSON.parse(chunk) as { prompt?: string }).prompt ?? null) : null;
+  } catch {
+    // Not one of ours (or not a PNG): no known prompt.
+    return null;
+  }
+}
+
+/** The same job again with fresh noise: every parameter the user chose, none of the seeds. */
+function rerollOf(record: JobRecord, owner: GenerationRequest['owner']): GenerationRequest {
+  const { spec } = record;
+  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
+  return {
+    role: spec.role,
+    owner,
+    prompt: spec.userPrompt,
+    ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
+    ...(spec.style !== null ? { style: spec.style } : {}),
+    ...(isMatrix ? {} : { count: spec.candidates.length }),
+    chaos: spec.chaos,
+    steps: spec.steps,
+    guidance: spec.guidance,
+    width: spec.width,
+    height: spec.height,
+    ...(spec.role !== 'draft' ? { strength: spec.strength } : {}),
+    ...(spec.image ? { image: { path: spec.image } } : {}),
+    ...(spec.mask?.kind === 'image' ? { mask: { path: spec.mask.path } } : {}),
+    ...(spec.mask?.kind === 'region' ? { region: regionText(spec.mask.region) } : {}),
+    parent: { jobId: record.id },
+  };
 }
 
 function regionText(region: { x: number; y: number; w: number; h: number }): string {

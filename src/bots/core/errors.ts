@@ -2,6 +2,7 @@ import type { EngineError } from '../../engine/errors.ts';
 
 /** What the core refuses before the engine sees a request (the grammar, attachments, permissions). */
 export type CoreErrorCode =
+  | 'unknown-command'
   | 'unknown-flag'
   | 'flag-not-for-role'
   | 'duplicate-flag'
@@ -12,6 +13,7 @@ export type CoreErrorCode =
   | 'attachment-too-large'
   | 'attachment-host'
   | 'attachment-fetch'
+  | 'image-not-for-draft'
   | 'no-image'
   | 'no-draft'
   | 'not-owner'
@@ -25,3 +27,25 @@ export interface CoreError {
 
 /** Anything a user can be told went wrong: a core refusal or an engine error. */
 export type UserError = CoreError | EngineError;
+
+/** Something failed that the user could not have caused; the details go to the log, never to the user. */
+export const INTERNAL_ERROR: EngineError = { code: 'internal', message: 'internal error' };
+
+/**
+ * A platform API call that failed (Discord REST, Slack Web API), in one shape whatever the SDK: each adapter turns
+ * its SDK's errors into this, with every token and token-bearing URL already scrubbed, so it is safe to log.
+ */
+export interface PlatformFailure {
+  /** The platform's own code: Discord's JSON error code (10062, 50027…), Slack's error string (`not_in_channel`…). */
+  readonly code: string | number | null;
+  readonly status: number | null;
+  readonly message: string;
+}
+
+/** A PlatformFailure thrown through code that expects an Error (a reply sink, a listener). */
+export class PlatformError extends Error {
+  override readonly name = 'PlatformError';
+  constructor(readonly failure: PlatformFailure) {
+    super(`${failure.message} (code ${failure.code ?? '-'}, status ${failure.status ?? '-'})`);
+  }
+}

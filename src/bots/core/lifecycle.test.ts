@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { JobHandle, type JobResult } from '../../engine/job-handle.ts';
-import type { JobRecord } from '../../engine/journal.ts';
+import type { JobRecord } from '../../engine/history.ts';
 import { createLogger } from '../../logging.ts';
 import { followJob } from './lifecycle.ts';
 import type { Reply } from './reply.ts';

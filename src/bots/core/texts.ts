@@ -58,6 +58,8 @@ const EN = {
   'error.expired-button': 'That button belongs to a job that is gone.',
   'error.invalid-request': (p: Params) => `${p.message}`,
   'error.unknown-role': 'Unknown command.',
+  'error.unknown-command': (p: Params) => `Unknown command${p.command ? ` ${p.command}` : ''}. Use /draft, /refine or /edit.`,
+  'error.image-not-for-draft': '/draft starts from words only. To start from an image, use /edit or /refine.',
   'error.empty-prompt': 'Tell me what to draw: the prompt is empty.',
   'error.prompt-too-long': (p: Params) => `The prompt is too long (${p.length} characters; the limit is ${p.max}).`,
   'error.out-of-range': (p: Params) => `${p.setting} must be between ${p.min} and ${p.max}; you gave ${p.value}.`,
@@ -106,8 +108,6 @@ const EN = {
   'slack.modal.instruction': 'What should change?',
   'slack.modal.candidate': 'Which candidate',
   'studio.bad-message': 'The studio could not read that message. Reload the page and try again.',
-  'studio.unknown-command': (p: Params) => `Unknown command ${p.command}. Use /draft, /refine or /edit.`,
-  'studio.image-not-for-draft': '/draft starts from words only. To start from an image, use /edit or /refine.',
 } satisfies Record<string, Template>;
 
 export type TextKey = keyof typeof EN;
@@ -160,6 +160,8 @@ const ZH: Record<TextKey, Template> = {
   'error.expired-button': '这个按钮对应的任务已经不存在了。',
   'error.invalid-request': (p) => `请求无效：${p.message}`,
   'error.unknown-role': '未知命令。',
+  'error.unknown-command': (p) => `未知命令${p.command ? ` ${p.command}` : ''}。请使用 /draft、/refine 或 /edit。`,
+  'error.image-not-for-draft': '/draft 只根据文字作画。要从一张图像开始，请使用 /edit 或 /refine。',
   'error.empty-prompt': '请告诉我要画什么：提示词是空的。',
   'error.prompt-too-long': (p) => `提示词太长（${p.length} 个字符；上限 ${p.max}）。`,
   'error.out-of-range': (p) => `${p.setting} 必须在 ${p.min} 到 ${p.max} 之间；你给的是 ${p.value}。`,
@@ -206,8 +208,6 @@ const ZH: Record<TextKey, Template> = {
   'slack.modal.instruction': '要改什么？',
   'slack.modal.candidate': '哪个候选',
   'studio.bad-message': '工作室无法读取这条消息，请刷新页面后重试。',
-  'studio.unknown-command': (p) => `未知命令 ${p.command}。请使用 /draft、/refine 或 /edit。`,
-  'studio.image-not-for-draft': '/draft 只根据文字作画。要从一张图像开始，请使用 /edit 或 /refine。',
 };
 
 const CATALOGS: Record<Locale, Record<TextKey, Template>> = { en: EN, 'zh-CN': ZH };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import type { JobRecord } from '../../engine/history.ts';
 import type { Locale } from '../core/command.ts';
-import type { DeliveryEnvelope } from '../core/core.ts';
-import type { JobRecord } from '../../engine/journal.ts';
+import { readDelivery } from '../core/core.ts';
 
 /**
  * Where a job's Discord messages go, kept in the job journal (the core stores it as `delivery.data`), so a job
@@ -36,8 +36,7 @@ const deliverySchema = z.object({
 
 /** The Discord delivery of a journal record and the language its messages are in; undefined when unusable. */
 export function deliveryOf(record: JobRecord): { readonly delivery: DiscordDelivery; readonly locale: Locale } | undefined {
-  const envelope = record.delivery as Partial<DeliveryEnvelope> | null;
-  const parsed = deliverySchema.safeParse(envelope?.data);
-  if (!parsed.success) return undefined;
-  return { delivery: parsed.data, locale: envelope?.locale === 'zh-CN' ? 'zh-CN' : 'en' };
+  const { data, locale } = readDelivery(record);
+  const parsed = deliverySchema.safeParse(data);
+  return parsed.success ? { delivery: parsed.data, locale } : undefined;
 }

@@ -1,21 +1,23 @@
 import { Events, RESTEvents, type Client } from 'discord.js';
 import type { Adapter } from '../adapter.ts';
 import { errorText } from '../core/texts.ts';
-import type { ResumeDecision } from '../../engine/engine.ts';
-import type { JobRecord } from '../../engine/journal.ts';
+import type { JobRecord } from '../../engine/history.ts';
+import type { ResumeDecision } from '../../engine/recovery.ts';
+import { scrubSecrets } from '../../logging.ts';
 import type { Runtime } from '../../runtime.ts';
 import { createDiscordClient } from './client.ts';
 import { COMMANDS } from './commands/index.ts';
 import { deliveryOf } from './delivery.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { DiscordBot } from './discord-bot.ts';
 import { EditForms } from './edit-forms.ts';
 import { JobMessage } from './job-message.ts';
+import { jobMessageSink } from './ports.ts';
 import { commandDefinitions, registerCommands } from './register.ts';
-import { failureOf, restTransport, scrubRoute, type DiscordTransport } from './transport.ts';
+import { failureOf, restTransport, type DiscordTransport } from './transport.ts';
 
 /**
  * The Discord adapter as main.ts sees it: logged in, commands registered once, interactions and mentions routed to
- * the dispatcher; jobs found unfinished at start-up continue their status card; stop closes the gateway.
+ * the bot; jobs found unfinished at start-up continue their status card; stop closes the gateway.
  */
 export class DiscordAdapter implements Adapter {
   readonly platform = 'discord';
@@ -23,7 +25,6 @@ export class DiscordAdapter implements Adapter {
   readonly #client: Client;
   readonly #transport: DiscordTransport;
   readonly #forms = new EditForms();
-  #paused = false;
   #stopped = false;
 
   private constructor(runtime: Runtime, client: Client) {
@@ -56,32 +57,31 @@ export class DiscordAdapter implements Adapter {
 
   #listen(): void {
     const { log } = this.#runtime;
-    const dispatcher = new Dispatcher({
+    const bot = new DiscordBot({
       runtime: this.#runtime,
       transport: this.#transport,
       commands: COMMANDS,
       forms: this.#forms,
       botUserId: () => this.#client.user?.id ?? '',
-      isPaused: () => this.#paused,
     });
-    this.#client.on(Events.InteractionCreate, (interaction) => void dispatcher.onInteraction(interaction));
-    this.#client.on(Events.MessageCreate, (message) => void dispatcher.onMessage(message));
+    this.#client.on(Events.InteractionCreate, (interaction) => void bot.onInteraction(interaction));
+    this.#client.on(Events.MessageCreate, (message) => void bot.onMessage(message));
     this.#client.on(Events.Error, (error) => log.error({ err: failureOf(error) }, 'discord client error'));
-    this.#client.on(Events.Warn, (message) => log.warn({ detail: scrubRoute(message) }, 'discord client warning'));
+    this.#client.on(Events.Warn, (message) => log.warn({ detail: scrubSecrets(message) }, 'discord client warning'));
     this.#client.rest.on(RESTEvents.RateLimited, (info) =>
-      log.warn({ route: scrubRoute(info.route), method: info.method, retryAfterMs: info.retryAfter, global: info.global, scope: info.scope }, 'discord rate limit: waiting'),
+      log.warn({ route: scrubSecrets(info.route), method: info.method, retryAfterMs: info.retryAfter, global: info.global, scope: info.scope }, 'discord rate limit: waiting'),
     );
   }
 
   async #register(): Promise<void> {
-    const { config, engine, log } = this.#runtime;
+    const { config, core, log } = this.#runtime;
     const applicationId = this.#client.application?.id;
     if (!applicationId) {
       log.error('discord: no application id after login; commands not registered');
       return;
     }
     try {
-      const registration = await registerCommands(this.#client.rest, applicationId, config.discord.guildId, commandDefinitions(config, engine.styles));
+      const registration = await registerCommands(this.#client.rest, applicationId, config.discord.guildId, commandDefinitions({ config, styles: core.styles, sampling: (role) => core.sampling(role) }));
       log.info({ ...registration, guild: config.discord.guildId }, 'discord commands registered');
     } catch (error) {
       // The commands registered last time keep working; say so rather than refusing to start.
@@ -93,8 +93,8 @@ export class DiscordAdapter implements Adapter {
     if (this.#stopped) return { resume: false, reason: 'the Discord adapter is stopped' };
     const found = deliveryOf(record);
     if (!found) return { resume: false, reason: 'no Discord delivery data' };
-    const message = new JobMessage({ transport: this.#transport, delivery: found.delivery, locale: found.locale, log: this.#runtime.log });
-    return { resume: true, attach: (handle) => void this.#runtime.core.follow(handle, message.sink) };
+    const sink = jobMessageSink({ config: this.#runtime.config, transport: this.#transport, log: this.#runtime.log }, found.delivery, found.locale);
+    return { resume: true, attach: (handle) => void this.#runtime.core.follow(handle, sink) };
   }
 
   async reportLost(record: JobRecord): Promise<void> {
@@ -112,12 +112,7 @@ export class DiscordAdapter implements Adapter {
     }
   }
 
-  async pause(): Promise<void> {
-    this.#paused = true;
-  }
-
   async stop(): Promise<void> {
-    this.#paused = true;
     this.#stopped = true;
     this.#forms.clear();
     await this.#client.destroy();

@@ -1,13 +1,12 @@
 import type { Config } from '../../config/schema.ts';
-import { fetchImage, hostAllowed, type FetchPolicy } from '../core/attachments.ts';
+import type { FetchPolicy } from '../core/attachments.ts';
 import { commandFromButton } from '../core/buttons.ts';
 import type { ImageSource } from '../core/command.ts';
-import type { CoreError } from '../core/errors.ts';
 
 /**
- * Which image a Discord message or option points at, and fetching it safely. An image this bot posted resolves to
- * its job and candidate (found in the message's button ids), so an edit knows the prompt that made it; anything
- * else is downloaded, from Discord's file hosts only.
+ * Which image a Discord message or option points at. An image this bot posted resolves to its job and candidate
+ * (found in the message's button ids), so an edit knows the prompt that made it; anything else is an attachment the
+ * core downloads, from Discord's file hosts only.
  */
 export interface AttachmentRef {
   readonly url: string;
@@ -16,10 +15,6 @@ export interface AttachmentRef {
   readonly name: string;
   readonly contentType: string | null;
 }
-
-export type ImageRef =
-  | { readonly kind: 'job'; readonly jobId: string; readonly index: number }
-  | { readonly kind: 'upload'; readonly attachment: AttachmentRef };
 
 /** A message as the handlers see it: who wrote it, its attachments, and the custom ids of its buttons. */
 export interface MessageView {
@@ -59,18 +54,21 @@ export function imageAttachment(attachments: readonly AttachmentRef[]): Attachme
   return attachments.find((a) => (a.contentType ? a.contentType.startsWith('image/') : IMAGE_NAME.test(a.name)));
 }
 
+/** An attachment as the core takes it: a URL to download, with the size Discord declares. */
+export const attachmentSource = (attachment: AttachmentRef): ImageSource => ({ url: attachment.url, declaredBytes: attachment.size });
+
 /**
  * The image of a message: one of ours → its candidate (`candidate` is 1-based; default the first delivered), else
  * its first image attachment. Undefined when the message has no image or the candidate is not one of it.
  */
-export function imageOfMessage(message: MessageView, botUserId: string, candidate?: number): ImageRef | undefined {
+export function imageOfMessage(message: MessageView, botUserId: string, candidate?: number): ImageSource | undefined {
   const own = ownResultOf(message, botUserId);
   if (own) {
     const index = candidate === undefined ? own.indices[0] : own.indices.find((i) => i === candidate - 1);
-    return index === undefined ? undefined : { kind: 'job', jobId: own.jobId, index };
+    return index === undefined ? undefined : { jobId: own.jobId, index };
   }
   const attachment = imageAttachment(message.attachments);
-  return attachment ? { kind: 'upload', attachment } : undefined;
+  return attachment ? attachmentSource(attachment) : undefined;
 }
 
 const DISCORD_API_HOSTS = new Set(['discord.com', 'discordapp.com', 'canary.discord.com', 'ptb.discord.com']);
@@ -88,26 +86,4 @@ export function fetchPolicy(config: Readonly<Config>, maxBytes: number): FetchPo
     if (base.protocol === 'http:') insecure.push(base.hostname);
   }
   return { allowedHosts: hosts, insecureHosts: insecure, maxBytes };
-}
-
-/** The checks that need no download: refuse before deferring, so the refusal can be private and immediate. */
-export function precheckAttachment(attachment: AttachmentRef, policy: FetchPolicy): CoreError | undefined {
-  let url: URL;
-  try {
-    url = new URL(attachment.url);
-  } catch {
-    return { code: 'attachment-host' };
-  }
-  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && hostAllowed(url.hostname, policy.insecureHosts ?? []));
-  if (!secure || !hostAllowed(url.hostname, policy.allowedHosts)) return { code: 'attachment-host' };
-  if (attachment.size > policy.maxBytes) return { code: 'attachment-too-large', params: { max: `${Math.round(policy.maxBytes / 2 ** 20)} MiB` } };
-  return undefined;
-}
-
-export type Resolved = { readonly ok: true; readonly source: ImageSource } | { readonly ok: false; readonly error: CoreError };
-
-export async function resolveImage(ref: ImageRef, policy: FetchPolicy): Promise<Resolved> {
-  if (ref.kind === 'job') return { ok: true, source: { jobId: ref.jobId, index: ref.index } };
-  const fetched = await fetchImage(ref.attachment.url, policy);
-  return fetched.ok ? { ok: true, source: { bytes: fetched.bytes } } : { ok: false, error: fetched.error };
 }

@@ -1,24 +1,17 @@
 import type { Locale } from '../core/command.ts';
+import { PlatformError, type PlatformFailure } from '../core/errors.ts';
 import type { Reply, ReplySink } from '../core/reply.ts';
 import type { Logger } from '../../logging.ts';
 import type { DiscordDelivery } from './delivery.ts';
 import { fitFiles } from './fit-upload.ts';
 import { renderReply, type RenderedMessage } from './render.ts';
-import { isExpiredToken, type DiscordFailure, type DiscordTransport, type InteractionRef } from './transport.ts';
+import { isExpiredToken, type DiscordTransport, type InteractionRef } from './transport.ts';
 
 /**
  * Interaction tokens live 15 minutes. Past 14, switch to channel messages before Discord says no, so a result that
  * finishes at minute 14:59 is not lost to a race.
  */
 export const TOKEN_SAFE_MS = 14 * 60_000;
-
-/** A message could not be delivered; carries Discord's code, never a URL or token. */
-export class DeliveryError extends Error {
-  override readonly name = 'DeliveryError';
-  constructor(readonly failure: DiscordFailure) {
-    super(`Discord refused the message: ${failure.message} (code ${failure.code ?? '-'}, status ${failure.status ?? '-'})`);
-  }
-}
 
 export interface JobMessageOptions {
   readonly transport: DiscordTransport;
@@ -62,7 +55,7 @@ export class JobMessage {
       const failure = await this.#deliver(message, closing);
       if (!failure) return;
       const tooLarge = failure.code === 40005 || failure.status === 413;
-      if (!tooLarge || attempt > 0 || rendered.files.length === 0) throw new DeliveryError(failure);
+      if (!tooLarge || attempt > 0 || rendered.files.length === 0) throw new PlatformError(failure);
       limit = Math.floor(limit / 4);
     }
   }
@@ -77,7 +70,7 @@ export class JobMessage {
     return interaction ? { applicationId: interaction.applicationId, token: interaction.token } : undefined;
   }
 
-  async #deliver(message: RenderedMessage, closing: boolean): Promise<DiscordFailure | undefined> {
+  async #deliver(message: RenderedMessage, closing: boolean): Promise<PlatformFailure | undefined> {
     const ref = this.#ref();
     if (this.#useToken && ref && this.#tokenFresh()) {
       const sent = await this.#options.transport.editOriginal(ref, message);
@@ -96,7 +89,7 @@ export class JobMessage {
     return this.#options.delivery.interaction ? this.#options.delivery.replyTo : null;
   }
 
-  async #statusInChannel(message: RenderedMessage): Promise<DiscordFailure | undefined> {
+  async #statusInChannel(message: RenderedMessage): Promise<PlatformFailure | undefined> {
     const { transport, delivery } = this.#options;
     if (this.#ownCard) {
       const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);
@@ -116,7 +109,7 @@ export class JobMessage {
     return undefined;
   }
 
-  async #closeInChannel(message: RenderedMessage): Promise<DiscordFailure | undefined> {
+  async #closeInChannel(message: RenderedMessage): Promise<PlatformFailure | undefined> {
     const { transport, delivery, log } = this.#options;
     if (this.#ownCard) {
       const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);

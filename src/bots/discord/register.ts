@@ -1,13 +1,12 @@
 import { REST, Routes, type RESTPutAPIApplicationCommandsJSONBody } from 'discord.js';
-import type { Config } from '../../config/schema.ts';
-import type { StyleCatalog } from '../../engine/prompt/styles.ts';
+import type { DefinitionContext } from './commands/slash-options.ts';
 import type { Logger } from '../../logging.ts';
 import { COMMANDS } from './commands/index.ts';
 import { failureOf } from './transport.ts';
 
 /** Every command's definition, as Discord's bulk-overwrite route takes them. */
-export function commandDefinitions(config: Readonly<Config>, styles: StyleCatalog): RESTPutAPIApplicationCommandsJSONBody {
-  return COMMANDS.map((command) => command.definition({ config, styles }));
+export function commandDefinitions(ctx: DefinitionContext): RESTPutAPIApplicationCommandsJSONBody {
+  return COMMANDS.map((command) => command.definition(ctx));
 }
 
 export interface Registration {
@@ -31,13 +30,14 @@ export async function registerCommands(
 }
 
 /** The `npm run register` path: no gateway, just the token, the application's id and one PUT. */
-export async function registerFromConfig(config: Readonly<Config>, styles: StyleCatalog, log: Logger): Promise<Registration> {
+export async function registerFromConfig(ctx: DefinitionContext, log: Logger): Promise<Registration> {
+  const { config } = ctx;
   const token = config.discord.token;
   if (!token) throw new Error('DISCORD_TOKEN is not set: it is needed to register the commands');
   const rest = new REST({ api: config.discord.apiBase }).setToken(token);
   try {
     const application = (await rest.get(Routes.currentApplication())) as { id: string };
-    const registration = await registerCommands(rest, application.id, config.discord.guildId, commandDefinitions(config, styles));
+    const registration = await registerCommands(rest, application.id, config.discord.guildId, commandDefinitions(ctx));
     log.info({ ...registration, guild: config.discord.guildId }, 'discord commands registered');
     return registration;
   } catch (error) {

@@ -1,21 +1,17 @@
 import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST, type RequestData } from 'discord.js';
+import { scrubSecrets } from '../../logging.ts';
+import type { Result } from '../../result.ts';
+import type { PlatformFailure } from '../core/errors.ts';
 import type { MessageBody, RenderedMessage } from './render.ts';
 import { messageBody, NO_MENTIONS } from './render.ts';
 
 /**
  * The few Discord calls a job's messages need, over discord.js's REST client (its rate-limit queues and retries).
  * Raw routes rather than discord.js structures, because a job recovered after a restart has ids and a token, not
- * cached objects. Failures come back as values that name Discord's code and never quote a URL (interaction
- * tokens are part of webhook URLs).
+ * cached objects. Failures come back as values that name Discord's JSON error code (10062 unknown interaction,
+ * 50027 invalid webhook token, 40005 too large…) and never quote a URL (interaction tokens are part of webhook URLs).
  */
-export interface DiscordFailure {
-  /** Discord's JSON error code (10062 unknown interaction, 50027 invalid webhook token, 40005 too large…). */
-  readonly code: number | null;
-  readonly status: number | null;
-  readonly message: string;
-}
-
-export type Sent<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: DiscordFailure };
+export type Sent<T> = Result<T, PlatformFailure>;
 
 export interface InteractionRef {
   readonly applicationId: string;
@@ -38,23 +34,19 @@ export interface DiscordTransport {
 /** Error codes that mean "this interaction token can no longer be used": switch to channel messages. */
 export const EXPIRED_TOKEN_CODES: ReadonlySet<number> = new Set([10062, 10015, 50027]);
 
-export function isExpiredToken(failure: DiscordFailure): boolean {
-  return (failure.code !== null && EXPIRED_TOKEN_CODES.has(failure.code)) || failure.status === 401;
+export function isExpiredToken(failure: PlatformFailure): boolean {
+  return (typeof failure.code === 'number' && EXPIRED_TOKEN_CODES.has(failure.code)) || failure.status === 401;
 }
 
-/** Webhook and interaction URLs carry the token; nothing that leaves here may quote one. */
-export function scrubRoute(text: string): string {
-  return text.replace(/\/(webhooks|interactions)\/(\d+)\/[^/\s?]+/g, '/$1/$2/[token]');
-}
-
-export function failureOf(error: unknown): DiscordFailure {
+/** Any discord.js failure as the core's PlatformFailure: Discord's code, the status, scrubbed words. */
+export function failureOf(error: unknown): PlatformFailure {
   if (error instanceof DiscordAPIError) {
-    return { code: typeof error.code === 'number' ? error.code : null, status: error.status, message: scrubRoute(error.message) };
+    return { code: typeof error.code === 'number' ? error.code : null, status: error.status, message: scrubSecrets(error.message) };
   }
-  if (error instanceof HTTPError) return { code: null, status: error.status, message: scrubRoute(error.message) };
-  if (error instanceof RateLimitError) return { code: null, status: 429, message: `rate limited on ${scrubRoute(error.route)}` };
+  if (error instanceof HTTPError) return { code: null, status: error.status, message: scrubSecrets(error.message) };
+  if (error instanceof RateLimitError) return { code: null, status: 429, message: `rate limited on ${scrubSecrets(error.route)}` };
   const message = error instanceof Error ? error.message : String(error);
-  return { code: null, status: null, message: scrubRoute(message) };
+  return { code: null, status: null, message: scrubSecrets(message) };
 }
 
 async function attempt<T>(call: () => Promise<T>): Promise<Sent<T>> {

@@ -1,5 +1,5 @@
-import type { DeliveryEnvelope } from '../core/core.ts';
-import type { JobRecord } from '../../engine/journal.ts';
+import type { JobRecord } from '../../engine/history.ts';
+import { readDelivery } from '../core/core.ts';
 
 /**
  * Where a job's Slack messages are, kept in the job journal (the core stores it as `delivery.data`), so the card can
@@ -23,8 +23,7 @@ const isTs = (value: unknown): value is string => typeof value === 'string' && /
 
 /** The Slack delivery of a journal record, if it has a usable one. */
 export function deliveryOf(record: JobRecord): SlackDelivery | undefined {
-  const envelope = record.delivery as Partial<DeliveryEnvelope> | null;
-  const data = envelope?.data as Partial<SlackDelivery> | null | undefined;
+  const data = readDelivery(record).data as Partial<SlackDelivery> | null;
   if (!data || data.v !== 1 || typeof data.channel !== 'string' || data.channel === '' || !isTs(data.ts)) return undefined;
   if (data.threadTs !== null && !isTs(data.threadTs)) return undefined;
   return { v: 1, channel: data.channel, ts: data.ts, threadTs: data.threadTs, by: typeof data.by === 'string' ? data.by : null };

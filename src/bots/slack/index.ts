@@ -1,19 +1,20 @@
 import type { AddressInfo } from 'node:net';
-import type { JobRecord } from '../../engine/journal.ts';
-import type { ResumeDecision } from '../../engine/engine.ts';
+import type { JobRecord } from '../../engine/history.ts';
+import type { ResumeDecision } from '../../engine/recovery.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { Adapter } from '../adapter.ts';
 import * as actions from './actions/index.ts';
 import { buildSlackApp } from './app.ts';
 import { boltLogger } from './bolt-logger.ts';
 import * as commands from './commands/index.ts';
-import { PLATFORM, SlackDispatcher } from './dispatcher.ts';
 import * as events from './events/index.ts';
-import { downloadPolicy } from './images.ts';
+import { slackError } from './failure.ts';
+import { JobCards } from './job-cards.ts';
 import type { ListenerDeps } from './listener-deps.ts';
-import { safeError } from './safe-error.ts';
-import { slackSettings } from './settings.ts';
+import { guard, PLATFORM, requester, whileAccepting } from './middleware.ts';
+import { downloadPolicy, slackSettings } from './settings.ts';
 import * as shortcuts from './shortcuts/index.ts';
+import { SlackBot } from './slack-bot.ts';
 import { UserDirectory } from './users.ts';
 import * as views from './views/index.ts';
 
@@ -26,9 +27,9 @@ export interface SlackAdapter extends Adapter {
 }
 
 /**
- * Starts the Slack adapter over the shared runtime: checks the token (auth.test), registers the listeners and
- * starts receiving (HTTP on SLACK_PORT, or Socket Mode when SLACK_APP_TOKEN is set). Throws SlackConfigError for
- * missing settings and a SlackCallError when Slack refuses the token.
+ * Starts the Slack adapter over the shared runtime: checks the token (auth.test), installs the middleware (guard,
+ * requester) and the listeners, and starts receiving (HTTP on SLACK_PORT, or Socket Mode when SLACK_APP_TOKEN is
+ * set). Throws SlackConfigError for missing settings and a PlatformError when Slack refuses the token.
  */
 export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter> {
   const settings = slackSettings(runtime.config);
@@ -42,18 +43,17 @@ export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter>
     if (!auth.user_id) throw new Error('auth.test returned no user_id');
     botUserId = auth.user_id;
   } catch (error) {
-    throw safeError(error, secrets);
+    throw slackError(error, secrets);
   }
 
-  const dispatcher = new SlackDispatcher({ core: runtime.core, client: app.client, users: new UserDirectory(app.client, log, { secrets }), log, secrets, botUserId });
-  const deps: ListenerDeps = {
-    dispatcher,
-    log,
-    download: downloadPolicy({ fileHosts: settings.fileHosts, apiUrl: settings.apiUrl, botToken: settings.botToken, maxBytes: settings.maxInputBytes }),
-  };
+  const cards = new JobCards({ client: app.client, log, secrets, botUserId });
+  const bot = new SlackBot({ core: runtime.core, cards, log, secrets, download: downloadPolicy(settings), botUserId });
+  app.use(guard(log, secrets));
+  app.use(requester(new UserDirectory(app.client, log, { secrets }), app.client));
+  const deps: ListenerDeps = { bot, log, accepting: whileAccepting(runtime.core, log, secrets) };
   for (const listeners of [commands, actions, events, shortcuts, views]) listeners.register(app, deps);
   app.error(async (error) => {
-    log.error({ err: safeError(error, secrets) }, 'unhandled error in a Slack listener');
+    log.error({ err: slackError(error, secrets) }, 'unhandled error in a Slack listener');
   });
 
   let port: number | null = null;
@@ -66,7 +66,7 @@ export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter>
     }
   } catch (error) {
     // Socket Mode's failure carries the request it made, app token included: only its scrubbed words go on.
-    throw safeError(error, secrets);
+    throw slackError(error, secrets);
   }
   log.info({ mode: receiver.mode, port, bot: botUserId }, 'Slack adapter started');
 
@@ -75,14 +75,11 @@ export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter>
     platform: PLATFORM,
     mode: receiver.mode,
     port,
-    resume: (record: JobRecord): ResumeDecision => dispatcher.resume(record),
-    reportLost: (record: JobRecord): Promise<void> => dispatcher.reportLost(record),
-    async pause(): Promise<void> {
-      dispatcher.pause();
-    },
+    resume: (record: JobRecord): ResumeDecision => bot.resume(record),
+    reportLost: (record: JobRecord): Promise<void> => bot.reportLost(record),
     stop(): Promise<void> {
       stopping ??= (async () => {
-        await dispatcher.drain();
+        await bot.drain();
         // bolt's SocketModeReceiver.stop() does not wait for the close handshake; the client's disconnect() does.
         if (receiver.mode === 'socket') await receiver.receiver.client.disconnect();
         else await app.stop();

@@ -1,11 +1,11 @@
-import type { FetchPolicy } from '../core/attachments.ts';
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from '../../logging.ts';
-import type { SlackDispatcher } from './dispatcher.ts';
+import type { SlackBot } from './slack-bot.ts';
 
 /** What every listener module's `register(app, deps)` receives. */
 export interface ListenerDeps {
-  readonly dispatcher: SlackDispatcher;
+  readonly bot: SlackBot;
   readonly log: Logger;
-  /** Where and how user images may be downloaded from. */
-  readonly download: FetchPolicy;
+  /** Listener middleware for anything that starts new work: refused while the bot pauses. */
+  readonly accepting: Middleware<AnyMiddlewareArgs>;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema.ts';
+import type { FetchPolicy } from '../core/attachments.ts';
 
 /** The Slack adapter's settings, checked once: which mode, and that the secrets that mode needs are there. */
 export interface SlackSettings {
@@ -50,5 +51,16 @@ export function slackSettings(config: Readonly<Config>): SlackSettings {
     apiRetries: slack.apiRetries,
     fileHosts: slack.fileHosts,
     maxInputBytes: config.limits.maxInputBytes,
+  };
+}
+
+/** Where users' images may be downloaded from: Slack's file hosts plus SLACK_API_URL's host, the bot token as a bearer. */
+export function downloadPolicy(settings: SlackSettings): FetchPolicy {
+  const api = new URL(settings.apiUrl);
+  return {
+    allowedHosts: [...settings.fileHosts, api.hostname],
+    insecureHosts: api.protocol === 'http:' ? [api.hostname] : [],
+    maxBytes: settings.maxInputBytes,
+    headers: { Authorization: `Bearer ${settings.botToken}` },
   };
 }

@@ -1,7 +1,8 @@
 import type { webApi } from '@slack/bolt';
-import { localeFrom, type Locale } from '../core/command.ts';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../logging.ts';
-import { safeError } from './safe-error.ts';
+import { localeFrom, type Locale } from '../core/command.ts';
+import { slackError } from './failure.ts';
 
 /** What the bot needs to know about a Slack user: their language, whether they administer the workspace, a name. */
 export interface SlackUser {
@@ -38,44 +39,49 @@ const UNKNOWN: SlackUser = { locale: 'en', isAdmin: false, name: null };
 export class UserDirectory {
   readonly #client: webApi.WebClient;
   readonly #log: Logger;
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
   readonly #secrets: readonly (string | null)[];
-  readonly #cache = new Map<string, { user: SlackUser; until: number }>();
-  readonly #pending = new Map<string, Promise<SlackUser>>();
+  /** Concurrent look-ups of one user share one call (lru-cache's fetch); a failed one is not cached. */
+  readonly #cache: LRUCache<string, SlackUser>;
 
   constructor(client: webApi.WebClient, log: Logger, options: UserDirectoryOptions = {}) {
     this.#client = client;
     this.#log = log;
-    this.#ttlMs = options.ttlMs ?? 3_600_000;
-    this.#maxEntries = options.maxEntries ?? 5000;
     this.#secrets = options.secrets ?? [];
+    this.#cache = new LRUCache<string, SlackUser>({
+      max: options.maxEntries ?? 5000,
+      ttl: options.ttlMs ?? 3_600_000,
+      fetchMethod: (userId) => this.#lookup(userId),
+    });
   }
 
-  get(userId: string): Promise<SlackUser> {
-    const cached = this.#cache.get(userId);
-    if (cached && cached.until > Date.now()) return Promise.resolve(cached.user);
-    let pending = this.#pending.get(userId);
-    if (!pending) {
-      pending = this.#lookup(userId).finally(() => this.#pending.delete(userId));
-      this.#pending.set(userId, pending);
+  async get(userId: string): Promise<SlackUser> {
+    return (await this.#cache.fetch(userId)) ?? UNKNOWN;
+  }
+
+  /** The user within a deadline (a modal must open within 3 s of the click); unknown (English, no rights) past it. */
+  async within(userId: string, ms: number): Promise<SlackUser> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<SlackUser>((resolve) => {
+      timer = setTimeout(() => resolve(UNKNOWN), ms);
+    });
+    try {
+      return await Promise.race([this.get(userId), late]);
+    } finally {
+      clearTimeout(timer);
     }
-    return pending;
   }
 
-  async #lookup(userId: string): Promise<SlackUser> {
+  /** undefined: not cached (the next request asks again). */
+  async #lookup(userId: string): Promise<SlackUser | undefined> {
     try {
       const response = await this.#client.users.info({ user: userId, include_locale: true });
       const info = response.user as UsersInfoUser | undefined;
-      if (!info) return UNKNOWN;
+      if (!info) return undefined;
       const name = info.profile?.display_name || info.profile?.real_name || info.real_name || info.name || null;
-      const user: SlackUser = { locale: localeFrom(info.locale), isAdmin: info.is_admin === true || info.is_owner === true, name };
-      if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(userId, { user, until: Date.now() + this.#ttlMs });
-      return user;
+      return { locale: localeFrom(info.locale), isAdmin: info.is_admin === true || info.is_owner === true, name };
     } catch (error) {
-      this.#log.warn({ user: userId, err: safeError(error, this.#secrets) }, 'users.info failed; answering in English');
-      return UNKNOWN;
+      this.#log.warn({ user: userId, err: slackError(error, this.#secrets) }, 'users.info failed; answering in English');
+      return undefined;
     }
   }
 }

@@ -1,9 +1,9 @@
-import { localeFrom, type Locale } from '../core/command.ts';
-import type { DeliveryEnvelope } from '../core/core.ts';
+import type { Locale } from '../core/command.ts';
+import { readDelivery } from '../core/core.ts';
 import type { Reply, ReplyButton } from '../core/reply.ts';
 import { renderFinal, renderResult, renderStatus, type JobView } from '../core/render.ts';
 import type { JobHandle, JobResult } from '../../engine/job-handle.ts';
-import type { JobRecord } from '../../engine/journal.ts';
+import type { JobRecord } from '../../engine/history.ts';
 import type { Card, CardButton } from './protocol.ts';
 
 /** What a card shows about a job besides the core's reply: who asked, for what, when. */
@@ -24,7 +24,6 @@ export function isJobReply(reply: Reply): reply is JobReply {
 }
 
 export function cardMetaOf(record: JobRecord): CardMeta {
-  const envelope = record.delivery as Partial<DeliveryEnvelope> | null;
   return {
     jobId: record.id,
     parentId: record.parentId,
@@ -32,7 +31,7 @@ export function cardMetaOf(record: JobRecord): CardMeta {
     prompt: record.spec.userPrompt,
     owner: { userId: record.owner.userId, name: record.owner.name ?? null },
     createdAt: record.createdAt,
-    locale: localeFrom(typeof envelope?.locale === 'string' ? envelope.locale : 'en'),
+    locale: readDelivery(record).locale,
   };
 }
 

@@ -6,31 +6,31 @@ const upload = { bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) };
 
 describe('composer text → command', () => {
   it('reads /draft, /refine and /edit with their inline flags left for the core grammar', () => {
-    expect(commandFromComposer({ text: '/draft a red fox --seed 42' })).toEqual({ ok: true, command: { kind: 'draft', text: 'a red fox --seed 42' } });
-    expect(commandFromComposer({ text: '  /refine --steps 30 ' })).toEqual({ ok: true, command: { kind: 'refine', text: '--steps 30' } });
-    expect(commandFromComposer({ text: '/refine', image: candidate })).toEqual({ ok: true, command: { kind: 'refine', text: '', image: candidate } });
+    expect(commandFromComposer({ text: '/draft a red fox --seed 42' })).toEqual({ ok: true, value: { kind: 'draft', text: 'a red fox --seed 42' } });
+    expect(commandFromComposer({ text: '  /refine --steps 30 ' })).toEqual({ ok: true, value: { kind: 'refine', text: '--steps 30' } });
+    expect(commandFromComposer({ text: '/refine', image: candidate })).toEqual({ ok: true, value: { kind: 'refine', text: '', image: candidate } });
     expect(commandFromComposer({ text: '/edit make it blue', image: upload, mask: upload })).toEqual({
       ok: true,
-      command: { kind: 'edit', text: 'make it blue', image: upload, mask: upload },
+      value: { kind: 'edit', text: 'make it blue', image: upload, mask: upload },
     });
   });
 
   it('treats plain text as a reply-to-image edit when there is an image, else as a draft', () => {
-    expect(commandFromComposer({ text: 'make it blue', image: candidate })).toEqual({ ok: true, command: { kind: 'edit', text: 'make it blue', image: candidate } });
-    expect(commandFromComposer({ text: 'a lighthouse' })).toEqual({ ok: true, command: { kind: 'draft', text: 'a lighthouse' } });
+    expect(commandFromComposer({ text: 'make it blue', image: candidate })).toEqual({ ok: true, value: { kind: 'edit', text: 'make it blue', image: candidate } });
+    expect(commandFromComposer({ text: 'a lighthouse' })).toEqual({ ok: true, value: { kind: 'draft', text: 'a lighthouse' } });
   });
 
   it('takes the full-width slash and letters a Chinese input method types', () => {
-    expect(commandFromComposer({ text: '／ｄｒａｆｔ 一只猫 ——seed 7' })).toEqual({ ok: true, command: { kind: 'draft', text: '一只猫 ——seed 7' } });
+    expect(commandFromComposer({ text: '／ｄｒａｆｔ 一只猫 ——seed 7' })).toEqual({ ok: true, value: { kind: 'draft', text: '一只猫 ——seed 7' } });
   });
 
   it('refuses what it cannot do, saying why', () => {
-    expect(commandFromComposer({ text: '/edit make it blue' })).toEqual({ ok: false, refusal: { kind: 'core', error: { code: 'no-image' } } });
-    expect(commandFromComposer({ text: '/draft a cat', image: upload })).toEqual({ ok: false, refusal: { kind: 'image-not-for-draft' } });
-    expect(commandFromComposer({ text: '/imagine a cat' })).toEqual({ ok: false, refusal: { kind: 'unknown-command', command: '/imagine' } });
+    expect(commandFromComposer({ text: '/edit make it blue' })).toEqual({ ok: false, error: { code: 'no-image' } });
+    expect(commandFromComposer({ text: '/draft a cat', image: upload })).toEqual({ ok: false, error: { code: 'image-not-for-draft' } });
+    expect(commandFromComposer({ text: '/imagine a cat' })).toEqual({ ok: false, error: { code: 'unknown-command', params: { command: '/imagine' } } });
     expect(commandFromComposer({ text: '/refine', image: candidate, mask: upload })).toEqual({
       ok: false,
-      refusal: { kind: 'core', error: { code: 'flag-not-for-role', params: { flag: 'mask', role: 'refine' } } },
+      error: { code: 'flag-not-for-role', params: { flag: 'mask', role: 'refine' } },
     });
   });
 });

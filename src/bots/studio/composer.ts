@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from '../../result.ts';
 import type { CommandRequest, ImageSource } from '../core/command.ts';
 import type { CoreError } from '../core/errors.ts';
 
@@ -10,32 +11,27 @@ export interface ComposerInput {
   readonly mask?: ImageSource;
 }
 
-export type ComposerRefusal =
-  | { readonly kind: 'core'; readonly error: CoreError }
-  | { readonly kind: 'unknown-command'; readonly command: string }
-  | { readonly kind: 'image-not-for-draft' };
-
 /**
  * The composer's text → a CommandRequest, the way a channel reads a message: `/draft …`, `/refine …`, `/edit …`
  * with inline flags (the core's grammar parses them). Text without a command is a reply-to-image edit when an image
  * is attached or replied to, and a draft otherwise. Chinese input methods type `／` for `/`; it counts.
  */
-export function commandFromComposer(input: ComposerInput): { ok: true; command: CommandRequest } | { ok: false; refusal: ComposerRefusal } {
+export function commandFromComposer(input: ComposerInput): Result<CommandRequest, CoreError> {
   const text = input.text.trim();
   const match = /^[/／]([^\s]*)\s*([\s\S]*)$/u.exec(text);
   const name = match ? match[1]!.normalize('NFKC').toLowerCase() : input.image ? 'edit' : 'draft';
   const rest = match ? match[2]! : text;
-  if (name !== 'edit' && input.mask) return { ok: false, refusal: { kind: 'core', error: { code: 'flag-not-for-role', params: { flag: 'mask', role: name } } } };
+  if (name !== 'edit' && input.mask) return fail({ code: 'flag-not-for-role', params: { flag: 'mask', role: name } });
   switch (name) {
     case 'draft':
-      if (input.image) return { ok: false, refusal: { kind: 'image-not-for-draft' } };
-      return { ok: true, command: { kind: 'draft', text: rest } };
+      if (input.image) return fail({ code: 'image-not-for-draft' });
+      return ok({ kind: 'draft', text: rest });
     case 'refine':
-      return { ok: true, command: { kind: 'refine', text: rest, ...(input.image ? { image: input.image } : {}) } };
+      return ok({ kind: 'refine', text: rest, ...(input.image ? { image: input.image } : {}) });
     case 'edit':
-      if (!input.image) return { ok: false, refusal: { kind: 'core', error: { code: 'no-image' } } };
-      return { ok: true, command: { kind: 'edit', text: rest, image: input.image, ...(input.mask ? { mask: input.mask } : {}) } };
+      if (!input.image) return fail({ code: 'no-image' });
+      return ok({ kind: 'edit', text: rest, image: input.image, ...(input.mask ? { mask: input.mask } : {}) });
     default:
-      return { ok: false, refusal: { kind: 'unknown-command', command: `/${name}`.slice(0, 40) } };
+      return fail({ code: 'unknown-command', params: { command: `/${name}`.slice(0, 40) } });
   }
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JOB_ID } from './protocol.ts';
@@ -12,11 +13,11 @@ const MAX_IDS = 20_000;
  */
 export class DeletedJobs {
   readonly #file: string;
-  readonly #ids: Set<string>;
+  readonly #ids = new LRUCache<string, true>({ max: MAX_IDS });
 
-  private constructor(file: string, ids: Set<string>) {
+  private constructor(file: string, ids: readonly string[]) {
     this.#file = file;
-    this.#ids = ids;
+    for (const id of ids) this.#ids.set(id, true);
   }
 
   static open(file: string): DeletedJobs {
@@ -27,7 +28,7 @@ export class DeletedJobs {
     } catch {
       // First start, or an unreadable file: nothing is hidden.
     }
-    return new DeletedJobs(file, new Set(ids));
+    return new DeletedJobs(file, ids);
   }
 
   has(jobId: string): boolean {
@@ -36,11 +37,11 @@ export class DeletedJobs {
 
   add(jobId: string): void {
     if (this.#ids.has(jobId)) return;
-    this.#ids.add(jobId);
-    while (this.#ids.size > MAX_IDS) this.#ids.delete(this.#ids.values().next().value!);
+    this.#ids.set(jobId, true);
     mkdirSync(dirname(this.#file), { recursive: true });
     const temp = `${this.#file}.tmp`;
-    writeFileSync(temp, JSON.stringify([...this.#ids]));
+    // Oldest first, as they are read back in.
+    writeFileSync(temp, JSON.stringify([...this.#ids.rkeys()]));
     renameSync(temp, this.#file);
   }
 }

@@ -58,10 +58,10 @@ async function handle(deps: HttpDeps, request: IncomingMessage, response: Server
     if (!USER_ID.test(userId)) return json(response, 400, { error: text(locale, 'studio.bad-message') });
     const length = request.headers['content-length'];
     const result = await deps.uploads.receive(request, length === undefined ? undefined : Number(length), userId);
-    if (result.ok) return json(response, 200, { id: result.id });
+    if (result.ok) return json(response, 200, { id: result.value });
     // A refused body may still be streaming in: answer, then close the connection rather than read it all.
     const unread = !request.readableEnded;
-    json(response, result.status, { error: errorText(locale, result.error) }, unread ? { Connection: 'close' } : {});
+    json(response, result.error.status, { error: errorText(locale, result.error.error) }, unread ? { Connection: 'close' } : {});
     if (unread) response.on('finish', () => request.destroy());
     return;
   }

@@ -55,7 +55,7 @@ export async function startStudio(runtime: Runtime): Promise<StudioAdapter> {
     );
   }
   const deleted = DeletedJobs.open(join(config.dataDir, 'studio', 'deleted.json'));
-  const media = new StudioMedia({ journal: runtime.engine.journal, outputsDir: join(config.dataDir, 'outputs'), hidden: (id) => deleted.has(id) });
+  const media = new StudioMedia({ history: runtime.core.history, outputsDir: join(config.dataDir, 'outputs'), hidden: (id) => deleted.has(id) });
   const uploads = new UploadStore({ maxBytes: config.limits.maxInputBytes });
   const channel = new StudioChannel();
   const bot = new StudioBot({ runtime, channel, media, uploads, deleted });
@@ -86,7 +86,6 @@ export async function startStudio(runtime: Runtime): Promise<StudioAdapter> {
     resume: (record) => bot.resume(record),
     // The history shows a lost job as failed, with the reason; there is nobody else to tell.
     reportLost: async () => undefined,
-    pause: async () => bot.pause(),
     stop: async () => {
       await closeSockets([...sockets.clients]);
       await new Promise<void>((resolve) => sockets.close(() => resolve()));

@@ -6,7 +6,8 @@ import { tempDir } from '../../../test/support/fakes.ts';
 import { jobSpec } from '../../../test/support/specs.ts';
 import { composeGrid, withheldTile } from '../../engine/image/grid.ts';
 import type { ResultMeta } from '../../engine/job-handle.ts';
-import { JobJournal, type JobResultRecord } from '../../engine/journal.ts';
+import type { JobResultRecord } from '../../engine/history.ts';
+import { JobJournal } from '../../engine/journal/journal.ts';
 import { parseMediaPath, StudioMedia } from './media.ts';
 
 const journals: JobJournal[] = [];
@@ -22,12 +23,12 @@ function setup(): { journal: JobJournal; outputs: string; dir: string; media: St
   const outputs = join(dir, 'outputs');
   mkdirSync(outputs);
   const hidden = new Set<string>();
-  return { journal, outputs, dir, hidden, media: new StudioMedia({ journal, outputsDir: outputs, hidden: (id) => hidden.has(id) }) };
+  return { journal, outputs, dir, hidden, media: new StudioMedia({ history: journal, outputsDir: outputs, hidden: (id) => hidden.has(id) }) };
 }
 
 /** Journals a finished job whose candidates are at the given paths (null = withheld). */
 function addJob(journal: JobJournal, id: string, platform: string, paths: (string | null)[]): void {
-  journal.add({ id, owner: { platform, userId: 'u1' }, spec: jobSpec('/m', { seeds: paths.map((_, i) => i + 1) }), cost: 1, delivery: null, policy: 'block', parentId: null });
+  journal.add({ id, owner: { platform, userId: 'u1' }, scope: { platform, workspace: null, channel: 'c' }, spec: jobSpec('/m', { seeds: paths.map((_, i) => i + 1) }), cost: 1, delivery: null, policy: 'block', parentId: null });
   const result: JobResultRecord = {
     images: paths.map((path, index) => ({
       index,

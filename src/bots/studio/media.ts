@@ -1,14 +1,15 @@
+import { LRUCache } from 'lru-cache';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { composeGrid, withheldTile } from '../../engine/image/grid.ts';
-import type { JobJournal } from '../../engine/journal.ts';
+import type { JobHistory } from '../../engine/history.ts';
 import { JOB_ID } from './protocol.ts';
 
 /** Grids kept in memory (the engine does not store them; they are recomposed from the candidates when evicted). */
 const GRID_CACHE_SIZE = 32;
 
 export interface MediaSource {
-  readonly journal: JobJournal;
+  readonly history: JobHistory;
   /** DATA_DIR/outputs: no file outside it is ever served. */
   readonly outputsDir: string;
   /** Jobs the studio no longer shows (deleted by their owner). */
@@ -29,7 +30,7 @@ export function parseMediaPath(pathname: string): { jobId: string; what: 'grid' 
  */
 export class StudioMedia {
   readonly #source: MediaSource;
-  readonly #grids = new Map<string, Buffer>();
+  readonly #grids = new LRUCache<string, Buffer>({ max: GRID_CACHE_SIZE });
   readonly #tiles = new Map<string, Promise<Buffer>>();
 
   constructor(source: MediaSource) {
@@ -38,13 +39,11 @@ export class StudioMedia {
 
   /** A live result's grid, so the page need not wait for a recomposition. */
   rememberGrid(jobId: string, png: Buffer): void {
-    this.#grids.delete(jobId);
     this.#grids.set(jobId, png);
-    while (this.#grids.size > GRID_CACHE_SIZE) this.#grids.delete(this.#grids.keys().next().value!);
   }
 
   async read(jobId: string, what: 'grid' | number): Promise<Buffer | undefined> {
-    const record = this.#source.journal.get(jobId);
+    const record = this.#source.history.get(jobId);
     if (!record || record.owner.platform !== 'studio' || !record.result || this.#source.hidden(jobId)) return undefined;
     const { images, meta } = record.result;
     if (what === 'grid') {

@@ -143,7 +143,7 @@ describe('studio server: WebSocket', () => {
   it('answers anything unreadable with one message and changes nothing', async () => {
     const { ws, messages, next } = await client();
     const bad = text('en', 'studio.bad-message');
-    const jobsBefore = runtime.engine.journal.recent(100).length;
+    const jobsBefore = runtime.core.history.recent({ limit: 100 }).length;
     ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft a cat' })); // before hello
     ws.send(Buffer.from(hello('tab-bbbbbbbb', 'Bo')), { binary: true });
     ws.send('{"t":"hello"');
@@ -157,7 +157,7 @@ describe('studio server: WebSocket', () => {
       check();
     });
     expect(messages.filter((m) => m.t === 'error')).toEqual(Array.from({ length: 6 }, () => ({ t: 'error', ref: null, text: bad })));
-    expect(runtime.engine.journal.recent(100).length).toBe(jobsBefore);
+    expect(runtime.core.history.recent({ limit: 100 }).length).toBe(jobsBefore);
     // Frames past the size limit close the connection (1009: message too big).
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.send(JSON.stringify({ t: 'command', ref: 3, text: 'x'.repeat(70 * 1024) }));
@@ -187,7 +187,7 @@ describe('studio server: WebSocket', () => {
     expect(own.t === 'card' && own.card.owner).toEqual({ name: 'Ada', mine: true });
     expect(bo.messages.some((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'status')).toBe(true);
     expect(bo.messages.some((m) => m.t === 'ack')).toBe(false);
-    expect(runtime.engine.journal.get(jobId)!.owner).toEqual({ platform: 'studio', userId: 'tab-aaaaaaaa', name: 'Ada' });
+    expect(runtime.core.history.get(jobId)!.owner).toEqual({ platform: 'studio', userId: 'tab-aaaaaaaa', name: 'Ada' });
     const grid = await raw(`/media/${jobId}/grid.png`);
     expect(grid.status).toBe(200);
     expect(grid.headers['content-type']).toBe('image/png');
@@ -204,13 +204,13 @@ describe('studio server: WebSocket', () => {
     const refusals = await Promise.all([8, 9, 10, 11, 12].map((ref) => bo.next((m) => m.t === 'error' && m.ref === ref)));
     expect(refusals.map((m) => (m.t === 'error' ? m.text : ''))).toEqual([
       errorText('zh-CN', { code: 'not-a-number', params: { flag: '--seed', value: '香蕉', kind: 'integer' } }),
-      text('zh-CN', 'studio.unknown-command', { command: '/imagine' }),
+      text('zh-CN', 'error.unknown-command', { command: '/imagine' }),
       errorText('zh-CN', { code: 'not-owner' }),
       errorText('zh-CN', { code: 'expired-button' }),
       errorText('zh-CN', { code: 'attachment-fetch' }),
     ]);
     expect(ada.messages.some((m) => m.t === 'error')).toBe(false);
-    expect(runtime.engine.journal.get(jobId)!.status).toBe('done');
+    expect(runtime.core.history.get(jobId)!.status).toBe('done');
 
     ada.ws.close();
     bo.ws.close();
@@ -220,7 +220,7 @@ describe('studio server: WebSocket', () => {
     const tab = await client();
     tab.ws.send(hello('tab-dddddddd', 'Di'));
     await tab.next((m) => m.t === 'welcome');
-    await studio.pause();
+    runtime.core.pause();
     tab.ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft a cat' }));
     const refusal = await tab.next((m) => m.t === 'error');
     expect(refusal).toEqual({ t: 'error', ref: 1, text: errorText('en', { code: 'shutting-down', message: '' }) });

@@ -1,19 +1,22 @@
-import type { Actor, CommandRequest, ImageSource, Place } from '../core/command.ts';
+import type { JobRecord } from '../../engine/history.ts';
+import type { ResumeDecision } from '../../engine/recovery.ts';
+import type { Runtime } from '../../runtime.ts';
 import { commandFromButton } from '../core/buttons.ts';
-import type { DeliveryEnvelope } from '../core/core.ts';
+import type { Actor, CommandRequest, ImageSource, Place } from '../core/command.ts';
+import { readDelivery } from '../core/core.ts';
+import type { UserError } from '../core/errors.ts';
+import { runCommand, type ChatPort } from '../core/flow.ts';
 import { OPTIONS } from '../core/options.ts';
 import type { Reply, ReplySink } from '../core/reply.ts';
-import { errorText, text } from '../core/texts.ts';
-import type { ResumeDecision } from '../../engine/engine.ts';
-import type { JobRecord } from '../../engine/journal.ts';
-import type { Runtime } from '../../runtime.ts';
+import { errorText } from '../core/texts.ts';
 import { cardFromRecord, cardFromReply, cardMetaOf, isJobReply, type CardMeta } from './cards.ts';
 import type { StudioChannel, Tab } from './channel.ts';
-import { commandFromComposer, type ComposerRefusal } from './composer.ts';
+import { commandFromComposer } from './composer.ts';
 import type { DeletedJobs } from './deleted-jobs.ts';
 import type { StudioMedia } from './media.ts';
 import type { CommandMessage, ServerMessage } from './protocol.ts';
-import { byteSize, type UploadStore } from './uploads.ts';
+import type { UploadStore } from './uploads.ts';
+import { formatBytes } from '../core/bytes.ts';
 
 export const STUDIO_PLATFORM = 'studio';
 
@@ -27,8 +30,10 @@ export interface StudioDelivery {
 
 const DELIVERY: StudioDelivery = { studio: 1 };
 
-const isStudioDelivery = (data: unknown): data is StudioDelivery =>
-  typeof data === 'object' && data !== null && (data as Partial<StudioDelivery>).studio === 1;
+const isStudioJob = (record: JobRecord): boolean => {
+  const data = readDelivery(record).data;
+  return record.owner.platform === STUDIO_PLATFORM && typeof data === 'object' && data !== null && (data as Partial<StudioDelivery>).studio === 1;
+};
 
 export interface StudioBotDeps {
   readonly runtime: Runtime;
@@ -39,14 +44,13 @@ export interface StudioBotDeps {
 }
 
 /**
- * The studio's side of the core: tab messages → CommandRequests for `core.run`; the core's replies → cards pushed
- * to every tab, refusals only to the tab that asked.
+ * The studio's side of the core: tab messages → commands run through the core's flow; the core's replies → cards
+ * pushed to every tab, refusals only to the tab that asked.
  */
 export class StudioBot {
   readonly #deps: StudioBotDeps;
   /** Card headers of live jobs, looked up once per job. */
   readonly #metas = new Map<string, CardMeta>();
-  #paused = false;
 
   constructor(deps: StudioBotDeps) {
     this.#deps = deps;
@@ -54,77 +58,71 @@ export class StudioBot {
 
   /** What a tab sees when it connects: the channel's history, live jobs at their latest state, and the help. */
   welcome(tab: Tab): ServerMessage {
-    const { runtime, deleted } = this.#deps;
+    const { runtime, deleted, uploads } = this.#deps;
+    const { core } = runtime;
     const now = Date.now();
-    const cards = runtime.engine.journal
-      .recent(runtime.config.studio.history, STUDIO_PLATFORM)
-      .filter((record) => !deleted.has(record.id) && isStudioDelivery((record.delivery as DeliveryEnvelope | null)?.data))
+    const cards = core.history
+      .recent({ limit: runtime.config.studio.history, platform: STUDIO_PLATFORM })
+      .filter((record) => !deleted.has(record.id) && isStudioJob(record))
       .reverse()
-      .map((record) => cardFromRecord(record, runtime.engine.job(record.id), now));
+      .map((record) => cardFromRecord(record, core.live(record.id), now));
     const options = OPTIONS.map((o) => ({ flag: `--${o.name}`, description: o.description[tab.locale] }));
-    const maxBytes = this.#deps.uploads.maxBytes;
-    const tooLarge = errorText(tab.locale, { code: 'attachment-too-large', params: { max: byteSize(maxBytes) } });
-    return { t: 'welcome', userId: tab.userId, name: tab.name, cards, options, upload: { maxBytes, tooLarge } };
+    const tooLarge = errorText(tab.locale, { code: 'attachment-too-large', params: { max: formatBytes(uploads.maxBytes) } });
+    return { t: 'welcome', userId: tab.userId, name: tab.name, cards, options, upload: { maxBytes: uploads.maxBytes, tooLarge } };
   }
 
   /** A message typed in the composer, with its reply target or uploads. */
   async command(tab: Tab, message: CommandMessage): Promise<void> {
     const image: ImageSource | undefined = message.replyTo ?? this.#upload(message.upload, tab);
     const mask = this.#upload(message.mask, tab);
-    if ((message.upload && !image) || (message.mask && !mask)) return this.#refuse(tab, message.ref, errorText(tab.locale, { code: 'attachment-fetch' }));
+    if ((message.upload && !image) || (message.mask && !mask)) return this.#refuse(tab, message.ref, { code: 'attachment-fetch' });
     const composed = commandFromComposer({ text: message.text, ...(image ? { image } : {}), ...(mask ? { mask } : {}) });
-    if (!composed.ok) return this.#refuse(tab, message.ref, this.#refusalText(tab, composed.refusal));
-    await this.#run(tab, message.ref, composed.command);
+    if (!composed.ok) return this.#refuse(tab, message.ref, composed.error);
+    await this.#run(tab, message.ref, composed.value);
   }
 
   /** A pressed button: its id says what to do (state lives in the journal). */
   async button(tab: Tab, message: { ref: number; id: string }): Promise<void> {
     const command = commandFromButton(message.id);
-    if (!command) return this.#refuse(tab, message.ref, errorText(tab.locale, { code: 'expired-button' }));
+    if (!command) return this.#refuse(tab, message.ref, { code: 'expired-button' });
     await this.#run(tab, message.ref, command);
   }
 
   /** A studio job found unfinished at start-up: re-attach it, so its card finishes in every tab. */
   resume(record: JobRecord): ResumeDecision {
-    const envelope = record.delivery as DeliveryEnvelope | null;
-    if (record.owner.platform !== STUDIO_PLATFORM || !isStudioDelivery(envelope?.data)) return { resume: false, reason: 'not a studio job' };
+    if (!isStudioJob(record)) return { resume: false, reason: 'not a studio job' };
     if (this.#deps.deleted.has(record.id)) return { resume: false, reason: 'deleted in the studio' };
-    return {
-      resume: true,
-      attach: (handle) => {
-        void this.#deps.runtime.core.follow(handle, this.#sink(undefined));
-      },
-    };
-  }
-
-  /** Stop taking new commands; jobs already queued still finish and are shown. */
-  pause(): void {
-    this.#paused = true;
+    return { resume: true, attach: (handle) => void this.#deps.runtime.core.follow(handle, this.#sink(undefined)) };
   }
 
   async #run(tab: Tab, ref: number, command: CommandRequest): Promise<void> {
     const { runtime, channel, deleted } = this.#deps;
     const actor: Actor = { platform: STUDIO_PLATFORM, userId: tab.userId, name: tab.name, locale: tab.locale };
-    if (this.#paused) return this.#refuse(tab, ref, errorText(tab.locale, { code: 'shutting-down', message: 'the studio is stopping' }));
-    const early = runtime.core.precheck(command, actor);
-    if (early) return this.#refuse(tab, ref, early.text);
-    const outcome = await runtime.core.run(command, actor, STUDIO_PLACE, this.#sink(tab), DELIVERY);
-    switch (outcome.kind) {
-      case 'refused':
-        return this.#refuse(tab, ref, outcome.reply.text);
-      case 'queued':
-        tab.send({ t: 'ack', ref, jobId: outcome.jobId });
-        return;
-      case 'cancelled':
-        tab.send({ t: 'ack', ref, jobId: outcome.jobId });
-        return;
-      case 'delete':
-        deleted.add(outcome.jobId);
-        this.#metas.delete(outcome.jobId);
-        channel.broadcast({ t: 'removed', jobId: outcome.jobId });
-        tab.send({ t: 'ack', ref, jobId: outcome.jobId });
-        return;
+    switch (command.kind) {
+      case 'cancel': {
+        const cancelled = runtime.core.cancel(command.jobId, actor);
+        // The job's own sink turns its card into "Cancelled." in every tab.
+        return cancelled.ok ? tab.send({ t: 'ack', ref, jobId: command.jobId }) : this.#refuse(tab, ref, cancelled.error);
+      }
+      case 'delete': {
+        const allowed = runtime.core.delete(command.jobId, actor);
+        if (!allowed.ok) return this.#refuse(tab, ref, allowed.error);
+        deleted.add(command.jobId);
+        this.#metas.delete(command.jobId);
+        channel.broadcast({ t: 'removed', jobId: command.jobId });
+        return tab.send({ t: 'ack', ref, jobId: command.jobId });
+      }
+      default: {
+        const outcome = await runCommand(runtime.core, this.#port(tab, ref), command, { actor, place: STUDIO_PLACE }, runtime.log);
+        if (outcome.kind === 'queued') tab.send({ t: 'ack', ref, jobId: outcome.handle.id });
+      }
     }
+  }
+
+  /** The studio's port: a refusal goes to the asking tab, the job's card to every tab. */
+  #port(tab: Tab, ref: number): ChatPort<StudioDelivery> {
+    const say = async (text: string): Promise<void> => tab.send({ t: 'error', ref, text });
+    return { refuse: say, retract: say, open: async () => DELIVERY, sink: () => this.#sink(tab) };
   }
 
   /** Job replies become cards for every tab; anything else (a refusal) goes to the tab that asked, if any. */
@@ -147,8 +145,8 @@ export class StudioBot {
   #meta(jobId: string): CardMeta | undefined {
     let meta = this.#metas.get(jobId);
     if (!meta) {
-      const { engine } = this.#deps.runtime;
-      const record = engine.job(jobId)?.record ?? engine.journal.get(jobId);
+      const { core } = this.#deps.runtime;
+      const record = core.live(jobId)?.record ?? core.history.get(jobId);
       if (!record) return undefined;
       meta = cardMetaOf(record);
       this.#metas.set(jobId, meta);
@@ -162,18 +160,7 @@ export class StudioBot {
     return bytes ? { bytes } : undefined;
   }
 
-  #refuse(tab: Tab, ref: number, message: string): void {
-    tab.send({ t: 'error', ref, text: message });
-  }
-
-  #refusalText(tab: Tab, refusal: ComposerRefusal): string {
-    switch (refusal.kind) {
-      case 'core':
-        return errorText(tab.locale, refusal.error);
-      case 'unknown-command':
-        return text(tab.locale, 'studio.unknown-command', { command: refusal.command });
-      case 'image-not-for-draft':
-        return text(tab.locale, 'studio.image-not-for-draft');
-    }
+  #refuse(tab: Tab, ref: number, error: UserError): void {
+    tab.send({ t: 'error', ref, text: errorText(tab.locale, error) });
   }
 }

@@ -11,30 +11,30 @@ describe('uploads', () => {
     const store = new UploadStore({ maxBytes: 1024 });
     const result = await store.receive(body(PNG), PNG.byteLength, 'tab-aaaaaaaa');
     if (!result.ok) throw new Error(JSON.stringify(result));
-    expect(store.take(result.id, 'tab-bbbbbbbb')).toBeUndefined();
-    expect(Buffer.from(store.take(result.id, 'tab-aaaaaaaa')!)).toEqual(PNG);
-    expect(store.take(result.id, 'tab-aaaaaaaa')).toBeUndefined();
+    expect(store.take(result.value, 'tab-bbbbbbbb')).toBeUndefined();
+    expect(Buffer.from(store.take(result.value, 'tab-aaaaaaaa')!)).toEqual(PNG);
+    expect(store.take(result.value, 'tab-aaaaaaaa')).toBeUndefined();
   });
 
   it('refuses a declared or streamed size past the cap, and anything that is not an image', async () => {
     const store = new UploadStore({ maxBytes: 1024 });
-    expect(await store.receive(body(PNG), 4096, 'tab-aaaaaaaa')).toEqual({ ok: false, status: 413, error: { code: 'attachment-too-large', params: { max: '1 KiB' } } });
+    expect(await store.receive(body(PNG), 4096, 'tab-aaaaaaaa')).toEqual({ ok: false, error: { status: 413, error: { code: 'attachment-too-large', params: { max: '1 KiB' } } } });
     // No (or a lying) Content-Length: the cap holds while the bytes stream in.
-    expect(await store.receive(body(PNG, Buffer.alloc(600), Buffer.alloc(600)), undefined, 'tab-aaaaaaaa')).toMatchObject({ ok: false, status: 413 });
+    expect(await store.receive(body(PNG, Buffer.alloc(600), Buffer.alloc(600)), undefined, 'tab-aaaaaaaa')).toMatchObject({ ok: false, error: { status: 413 } });
     expect(await store.receive(body(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')), undefined, 'tab-aaaaaaaa')).toEqual({
       ok: false,
-      status: 415,
-      error: { code: 'unsupported-attachment' },
+      error: { status: 415, error: { code: 'unsupported-attachment' } },
     });
-    expect(await store.receive(body(Buffer.alloc(0)), 0, 'tab-aaaaaaaa')).toMatchObject({ ok: false, status: 415 });
+    expect(await store.receive(body(Buffer.alloc(0)), 0, 'tab-aaaaaaaa')).toMatchObject({ ok: false, error: { status: 415 } });
   });
 
   it('forgets uploads nobody used', async () => {
-    let now = 0;
+    // lru-cache takes a start time of 0 as "no TTL": the clock starts later.
+    let now = 1000;
     const store = new UploadStore({ maxBytes: 1024 }, () => now);
     const result = await store.receive(body(PNG), undefined, 'tab-aaaaaaaa');
     if (!result.ok) throw new Error(JSON.stringify(result));
-    now = 10 * 60_000;
-    expect(store.take(result.id, 'tab-aaaaaaaa')).toBeUndefined();
+    now += 10 * 60_000;
+    expect(store.take(result.value, 'tab-aaaaaaaa')).toBeUndefined();
   });
 });

@@ -1,14 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { DeviceConfig } from '../../config/schema.ts';
-import { engineError, type EngineError } from '../errors.ts';
-import type { PipelineOutput, RgbPixels } from '../pipeline.ts';
+import type { Backend, BackendStats, ProgressListener, RunOutcome } from '../backend.ts';
+import { engineError } from '../errors.ts';
 import type { JobSpec } from '../request.ts';
 import type { FromWorker, ToWorker, WorkerBoot } from './protocol.ts';
-
-export type RunOutcome =
-  | { readonly kind: 'done'; readonly output: PipelineOutput }
-  | { readonly kind: 'failed'; readonly error: EngineError }
-  | { readonly kind: 'cancelled' };
 
 export interface WorkerLog {
   (level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown>): void;
@@ -25,7 +20,7 @@ export interface WorkerHostOptions {
 
 interface ActiveRun {
   readonly run: number;
-  readonly onProgress: (step: number, total: number, preview?: RgbPixels) => void;
+  readonly onProgress: ProgressListener;
   readonly resolve: (outcome: RunOutcome) => void;
 }
 
@@ -37,7 +32,7 @@ const ENTRY = new URL('./inference-worker.ts', import.meta.url);
  * the main thread stays free for gateway heartbeats and HTTP acks. A worker that dies fails the job it was running
  * and is replaced.
  */
-export class WorkerHost {
+export class WorkerHost implements Backend {
   readonly #options: WorkerHostOptions;
   readonly #cancelBuffer = new SharedArrayBuffer(4);
   readonly #cancelFlag = new Int32Array(this.#cancelBuffer);
@@ -67,6 +62,19 @@ export class WorkerHost {
 
   get restarts(): number {
     return this.#restarts;
+  }
+
+  get freeSlots(): number {
+    return this.idle ? 1 : 0;
+  }
+
+  /** Every role's model is loaded by the pipeline in this thread. */
+  serves(_spec: JobSpec): boolean {
+    return true;
+  }
+
+  stats(): BackendStats {
+    return { name: this.name, provider: this.#provider, idle: this.idle, restarts: this.#restarts };
   }
 
   /** Starts the thread and waits until the pipeline has loaded. Rejects with the pipeline's error. */
@@ -152,7 +160,7 @@ export class WorkerHost {
   }
 
   /** Runs one job. Never rejects: failures, crashes and cancellation are outcomes. */
-  run(spec: JobSpec, onProgress: (step: number, total: number, preview?: RgbPixels) => void): { run: number; outcome: Promise<RunOutcome> } {
+  run(spec: JobSpec, onProgress: ProgressListener): { run: number; outcome: Promise<RunOutcome> } {
     if (!this.idle || !this.#worker) throw new Error(`Worker ${this.name} is not idle`);
     const run = ++this.#runCounter;
     const outcome = new Promise<RunOutcome>((resolve) => {

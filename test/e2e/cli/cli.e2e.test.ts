@@ -48,7 +48,7 @@ describe('zimage command line', () => {
     expect(readdirSync(out)).toHaveLength(2);
   });
 
-  it('edit takes an image and a region; bad input exits 2 with one clear line and writes nothing', async () => {
+  it('edit takes an image and a region; bad input exits 2 with one clear line and writes nothing; a usage error exits 1', async () => {
     const source = join(root, 'source.png');
     await sharp({ create: { width: 80, height: 60, channels: 3, background: '#3366aa' } }).png().toFile(source);
     const out = join(root, 'edit-out');
@@ -61,7 +61,7 @@ describe('zimage command line', () => {
     expect(refused.stderr.trim()).toBe('--seed needs a whole number, not "abc".');
     expect(existsSync(join(root, 'never'))).toBe(false);
     const usage = await zimage(['paint', 'x'], env);
-    expect(usage.code).toBe(2);
+    expect(usage.code).toBe(1);
     expect(usage.stderr).toMatch(/Unknown command "paint"[\s\S]*Usage:/);
   });
 });

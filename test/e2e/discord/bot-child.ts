@@ -10,14 +10,14 @@ const runtime = await startTestRuntime({
   statusIntervalMs: 100,
   config: { dataDir, discord: { token, apiBase, guildId }, profiles: { draft: { maxSteps: 50 } }, queue: { maxWaitingPerUser: 20 } },
 });
-const adapter = await startDiscordAdapter(runtime);
+await startDiscordAdapter(runtime);
 for (let i = 0; i < 8; i++) {
   await runtime.engine.submit({ role: 'draft', owner: { platform: 'load', userId: `u${i}` }, prompt: `blocker ${i}`, count: 4, steps: 50, width: 256, height: 256 });
 }
 process.stdout.write('ready\n');
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === 'pause') {
-    await adapter.pause();
+    runtime.core.pause();
     process.stdout.write('paused\n');
   }
 }

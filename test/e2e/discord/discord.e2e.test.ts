@@ -44,7 +44,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------------------
 // helpers
 
-const journal = (): Runtime['engine']['journal'] => runtime.engine.journal;
+const journal = (): Runtime['core']['history'] => runtime.core.history;
 const resultOf = (token: string): Promise<FakeMessage> => resultOfToken(fake, token);
 const privateReply = (token: string): Promise<string> => privateReplyOf(fake, token);
 const png = pngOf;
@@ -89,7 +89,7 @@ describe('discord adapter against a fake Discord', () => {
     expect(styles.map((c) => c.value)).toEqual(runtime.engine.styles.presets.map((p) => p.name));
     expect(styles.find((c) => c.value === 'ink')).toMatchObject({ name: 'Ink wash 水墨', name_localizations: { 'zh-CN': '水墨' } });
     expect(refine!.options!.map((o) => [o.name, o.required])).toEqual(expect.arrayContaining([['prompt', false], ['image', false], ['strength', false]]));
-    expect(refine!.options!.find((o) => o.name === 'steps')).toMatchObject({ min_value: 20, max_value: 50 });
+    expect(refine!.options!.find((o) => o.name === 'steps')).toMatchObject({ min_value: 28, max_value: 50 });
     expect(edit!.options!.slice(0, 2).map((o) => [o.name, o.type, o.required])).toEqual([['prompt', 3, true], ['image', 11, true]]);
     expect(edit!.options!.map((o) => o.name)).toEqual(expect.arrayContaining(['region', 'strength', 'mask']));
     expect(menu).toMatchObject({ type: 3, name: 'Edit image', name_localizations: { 'zh-CN': '编辑图像' } });
@@ -144,7 +144,7 @@ describe('discord adapter against a fake Discord', () => {
     const result = await resultOf(latest.token);
     const record = journal().get(jobOf(result))!;
     expect(record).toMatchObject({ role: 'refine', owner: { userId: fake.alice.id } });
-    expect(record.parentId).toBe(journal().latestDone({ platform: 'discord', userId: fake.alice.id }, 'draft', fake.channelId)!.id);
+    expect(record.parentId).toBe(journal().latestDone({ owner: { platform: 'discord', userId: fake.alice.id }, roles: ['draft'], scope: journal().get(first.jobId)!.scope })!.id);
 
     const attached = fake.slash('refine', { prompt: 'sharper', image: fake.hostAttachment(await upload('#118844'), 'sketch.png'), strength: 0.4 });
     const record2 = journal().get(jobOf(await resultOf(attached.token)))!;

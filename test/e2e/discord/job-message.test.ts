@@ -2,9 +2,10 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../../../src/bots/core/reply.ts';
 import type { DiscordDelivery } from '../../../src/bots/discord/delivery.ts';
-import { DeliveryError, JobMessage, TOKEN_SAFE_MS } from '../../../src/bots/discord/job-message.ts';
+import { PlatformError, type PlatformFailure } from '../../../src/bots/core/errors.ts';
+import { JobMessage, TOKEN_SAFE_MS } from '../../../src/bots/discord/job-message.ts';
 import type { RenderedMessage } from '../../../src/bots/discord/render.ts';
-import type { DiscordFailure, DiscordTransport, Sent } from '../../../src/bots/discord/transport.ts';
+import type { DiscordTransport, Sent } from '../../../src/bots/discord/transport.ts';
 import { createLogger } from '../../../src/logging.ts';
 
 /**
@@ -16,7 +17,7 @@ type Call = { op: keyof DiscordTransport; target?: string; replyTo?: string; con
 class RecordingTransport implements DiscordTransport {
   readonly calls: Call[] = [];
   /** Answers per operation, consumed in order; missing → success. */
-  readonly failures = new Map<keyof DiscordTransport, DiscordFailure[]>();
+  readonly failures = new Map<keyof DiscordTransport, PlatformFailure[]>();
   #id = 900;
 
   #answer<T>(op: keyof DiscordTransport, value: T): Sent<T> {
@@ -163,14 +164,14 @@ describe('JobMessage', () => {
     expect(sizes[1]).toBeLessThanOrEqual(Math.floor((noise.byteLength + 10) / 4));
   });
 
-  it('throws a DeliveryError that names the code and never the token on other failures', async () => {
+  it('throws a PlatformError that names the code and never the token on other failures', async () => {
     const { transport, message } = setup();
     transport.failures.set('editOriginal', [{ code: 50013, status: 403, message: 'Missing Permissions' }]);
     const error = await message.show(statusReply).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(DeliveryError);
+    expect(error).toBeInstanceOf(PlatformError);
     expect(String((error as Error).message)).toContain('50013');
     expect(JSON.stringify(error) + String(error)).not.toContain(TOKEN);
   });

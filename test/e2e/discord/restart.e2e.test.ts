@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscordAdapter, type DiscordAdapter } from '../../../src/bots/discord/index.ts';
 import { errorText } from '../../../src/bots/core/texts.ts';
-import type { JobRecord } from '../../../src/engine/journal.ts';
+import type { JobRecord } from '../../../src/engine/history.ts';
 import type { Runtime } from '../../../src/runtime.ts';
 import { tempDir } from '../../support/fakes.ts';
 import { startTestRuntime } from '../support/test-runtime.ts';
@@ -82,7 +82,7 @@ describe('discord adapter across a restart', () => {
 
     const result = await resultOf(fake, kept.token);
     expect(result.id).toBe(keptCard.card.id);
-    expect(runtime.engine.journal.get(keptCard.jobId)?.status).toBe('done');
+    expect(runtime.core.history.get(keptCard.jobId)?.status).toBe('done');
     const lostText = errorText('zh-CN', lostRecord.error!);
     expect(lostText).toContain('机器人重启了');
     await fake.waitFor('the lost job reported in its card', () => fake.original(lost.token)?.content === lostText);

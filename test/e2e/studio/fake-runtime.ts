@@ -1,3 +1,4 @@
+import { moderationPlace } from '../../../src/bots/core/command.ts';
 import { BotCore } from '../../../src/bots/core/core.ts';
 import type { Config } from '../../../src/config/schema.ts';
 import type { DeepPartial } from '../../../src/config/load.ts';
@@ -16,7 +17,7 @@ export async function startFakeRuntime(overrides: DeepPartial<Config> = {}): Pro
   const config = testConfig({ studio: { port: 0 }, ...overrides } as DeepPartial<Config>);
   const engine = await startFakeEngine({ config });
   const log = createLogger('silent');
-  const core = new BotCore({ engine, policyFor: (place) => policyFor(config.moderation, place), log, statusIntervalMs: 0 });
+  const core = new BotCore({ engine, policyFor: (place) => policyFor(config.moderation, moderationPlace(place)), log, statusIntervalMs: 0 });
   return {
     config,
     log,

@@ -84,7 +84,7 @@ describe('studio moderation', () => {
     const card = page.locator(`#job-${jobId}`);
     expect(await card.getAttribute('data-state')).toBe('result');
 
-    const record = runtime.engine.journal.get(jobId)!;
+    const record = runtime.core.history.get(jobId)!;
     const withheld = record.result!.images.filter((i) => i.withheld).map((i) => i.index).sort();
     expect(withheld).toEqual(flagged);
 

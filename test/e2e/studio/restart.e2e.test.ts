@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeliveryEnvelope } from '../../../src/bots/core/core.ts';
 import { startStudio, type StudioAdapter, type StudioDelivery } from '../../../src/bots/studio/index.ts';
-import { JobJournal } from '../../../src/engine/journal.ts';
+import { JobJournal } from '../../../src/engine/journal/journal.ts';
 import type { Runtime } from '../../../src/runtime.ts';
 import { startTestRuntime } from '../support/test-runtime.ts';
 import { cardIds, imagesLoaded, launchChromium, nextFinishedCard, openTab, send, START_TIMEOUT_MS, TEST_TIMEOUT_MS, WAIT, type StudioBrowser } from './browser.ts';
@@ -37,26 +37,27 @@ describe('studio across a restart', () => {
     const tab = await openTab(chromium.browser, first.studio.url, 'Ada');
     await send(tab.page, '/draft a quiet lake --seed 3 --count 2');
     const done = await nextFinishedCard(tab.page, [], 'draft');
-    const finished = first.runtime.engine.journal.get(done)!;
+    const finished = first.runtime.core.history.get(done)!;
     await tab.context.close();
     await first.studio.stop();
     await first.runtime.close();
     started.pop();
 
     // What a crash leaves behind: a studio job journaled as running, and one that was still waiting.
-    const delivery: DeliveryEnvelope<StudioDelivery> = { channel: 'studio', locale: 'en', place: { platform: 'studio', channelId: 'studio', channelIsNsfw: false }, data: { studio: 1 } };
+    const delivery: DeliveryEnvelope = { locale: 'en', place: { platform: 'studio', channelId: 'studio', channelIsNsfw: false }, data: { studio: 1 } satisfies StudioDelivery };
+    const scope = { platform: 'studio', workspace: null, channel: 'studio' };
     const journal = new JobJournal(`${dataDir}/zimage.db`);
     const spec = { ...finished.spec, userPrompt: 'a quiet lake at night', seed: 11 };
     for (const id of ['crashRun01', 'crashWait1']) {
-      journal.add({ id, owner: finished.owner, spec, cost: finished.cost, delivery, policy: 'block', parentId: null });
+      journal.add({ id, owner: finished.owner, scope, spec, cost: finished.cost, delivery, policy: 'block', parentId: null });
     }
     journal.markRunning('crashRun01');
     // A job of another platform is not the studio's to resume.
-    journal.add({ id: 'slackJob01', owner: { platform: 'slack', userId: 'U1' }, spec, cost: finished.cost, delivery: { ...delivery, data: { channel: 'C1' } }, policy: 'block', parentId: null });
+    journal.add({ id: 'slackJob01', owner: { platform: 'slack', userId: 'U1' }, scope: { ...scope, platform: 'slack' }, spec, cost: finished.cost, delivery: { ...delivery, data: { channel: 'C1' } }, policy: 'block', parentId: null });
     journal.close();
 
     const second = await start(dataDir);
-    expect(second.studio.resume(second.runtime.engine.journal.get('slackJob01')!)).toEqual({ resume: false, reason: 'not a studio job' });
+    expect(second.studio.resume(second.runtime.core.history.get('slackJob01')!)).toEqual({ resume: false, reason: 'not a studio job' });
     const reopened = await openTab(chromium.browser, second.studio.url, 'Ada');
     const page = reopened.page;
     // Before recovery: the history, and the two unfinished jobs as status cards.

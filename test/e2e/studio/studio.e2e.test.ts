@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStudio, type StudioAdapter } from '../../../src/bots/studio/index.ts';
 import { errorText } from '../../../src/bots/core/texts.ts';
-import type { JobRecord } from '../../../src/engine/journal.ts';
+import type { JobRecord } from '../../../src/engine/history.ts';
 import type { Runtime } from '../../../src/runtime.ts';
 import { startTestRuntime } from '../support/test-runtime.ts';
 import {
@@ -44,7 +44,7 @@ afterAll(async () => {
   await runtime?.close();
 }, START_TIMEOUT_MS);
 
-const journal = (): Runtime['engine']['journal'] => runtime.engine.journal;
+const journal = (): Runtime['core']['history'] => runtime.core.history;
 
 describe('studio in a browser', () => {
   it('drafts with live status, refines, edits by reply with a painted mask, edits an upload, and keeps the history', async () => {
@@ -165,7 +165,7 @@ describe('studio in a browser', () => {
       expect(await lei.page.locator('#send').textContent()).toBe('发送');
       const beforeAda = await cardIds(ada.page);
       await Promise.all([send(ada.page, '/draft a green field --count 2 --steps 16'), send(lei.page, '/draft 一片蓝色的海 --count 2 --steps 16')]);
-      const newJobs = (): JobRecord[] => journal().recent(10, 'studio').filter((r) => !beforeAda.includes(r.id));
+      const newJobs = (): JobRecord[] => journal().recent({ limit: 10, platform: 'studio' }).filter((r) => !beforeAda.includes(r.id));
       await expect.poll(() => newJobs().length, WAIT).toBe(2);
       const adaJob = newJobs().find((r) => r.owner.name === 'Ada')!.id;
       const leiJob = newJobs().find((r) => r.owner.name === '李雷')!.id;

@@ -1,5 +1,6 @@
 import { ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import { errorText } from '../../core/texts.ts';
+import { attachmentSource } from '../images.ts';
 import type { SlashCommand } from './command-module.ts';
 import { attachmentOption, localized, pendingDescription, promptOption, readRoleOptions, roleOptions } from './slash-options.ts';
 
@@ -30,8 +31,8 @@ export const editCommand: SlashCommand = {
         kind: 'edit',
         text: options.string('prompt') ?? '',
         options: read.options,
-        image: { kind: 'upload', attachment: image },
-        ...(mask ? { mask: { kind: 'upload', attachment: mask } } : {}),
+        image: attachmentSource(image),
+        ...(mask ? { mask: attachmentSource(mask) } : {}),
       },
     };
   },

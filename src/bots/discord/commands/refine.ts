@@ -1,5 +1,6 @@
 import { ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import { errorText } from '../../core/texts.ts';
+import { attachmentSource } from '../images.ts';
 import type { SlashCommand } from './command-module.ts';
 import { attachmentOption, localized, pendingDescription, promptOption, readRoleOptions, roleOptions } from './slash-options.ts';
 
@@ -26,7 +27,7 @@ export const refineCommand: SlashCommand = {
         kind: 'refine',
         text: options.string('prompt') ?? '',
         options: read.options,
-        ...(attachment ? { image: { kind: 'upload', attachment } } : {}),
+        ...(attachment ? { image: attachmentSource(attachment) } : {}),
       },
     };
   },

@@ -6,6 +6,7 @@ import {
 } from 'discord.js';
 import type { Config, Role } from '../../../config/schema.ts';
 import type { StyleCatalog } from '../../../engine/prompt/styles.ts';
+import type { SamplingSettings } from '../../../engine/request.ts';
 import type { CoreError } from '../../core/errors.ts';
 import { parseValue } from '../../core/grammar.ts';
 import { OPTIONS, type CommandOptions, type OptionSpec } from '../../core/options.ts';
@@ -20,6 +21,8 @@ import { ZH_NAMES } from './slash-names.ts';
 export interface DefinitionContext {
   readonly config: Readonly<Config>;
   readonly styles: StyleCatalog;
+  /** A role's steps range and defaults, as its profile and model set them. */
+  readonly sampling: (role: Role) => SamplingSettings;
 }
 
 /** What a handler reads from a slash command's options (discord.js's resolver, or a test's plain object). */
@@ -56,19 +59,19 @@ export function pendingDescription(key: TextKey): { en: string; 'zh-CN': string 
   return { en: text('en', key), 'zh-CN': text('zh-CN', key) };
 }
 
-/** The slash option's range: the grammar's, narrowed by this role's profile and the configured limits. */
-function range(spec: OptionSpec, role: Role, config: Readonly<Config>): { min?: number; max?: number } {
+/** The slash option's range: the grammar's, narrowed by this role's profile and model and the configured limits. */
+function range(spec: OptionSpec, role: Role, ctx: DefinitionContext): { min?: number; max?: number } {
   if (spec.name === 'steps') {
-    const profile = config.profiles[role];
-    return { min: Math.max(spec.min ?? 1, profile.minSteps), max: Math.min(spec.max ?? Infinity, profile.maxSteps) };
+    const sampling = ctx.sampling(role);
+    return { min: Math.max(spec.min ?? 1, sampling.minSteps), max: Math.min(spec.max ?? Infinity, sampling.maxSteps) };
   }
-  if (spec.name === 'count') return { min: spec.min ?? 1, max: Math.min(spec.max ?? Infinity, config.limits.maxCount) };
+  if (spec.name === 'count') return { min: spec.min ?? 1, max: Math.min(spec.max ?? Infinity, ctx.config.limits.maxCount) };
   return { ...(spec.min !== undefined ? { min: spec.min } : {}), ...(spec.max !== undefined ? { max: spec.max } : {}) };
 }
 
 function slashOption(spec: OptionSpec, role: Role, ctx: DefinitionContext): APIApplicationCommandBasicOption {
   const base = { ...localized(spec.name, spec.description), required: false };
-  const { min, max } = range(spec, role, ctx.config);
+  const { min, max } = range(spec, role, ctx);
   const bounds = { ...(min !== undefined ? { min_value: min } : {}), ...(max !== undefined ? { max_value: max } : {}) };
   switch (spec.kind) {
     case 'integer':

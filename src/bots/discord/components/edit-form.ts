@@ -4,7 +4,8 @@ import { parseValue } from '../../core/grammar.ts';
 import { OPTION_BY_NAME } from '../../core/options.ts';
 import { errorText, text } from '../../core/texts.ts';
 import type { HandlerContext, Intent } from '../intent.ts';
-import type { ImageRef, OwnResult } from '../images.ts';
+import type { ImageSource } from '../../core/command.ts';
+import { attachmentSource, type OwnResult } from '../images.ts';
 
 /**
  * The "Edit image" form: asks for the instruction (and an optional region, and which candidate when the image is a
@@ -64,7 +65,7 @@ export const isEditFormId = (id: string): boolean => id.startsWith(PREFIX);
 /** A submitted form → an edit job (or a refusal: expired form, bad region or candidate). */
 export function handleEditForm(ctx: HandlerContext, id: string, fields: ReadonlyMap<string, string>): Intent {
   const refuse = (text: string): Intent => ({ kind: 'refuse', text });
-  let image: ImageRef | undefined;
+  let image: ImageSource;
   const job = /^zf:j:([A-Za-z0-9]{4,32}):(\d{1,8})$/.exec(id);
   const upload = /^zf:u:([A-Za-z0-9_-]{6,32})$/.exec(id);
   if (job) {
@@ -81,11 +82,11 @@ export function handleEditForm(ctx: HandlerContext, id: string, fields: Readonly
       if (!indices.includes(n - 1)) return refuse(errorText(ctx.locale, { code: 'input-blocked', message: 'withheld candidate' }));
       index = n - 1;
     }
-    image = { kind: 'job', jobId: job[1]!, index };
+    image = { jobId: job[1]!, index };
   } else if (upload) {
     const attachment = ctx.forms.get(upload[1]!);
     if (!attachment) return refuse(text(ctx.locale, 'discord.error.form-expired'));
-    image = { kind: 'upload', attachment };
+    image = attachmentSource(attachment);
   } else {
     return refuse(text(ctx.locale, 'discord.error.form-expired'));
   }

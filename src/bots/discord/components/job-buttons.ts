@@ -16,14 +16,7 @@ export function handleJobButton(ctx: HandlerContext, id: string): Intent {
     case 'cancel':
     case 'delete':
       return { kind: 'owner-action', command };
-    case 'refine':
-      return command.image && 'jobId' in command.image
-        ? { kind: 'job', command: { kind: 'refine', text: '', options: {}, image: { kind: 'job', jobId: command.image.jobId, index: command.image.index } } }
-        : { kind: 'refuse', text: errorText(ctx.locale, { code: 'expired-button' }) };
-    case 'vary':
-    case 'reroll':
-      return { kind: 'job', command };
     default:
-      return { kind: 'refuse', text: errorText(ctx.locale, { code: 'expired-button' }) };
+      return { kind: 'job', command };
   }
 }

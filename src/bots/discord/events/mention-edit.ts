@@ -1,6 +1,6 @@
 import { errorText } from '../../core/texts.ts';
 import type { HandlerContext, Intent } from '../intent.ts';
-import { imageAttachment, imageOfMessage, type AttachmentRef, type MessageView } from '../images.ts';
+import { attachmentSource, imageAttachment, imageOfMessage, type AttachmentRef, type MessageView } from '../images.ts';
 
 /**
  * "@bot make the sky pink" in reply to an image → an edit of that image. A message that mentions the app carries
@@ -26,7 +26,7 @@ export function handleMention(ctx: HandlerContext, message: MentionView): Intent
   const { text, candidate } = mentionInstruction(message.content, ctx.botUserId);
   const fromReference = message.reference ? imageOfMessage(message.reference, ctx.botUserId, candidate) : undefined;
   const attached = fromReference ? undefined : imageAttachment(message.attachments);
-  const image = fromReference ?? (attached ? { kind: 'upload' as const, attachment: attached } : undefined);
+  const image = fromReference ?? (attached ? attachmentSource(attached) : undefined);
   if (!image) return { kind: 'refuse', text: errorText(ctx.locale, { code: 'no-image' }) };
-  return { kind: 'job', command: { kind: 'edit', text, options: {}, image } };
+  return { kind: 'job', command: { kind: 'edit', text, image } };
 }

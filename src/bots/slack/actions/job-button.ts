@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { commandFromButton } from '../../core/buttons.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
-import { notifyByResponse } from '../notify.ts';
+import { notifierOf, whoOf } from '../middleware.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -11,7 +11,7 @@ type ButtonArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
  * clicked; Cancel and Delete are checked against the job's owner by the core.
  */
 export function jobButton(deps: ListenerDeps): (args: ButtonArgs) => Promise<void> {
-  return async ({ ack, body, action, respond }) => {
+  return async ({ ack, body, action, context }) => {
     await ack();
     const command = action.type === 'button' ? commandFromButton(action.action_id) : undefined;
     const channel = body.channel?.id;
@@ -19,13 +19,9 @@ export function jobButton(deps: ListenerDeps): (args: ButtonArgs) => Promise<voi
       deps.log.warn({ action: action.action_id }, 'ignored a click on a button that is not ours');
       return;
     }
-    const notify = notifyByResponse(respond);
-    const { dispatcher } = deps;
-    await dispatcher.guard(body.user.id, notify, async () => {
-      const who = await dispatcher.requester(body.user.id, body.team?.id ?? body.user.team_id, channel, body.user.name);
-      const message = body.message as { ts?: string; thread_ts?: string } | undefined;
-      const threadTs = message?.thread_ts ?? message?.ts ?? null;
-      await dispatcher.submit(command, who, { channel, threadTs, notify });
-    });
+    const who = await whoOf(context);
+    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+    const threadTs = message?.thread_ts ?? message?.ts ?? null;
+    await deps.bot.run(command, who, { channel, threadTs, notify: notifierOf(context) });
   };
 }

@@ -1,38 +1,21 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Role } from '../../../config/schema.ts';
-import type { CommandRequest } from '../../core/command.ts';
-import { errorText } from '../../core/texts.ts';
-import { latestOwnImage } from '../images.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
+import { notifierOf, whoOf } from '../middleware.ts';
 import { plainFromSlack } from '../mrkdwn.ts';
-import { notifyByResponse } from '../notify.ts';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
 /**
  * /draft, /refine and /edit: the prompt and inline flags are the command's text (Slack slash commands carry nothing
- * else). /refine without an image refines the user's latest draft in the channel (the core finds it); /edit, which
- * cannot carry a file, edits the user's latest image in the channel.
+ * else). Without an image, /refine refines the user's latest draft in the channel and /edit (which cannot carry a
+ * file) edits the user's latest image there: the core finds them.
  */
 export function generateCommand(role: Role, deps: ListenerDeps): (args: CommandArgs) => Promise<void> {
-  return async ({ command, ack, respond }) => {
+  return async ({ command, ack, context }) => {
     await ack();
-    const notify = notifyByResponse(respond);
-    const { dispatcher } = deps;
-    await dispatcher.guard(command.user_id, notify, async () => {
-      const who = await dispatcher.requester(command.user_id, command.team_id, command.channel_id, command.user_name);
-      const text = plainFromSlack(command.text ?? '');
-      let request: CommandRequest;
-      if (role === 'edit') {
-        const refusal = dispatcher.precheckEdit(text, {}, who.actor);
-        if (refusal !== undefined) return dispatcher.tell({ notify }, refusal);
-        const image = latestOwnImage(dispatcher.journal, { platform: who.actor.platform, userId: who.actor.userId }, command.channel_id);
-        if (!image) return dispatcher.tell({ notify }, errorText(who.actor.locale, { code: 'no-image' }));
-        request = { kind: 'edit', text, image };
-      } else {
-        request = role === 'draft' ? { kind: 'draft', text } : { kind: 'refine', text };
-      }
-      await dispatcher.submit(request, who, { channel: command.channel_id, threadTs: null, notify });
-    });
+    const who = await whoOf(context);
+    const text = plainFromSlack(command.text ?? '');
+    await deps.bot.run({ kind: role, text }, who, { channel: command.channel_id, threadTs: null, notify: notifierOf(context) });
   };
 }

@@ -6,5 +6,5 @@ import { generateCommand } from './generate.ts';
 export const SLASH_COMMANDS = { '/draft': 'draft', '/refine': 'refine', '/edit': 'edit' } as const;
 
 export function register(app: App, deps: ListenerDeps): void {
-  for (const [name, role] of Object.entries(SLASH_COMMANDS)) app.command(name, generateCommand(role, deps));
+  for (const [name, role] of Object.entries(SLASH_COMMANDS)) app.command(name, deps.accepting, generateCommand(role, deps));
 }

@@ -1,9 +1,10 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { LRUCache } from 'lru-cache';
 import { errorText, text as sentence } from '../../core/texts.ts';
 import { imageFilesOf, sourceFor, type SlackFile } from '../images.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
+import { notifierOf, whoOf } from '../middleware.ts';
 import { plainFromSlack } from '../mrkdwn.ts';
-import { notifyByEphemeral } from '../notify.ts';
 import { threadMessages } from '../thread.ts';
 
 type MentionArgs = SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs;
@@ -16,32 +17,28 @@ const SEEN_LIMIT = 1000;
  * newest image of that thread and posts the result in the same thread.
  */
 export function appMention(deps: ListenerDeps): (args: MentionArgs) => Promise<void> {
-  const seen = new Set<string>();
-  return async ({ event, body, client }) => {
+  const seen = new LRUCache<string, true>({ max: SEEN_LIMIT });
+  return async ({ event, body, client, context }) => {
     if (event.bot_id || !event.user) return;
     const eventId = (body as { event_id?: string }).event_id;
     if (eventId) {
       if (seen.has(eventId)) return;
-      seen.add(eventId);
-      if (seen.size > SEEN_LIMIT) seen.delete(seen.values().next().value!);
+      seen.set(eventId, true);
     }
-    const user = event.user;
-    const { dispatcher } = deps;
+    const { bot } = deps;
+    const who = await whoOf(context);
+    const notify = notifierOf(context);
+    const { locale } = who.actor;
     const threadTs = event.thread_ts ?? null;
-    const notify = notifyByEphemeral(client, { channel: event.channel, user, threadTs });
-    await dispatcher.guard(user, notify, async () => {
-      const who = await dispatcher.requester(user, (body as { team_id?: string }).team_id ?? event.team, event.channel);
-      const { locale } = who.actor;
-      const text = plainFromSlack(event.text, dispatcher.botUserId);
-      const refusal = dispatcher.precheckEdit(text, {}, who.actor);
-      if (refusal !== undefined) return dispatcher.tell({ notify }, refusal);
-
-      const file = imageFilesOf(event)[0] ?? (threadTs ? await newestThreadImage(client, event.channel, threadTs, event.ts) : undefined);
-      if (!file) return dispatcher.tell({ notify }, errorText(locale, { code: 'no-image' }));
-      const source = await sourceFor(file, { journal: dispatcher.journal, botUserId: dispatcher.botUserId, policy: deps.download });
-      if (!source.ok) return dispatcher.tell({ notify }, 'pick' in source ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
-      await dispatcher.submit({ kind: 'edit', text, image: source.source }, who, { channel: event.channel, threadTs: threadTs ?? event.ts, notify });
-    });
+    const command = { kind: 'edit', text: plainFromSlack(event.text, bot.botUserId) } as const;
+    // The instruction's flags are checked before the thread is read for its image.
+    const refusal = bot.refusalOf(command, who);
+    if (refusal !== undefined) return bot.tell(notify, refusal);
+    const file = imageFilesOf(event)[0] ?? (threadTs ? await newestThreadImage(client, event.channel, threadTs, event.ts) : undefined);
+    if (!file) return bot.tell(notify, errorText(locale, { code: 'no-image' }));
+    const source = sourceFor(file, { history: bot.history, botUserId: bot.botUserId });
+    if (!source.ok) return bot.tell(notify, 'pick' in source ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
+    await bot.run({ ...command, image: source.source }, who, { channel: event.channel, threadTs: threadTs ?? event.ts, notify });
   };
 }
 

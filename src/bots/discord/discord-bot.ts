@@ -1,0 +1,136 @@
+import type { ButtonInteraction, Interaction, Message, RepliableInteraction } from 'discord.js';
+import type { Runtime } from '../../runtime.ts';
+import { INTERNAL_ERROR } from '../core/errors.ts';
+import { runCommand } from '../core/flow.ts';
+import { errorText } from '../core/texts.ts';
+import type { CommandModule } from './commands/index.ts';
+import { handleEditForm, isEditFormId } from './components/edit-form.ts';
+import { handleJobButton, isJobButtonId } from './components/job-buttons.ts';
+import type { EditForms } from './edit-forms.ts';
+import { handleMention } from './events/mention-edit.ts';
+import type { HandlerContext, Intent, OwnerAction } from './intent.ts';
+import { interactionPort, mentionPort, replyPrivately, type PortDeps } from './ports.ts';
+import { failureOf, type DiscordTransport } from './transport.ts';
+import { actorOf, formFields, messageActor, messageView, optionReader, placeOf } from './views.ts';
+
+export interface DiscordBotDeps {
+  readonly runtime: Runtime;
+  readonly transport: DiscordTransport;
+  readonly commands: readonly CommandModule[];
+  readonly forms: EditForms;
+  readonly botUserId: () => string;
+}
+
+/**
+ * Discord's side of the core: routes an interaction or mention to its handler, then carries out the handler's
+ * Intent — a refusal (ephemeral), the modal, an owner action, or a job through the core's flow over this
+ * platform's port. Handlers never repeat any of it. Nothing thrown here reaches discord.js: a failure is logged
+ * without tokens and the user is told, privately where Discord allows.
+ */
+export class DiscordBot {
+  readonly #deps: DiscordBotDeps;
+  readonly #ports: PortDeps;
+  readonly #slash: ReadonlyMap<string, Extract<CommandModule, { type: 'slash' }>>;
+  readonly #menus: ReadonlyMap<string, Extract<CommandModule, { type: 'message' }>>;
+
+  constructor(deps: DiscordBotDeps) {
+    this.#deps = deps;
+    this.#ports = { config: deps.runtime.config, transport: deps.transport, log: deps.runtime.log };
+    this.#slash = new Map(deps.commands.flatMap((c) => (c.type === 'slash' ? [[c.name, c] as const] : [])));
+    this.#menus = new Map(deps.commands.flatMap((c) => (c.type === 'message' ? [[c.name, c] as const] : [])));
+  }
+
+  async onInteraction(interaction: Interaction): Promise<void> {
+    if (!interaction.isRepliable()) return;
+    const actor = actorOf(interaction);
+    try {
+      const intent = this.#route(interaction);
+      if (intent) await this.#carryOut(interaction, intent);
+    } catch (error) {
+      this.#deps.runtime.log.error({ err: failureOf(error), interaction: interaction.type }, 'discord interaction failed');
+      await replyPrivately(this.#ports, interaction, errorText(actor.locale, INTERNAL_ERROR)).catch(() => undefined);
+    }
+  }
+
+  /** A message that @mentions the bot: an edit of the image it replies to. */
+  async onMessage(message: Message): Promise<void> {
+    const botUserId = this.#deps.botUserId();
+    if (message.author.bot || message.webhookId || !message.inGuild()) return;
+    // The explicit mention in the text, not the reply ping that replying to the bot's own message adds.
+    if (!message.content.includes(`<@${botUserId}>`) && !message.content.includes(`<@!${botUserId}>`)) return;
+    const actor = messageActor(message);
+    const port = mentionPort(this.#ports, message, actor.locale);
+    const { runtime } = this.#deps;
+    try {
+      const referenced = message.reference?.messageId ? await message.fetchReference().catch(() => null) : null;
+      const intent = handleMention(this.#context(actor.locale), {
+        content: message.content,
+        attachments: messageView(message).attachments,
+        reference: referenced ? messageView(referenced) : null,
+      });
+      if (intent.kind === 'refuse') return await port.refuse(intent.text);
+      if (intent.kind !== 'job') return;
+      const place = placeOf(message.channelId, message.guildId, message.channel);
+      await runCommand(runtime.core, port, intent.command, { actor, place }, runtime.log);
+    } catch (error) {
+      runtime.log.error({ err: failureOf(error) }, 'discord mention failed');
+      await port.refuse(errorText(actor.locale, INTERNAL_ERROR)).catch(() => undefined);
+    }
+  }
+
+  #context(locale: HandlerContext['locale']): HandlerContext {
+    return { locale, config: this.#deps.runtime.config, botUserId: this.#deps.botUserId(), forms: this.#deps.forms };
+  }
+
+  #route(interaction: RepliableInteraction): Intent | undefined {
+    const ctx = this.#context(actorOf(interaction).locale);
+    const unknown: Intent = { kind: 'refuse', text: errorText(ctx.locale, { code: 'unknown-command' }) };
+    if (interaction.isChatInputCommand()) return this.#slash.get(interaction.commandName)?.handle(ctx, optionReader(interaction)) ?? unknown;
+    if (interaction.isMessageContextMenuCommand()) return this.#menus.get(interaction.commandName)?.handle(ctx, messageView(interaction.targetMessage)) ?? unknown;
+    if (interaction.isButton() && isJobButtonId(interaction.customId)) return handleJobButton(ctx, interaction.customId);
+    if (interaction.isModalSubmit() && isEditFormId(interaction.customId)) return handleEditForm(ctx, interaction.customId, formFields(interaction));
+    return undefined;
+  }
+
+  async #carryOut(interaction: RepliableInteraction, intent: Intent): Promise<void> {
+    const { runtime } = this.#deps;
+    const actor = actorOf(interaction);
+    switch (intent.kind) {
+      case 'refuse':
+        return replyPrivately(this.#ports, interaction, intent.text);
+      case 'modal':
+        if (interaction.isModalSubmit()) return;
+        // The form would only be refused on submission: say so now.
+        if (runtime.core.paused) return replyPrivately(this.#ports, interaction, errorText(actor.locale, { code: 'shutting-down', message: 'paused' }));
+        await interaction.showModal(intent.modal);
+        return;
+      case 'owner-action':
+        if (!interaction.isButton()) return;
+        return this.#ownerAction(interaction, intent.command);
+      case 'job': {
+        const place = placeOf(interaction.channelId ?? '', interaction.guildId, interaction.channel);
+        await runCommand(runtime.core, interactionPort(this.#ports, interaction, actor.locale), intent.command, { actor, place }, runtime.log);
+        return;
+      }
+    }
+  }
+
+  async #ownerAction(interaction: ButtonInteraction, command: OwnerAction): Promise<void> {
+    const { runtime, transport } = this.#deps;
+    const actor = actorOf(interaction);
+    const outcome = command.kind === 'cancel' ? runtime.core.cancel(command.jobId, actor) : runtime.core.delete(command.jobId, actor);
+    if (!outcome.ok) return replyPrivately(this.#ports, interaction, errorText(actor.locale, outcome.error));
+    // Cancelled: the job's own card turns into "Cancelled." through its sink; this press only needs acknowledging.
+    await interaction.deferUpdate();
+    if (command.kind !== 'delete') return;
+    // After deferUpdate, @original is the message the button is on: the result being deleted.
+    const ref = { applicationId: interaction.applicationId, token: interaction.token };
+    const removed = await transport.deleteOriginal(ref);
+    if (removed.ok) return;
+    const again = await transport.deleteMessage(interaction.channelId, interaction.message.id);
+    if (!again.ok) {
+      runtime.log.warn({ err: again.error, job: command.jobId }, 'could not delete a result');
+      await replyPrivately(this.#ports, interaction, errorText(actor.locale, INTERNAL_ERROR));
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { MessageFlags, type Message, type RepliableInteraction } from 'discord.js';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../logging.ts';
+import type { Locale } from '../core/command.ts';
+import type { ChatPort } from '../core/flow.ts';
+import type { ReplySink } from '../core/reply.ts';
+import type { DiscordDelivery } from './delivery.ts';
+import { fetchPolicy } from './images.ts';
+import { JobMessage } from './job-message.ts';
+import { NO_MENTIONS, type RenderedMessage } from './render.ts';
+import type { DiscordTransport, InteractionRef } from './transport.ts';
+
+export interface PortDeps {
+  readonly config: Readonly<Config>;
+  readonly transport: DiscordTransport;
+  readonly log: Logger;
+}
+
+const privately = (text: string): RenderedMessage => ({ content: text, files: [], components: [], ephemeral: true });
+const publicly = (text: string): RenderedMessage => ({ content: text, files: [], components: [], ephemeral: false });
+
+const refOf = (interaction: RepliableInteraction): InteractionRef => ({ applicationId: interaction.applicationId, token: interaction.token });
+
+/** An ephemeral answer: the reply itself, or a follow-up once the interaction was deferred or answered. */
+export async function replyPrivately(deps: PortDeps, interaction: RepliableInteraction, text: string): Promise<void> {
+  if (interaction.deferred || interaction.replied) {
+    const sent = await deps.transport.followUp(refOf(interaction), privately(text));
+    if (!sent.ok) deps.log.warn({ err: sent.error }, 'could not send a private reply');
+    return;
+  }
+  await interaction.reply({ content: text, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+/** A job's messages, wherever its delivery says they are (also for jobs recovered after a restart). */
+export function jobMessageSink(deps: PortDeps, delivery: DiscordDelivery, locale: Locale): ReplySink {
+  return new JobMessage({ transport: deps.transport, delivery, locale, log: deps.log }).sink;
+}
+
+/**
+ * A slash command, button or form: refusals before the deferral are ephemeral replies; the deferral (public: results
+ * belong to the channel) is the job's card, and a refusal after it takes the card back and answers privately.
+ */
+export function interactionPort(deps: PortDeps, interaction: RepliableInteraction, locale: Locale): ChatPort<DiscordDelivery> {
+  const { config, transport, log } = deps;
+  const uploadLimit = interaction.attachmentSizeLimit ?? config.discord.uploadLimitBytes;
+  let delivery: DiscordDelivery | undefined;
+  return {
+    fetchPolicy: fetchPolicy(config, Math.min(config.limits.maxInputBytes, uploadLimit)),
+    refuse: (text) => replyPrivately(deps, interaction, text),
+    acknowledge: async () => {
+      // Only the defer's flags count, so this decides it: public.
+      await interaction.deferReply();
+      // The response's id lets a result still reply to it after the token has expired (or after a restart).
+      const original = await transport.fetchOriginal(refOf(interaction));
+      if (!original.ok) log.warn({ err: original.error }, 'could not read the deferred response');
+      delivery = {
+        v: 1,
+        channelId: interaction.channelId ?? '',
+        guildId: interaction.guildId,
+        uploadLimit,
+        interaction: { applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp },
+        replyTo: original.ok && original.value.id !== '' ? original.value.id : null,
+      };
+    },
+    open: async () => delivery,
+    retract: async (text) => {
+      const removed = await transport.deleteOriginal(refOf(interaction));
+      if (!removed.ok) log.warn({ err: removed.error }, 'could not remove the deferred response');
+      await replyPrivately(deps, interaction, text);
+    },
+    sink: (opened) => jobMessageSink(deps, opened, locale),
+  };
+}
+
+/**
+ * "@bot …" in reply to an image. A mention has no private channel back: a refusal is a reply the channel sees, and
+ * the job's card is a reply to the mention.
+ */
+export function mentionPort(deps: PortDeps, message: Message, locale: Locale): ChatPort<DiscordDelivery> {
+  const { config, transport, log } = deps;
+  const say = async (text: string): Promise<void> => {
+    const sent = await transport.postMessage(message.channelId, publicly(text), message.id);
+    if (!sent.ok) log.warn({ err: sent.error }, 'could not answer a mention');
+  };
+  return {
+    fetchPolicy: fetchPolicy(config, Math.min(config.limits.maxInputBytes, config.discord.uploadLimitBytes)),
+    refuse: say,
+    open: async () => ({
+      v: 1,
+      channelId: message.channelId,
+      guildId: message.guildId,
+      uploadLimit: config.discord.uploadLimitBytes,
+      interaction: null,
+      replyTo: message.id,
+    }),
+    retract: say,
+    sink: (delivery) => jobMessageSink(deps, delivery, locale),
+  };
+}

@@ -1,0 +1,149 @@
+import type { webApi } from '@slack/bolt';
+import type { JobRecord } from '../../engine/history.ts';
+import type { Logger } from '../../logging.ts';
+import type { Locale } from '../core/command.ts';
+import { readDelivery } from '../core/core.ts';
+import type { PlatformFailure } from '../core/errors.ts';
+import type { Reply, ReplySink } from '../core/reply.ts';
+import { text } from '../core/texts.ts';
+import { renderCard, renderNote, renderPending, type CardContext, type SlackMessage } from './blocks.ts';
+import { imageThread, type SlackDelivery } from './delivery.ts';
+import { slackError, slackFailure } from './failure.ts';
+import { imageFilesOf } from './images.ts';
+import { threadMessages } from './thread.ts';
+
+/** Slack reads alt text aloud; it takes at most 1000 characters. */
+const ALT_TEXT = 1000;
+
+export interface CardDeps {
+  readonly client: webApi.WebClient;
+  readonly log: Logger;
+  readonly secrets: readonly (string | null)[];
+  /** The bot's own user id: its uploads are the files it may delete. */
+  readonly botUserId: string;
+}
+
+/**
+ * A job's card in Slack: posted (pending) before the job is queued, so the journal knows it and a restart can
+ * continue it; edited by every status; turned into the result once its image is uploaded into the card's thread;
+ * deleted with the job's images on Delete.
+ */
+export class JobCards {
+  readonly #deps: CardDeps;
+
+  constructor(deps: CardDeps) {
+    this.#deps = deps;
+  }
+
+  /** The pending card; a failure comes back as Slack's, scrubbed. */
+  async post(where: { readonly channel: string; readonly threadTs: string | null }, ctx: CardContext): Promise<{ ok: true; delivery: SlackDelivery } | { ok: false; failure: PlatformFailure }> {
+    const card = renderPending(ctx);
+    try {
+      const posted = await this.#deps.client.chat.postMessage({ channel: where.channel, ...(where.threadTs ? { thread_ts: where.threadTs } : {}), text: card.text, blocks: card.blocks });
+      if (!posted.ts) throw new Error('chat.postMessage returned no ts');
+      return { ok: true, delivery: { v: 1, channel: where.channel, ts: posted.ts, threadTs: where.threadTs, by: ctx.by } };
+    } catch (error) {
+      return { ok: false, failure: slackFailure(error, this.#deps.secrets) };
+    }
+  }
+
+  /** Removes a card that never became a job (its command was refused after it was posted). */
+  async withdraw(delivery: SlackDelivery): Promise<void> {
+    await this.#call('chat.delete', () => this.#deps.client.chat.delete({ channel: delivery.channel, ts: delivery.ts }));
+  }
+
+  /**
+   * The job's lifecycle on its card: every status and the closing line edit it (as often as the core lets
+   * through), and the result's image is uploaded into the card's thread before the card turns into the result.
+   */
+  sink(delivery: SlackDelivery, view: { readonly locale: Locale; readonly prompt: string }): ReplySink {
+    const { client, secrets } = this.#deps;
+    // The closing line carries no prompt; keep the one the core last showed.
+    let prompt = view.prompt;
+    const ctx = (): CardContext => ({ locale: view.locale, by: delivery.by, prompt });
+    const update = async (message: SlackMessage): Promise<void> => {
+      await client.chat.update({ channel: delivery.channel, ts: delivery.ts, text: message.text, blocks: message.blocks });
+    };
+    const show = async (reply: Reply): Promise<void> => {
+      switch (reply.kind) {
+        case 'status':
+          prompt = reply.prompt;
+          return update(renderCard(reply, ctx()));
+        case 'final':
+          return update(renderCard(reply, ctx()));
+        case 'result': {
+          prompt = reply.prompt;
+          try {
+            if (reply.image) {
+              await client.files.uploadV2({
+                channel_id: delivery.channel,
+                thread_ts: imageThread(delivery),
+                file_uploads: [{ file: reply.image.png, filename: reply.image.name, title: reply.image.name, alt_text: reply.image.alt.slice(0, ALT_TEXT) }],
+              });
+            }
+          } finally {
+            // Even when the upload failed, the card must stop saying "running".
+            await update(renderCard(reply, ctx()));
+          }
+          return;
+        }
+        case 'error':
+        case 'notice': {
+          const note = renderNote(reply.text);
+          await client.chat.postMessage({ channel: delivery.channel, thread_ts: imageThread(delivery), text: note.text, blocks: note.blocks });
+          return;
+        }
+      }
+    };
+    return async (reply) => {
+      try {
+        await show(reply);
+      } catch (error) {
+        // The core logs sink failures; it must see one without the request (and its token) attached.
+        throw slackError(error, secrets);
+      }
+    };
+  }
+
+  /** A job the bot could not recover: its card closes with the reason and a note goes to its thread (or to the owner privately). */
+  async reportLost(record: JobRecord, delivery: SlackDelivery | undefined, channel: string | undefined): Promise<void> {
+    const { locale } = readDelivery(record);
+    const reason = record.error?.params?.reason ?? record.error?.message ?? '';
+    const line = text(locale, 'recovered.failed', { job: record.id, reason });
+    const closing = { kind: 'final', jobId: record.id, outcome: 'failed', text: line } as const;
+    const { client } = this.#deps;
+    if (delivery) {
+      const card = renderCard(closing, { locale, by: delivery.by, prompt: record.spec.userPrompt });
+      await this.#call('chat.update', () => client.chat.update({ channel: delivery.channel, ts: delivery.ts, text: card.text, blocks: card.blocks }));
+      const note = renderNote(line);
+      await this.#call('chat.postMessage', () => client.chat.postMessage({ channel: delivery.channel, thread_ts: imageThread(delivery), text: note.text, blocks: note.blocks }));
+      return;
+    }
+    if (channel) {
+      const card = renderCard(closing, { locale, by: null, prompt: record.spec.userPrompt });
+      await this.#call('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user: record.owner.userId, text: card.text, blocks: card.blocks }));
+    }
+  }
+
+  /** Deletes a job's card and the images the bot uploaded for it (found by their names in the job's thread). */
+  async delete(record: JobRecord, delivery: SlackDelivery): Promise<boolean> {
+    const { client, botUserId } = this.#deps;
+    const thread = await this.#call('conversations.replies', () => threadMessages(client, delivery.channel, imageThread(delivery)));
+    if (!thread) return false;
+    const prefix = `${record.id}-`;
+    const files = thread.flatMap((m) => imageFilesOf(m)).filter((f) => f.user === botUserId && f.id && f.name?.startsWith(prefix));
+    let ok = true;
+    for (const file of files) ok = (await this.#call('files.delete', () => client.files.delete({ file: file.id! }))) !== undefined && ok;
+    return (await this.#call('chat.delete', () => client.chat.delete({ channel: delivery.channel, ts: delivery.ts }))) !== undefined && ok;
+  }
+
+  /** A best-effort Web API call: failures are logged (without secrets) and come back as undefined. */
+  async #call<T>(method: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      this.#deps.log.warn({ err: slackError(error, this.#deps.secrets), method }, 'Slack call failed');
+      return undefined;
+    }
+  }
+}

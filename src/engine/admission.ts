@@ -1,0 +1,175 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import type { Config, Role } from '../config/schema.ts';
+import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
+import { normalizeInputImage } from './image/input.ts';
+import { MAX_SEED } from './noise-spec.ts';
+import { jobCost, resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
+import type { StyleCatalog } from './prompt/styles.ts';
+
+/** Checks the engine runs on a request before it is accepted, supplied by moderation. */
+export interface AdmissionChecks {
+  /** The prompt filter: an error refuses the prompt. */
+  readonly promptCheck?: (prompt: string) => EngineError | undefined;
+  /** Judges input images (refine/edit) before any GPU time is spent on them. */
+  readonly inputCheck?: (image: { width: number; height: number; data: Uint8Array }) => Promise<EngineError | undefined>;
+}
+
+export interface AdmissionOptions extends AdmissionChecks {
+  readonly config: Readonly<Config>;
+  readonly models: Readonly<Record<Role, ModelInfo>>;
+  readonly styles: StyleCatalog;
+  /** How many jobs wait, in all and per user (the caps). */
+  readonly waiting: { readonly size: number; sizeOf(userKey: string): number };
+  readonly randomSeed?: () => number;
+}
+
+/** A request that passed every check: resolved, costed, its uploads decoded and judged, nothing written yet. */
+export interface AdmittedJob {
+  readonly id: string;
+  readonly owner: JobOwner;
+  readonly userKey: string;
+  readonly spec: JobSpec;
+  readonly cost: number;
+  readonly parentId: string | null;
+  /** Normalised uploads, written under DATA_DIR/inputs once the job is accepted. */
+  readonly uploads: readonly { readonly path: string; readonly png: Buffer }[];
+}
+
+interface CheckedImage {
+  /** Where it is (a stored result) or will be stored (an upload, once the job is accepted). */
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  /** The normalised upload to write; null for a file that is already stored. */
+  readonly png: Buffer | null;
+}
+
+const newJobId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
+
+/**
+ * Admission: everything that decides whether a request may become a job — the caps, the prompt filter, the input
+ * images (decoded, size-capped, judged by the classifier in memory) and the request resolved against its profile
+ * and model. It changes nothing: a refusal leaves no trace in the queue, the journal or on disk.
+ */
+export class Admission {
+  readonly #options: AdmissionOptions;
+
+  constructor(options: AdmissionOptions) {
+    this.#options = options;
+  }
+
+  async check(request: GenerationRequest): Promise<Result<AdmittedJob>> {
+    const { config, models } = this.#options;
+    const role = request.role;
+    const profile = config.profiles[role];
+    const model = models[role];
+    if (!profile || !model) return fail(engineError('unknown-role', `Unknown role "${String(role)}"`, { value: String(role) }));
+
+    const userKey = userKeyOf(request.owner);
+    const capError = this.capError(userKey);
+    if (capError) return fail(capError);
+    // Only the positive prompt: a negative prompt lists exactly the words people want kept out ("nude, nsfw").
+    const promptError = this.#options.promptCheck?.(request.prompt);
+    if (promptError) return fail(promptError);
+
+    const id = newJobId();
+    const inputs = await this.#checkInputs(id, request.image, request.mask);
+    if (!inputs.ok) return inputs;
+    const { image, mask } = inputs.value;
+    const resolved = resolveRequest(request, {
+      profile,
+      model,
+      limits: config.limits,
+      styles: this.#options.styles,
+      randomSeed: this.#options.randomSeed ?? (() => randomInt(0, MAX_SEED)),
+      imagePath: image?.path ?? null,
+      maskPath: mask?.path ?? null,
+      imageAspect: image ? image.width / image.height : null,
+      defaultCount: role === 'draft' ? config.limits.maxCount : 1,
+    });
+    if (!resolved.ok) return resolved;
+    const uploads = [image, mask].flatMap((input) => (input?.png ? [{ path: input.path, png: input.png }] : []));
+    return ok({
+      id,
+      owner: request.owner,
+      userKey,
+      spec: resolved.value,
+      cost: jobCost(resolved.value),
+      parentId: request.parent?.jobId ?? null,
+      uploads,
+    });
+  }
+
+  /** The waiting caps, per user and in all; checked again when an admitted job is queued. */
+  capError(userKey: string): EngineError | undefined {
+    const { maxWaitingPerUser, maxWaitingTotal } = this.#options.config.queue;
+    const { waiting } = this.#options;
+    if (waiting.sizeOf(userKey) >= maxWaitingPerUser) {
+      return engineError('user-queue-full', `You already have ${maxWaitingPerUser} jobs waiting; wait for one to start`, {
+        max: maxWaitingPerUser,
+      });
+    }
+    if (waiting.size >= maxWaitingTotal) {
+      return engineError('queue-full', `The queue is full (${maxWaitingTotal} jobs); try again shortly`, { max: maxWaitingTotal });
+    }
+    return undefined;
+  }
+
+  /** Writes an accepted job's uploads where its spec says they are. */
+  async store(job: AdmittedJob): Promise<void> {
+    for (const upload of job.uploads) {
+      await mkdir(dirname(upload.path), { recursive: true });
+      await writeFile(upload.path, upload.png);
+    }
+  }
+
+  async #checkInputs(
+    id: string,
+    image: ImageInput | undefined,
+    mask: ImageInput | undefined,
+  ): Promise<Result<{ image: CheckedImage | null; mask: CheckedImage | null }>> {
+    const checked = { image: null as CheckedImage | null, mask: null as CheckedImage | null };
+    for (const what of ['image', 'mask'] as const) {
+      const input = what === 'image' ? image : mask;
+      if (input === undefined) continue;
+      const result = await this.#checkInput(id, input, what);
+      if (!result.ok) return result;
+      checked[what] = result.value;
+    }
+    const { image: i, mask: m } = checked;
+    if (i && m && (i.width !== m.width || i.height !== m.height)) {
+      return fail(
+        engineError('bad-mask', `The mask is ${m.width}×${m.height}; it must match the image, ${i.width}×${i.height}`, {
+          mask: `${m.width}x${m.height}`,
+          image: `${i.width}x${i.height}`,
+        }),
+      );
+    }
+    return ok(checked);
+  }
+
+  /** One upload, normalised (or a stored result's size), input images judged before any GPU time is spent. */
+  async #checkInput(id: string, input: ImageInput, what: 'image' | 'mask'): Promise<Result<CheckedImage>> {
+    if ('path' in input) {
+      try {
+        const meta = await sharp(input.path).metadata();
+        return ok({ path: input.path, width: meta.width ?? 0, height: meta.height ?? 0, png: null });
+      } catch {
+        return fail(engineError('missing-image', 'The earlier image is no longer stored; upload it again'));
+      }
+    }
+    const { config, inputCheck } = this.#options;
+    const normalized = await normalizeInputImage(input.bytes, config.limits, what);
+    if (!normalized.ok) return normalized;
+    if (what === 'image' && inputCheck) {
+      const { data, info } = await sharp(normalized.value.png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const refusal = await inputCheck({ width: info.width, height: info.height, data });
+      if (refusal) return fail(refusal);
+    }
+    const path = join(config.dataDir, 'inputs', `${id}-${what}.png`);
+    return ok({ path, width: normalized.value.width, height: normalized.value.height, png: normalized.value.png });
+  }
+}

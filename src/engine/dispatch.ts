@@ -1,0 +1,235 @@
+import PQueue from 'p-queue';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logging.ts';
+import type { ImageModerator } from '../moderation/verdict.ts';
+import type { Backend, RunOutcome } from './backend.ts';
+import { engineError } from './errors.ts';
+import type { EtaModel } from './eta.ts';
+import { JobHandle } from './job-handle.ts';
+import type { JobEvent, JobRecord, JobStatus } from './job.ts';
+import type { JobJournal } from './journal/journal.ts';
+import { remainingByProgress, type LiveJob, type RunningJob } from './live-job.ts';
+import type { PipelineOutput, RgbPixels } from './pipeline.ts';
+import type { Positions } from './positions.ts';
+import { userKeyOf } from './request.ts';
+import { assembleResult, resultRecord } from './result-assembly.ts';
+import type { Scheduler } from './scheduler.ts';
+
+export interface DispatchOptions {
+  readonly config: Readonly<Config>;
+  readonly journal: JobJournal;
+  readonly scheduler: Scheduler<LiveJob>;
+  readonly backends: readonly Backend[];
+  readonly eta: EtaModel;
+  readonly moderator: ImageModerator;
+  readonly log: Logger;
+}
+
+type Terminal = Extract<JobStatus, 'done' | 'blocked' | 'failed' | 'cancelled'>;
+
+/**
+ * The job state machine: waiting (in the scheduler) → running (on a backend) → post-processed → done | blocked |
+ * failed | cancelled. Each change is journaled before it is announced. A backend is given a job only when it has a
+ * free slot and serves the job; post-processing never holds a backend.
+ */
+export class Dispatch {
+  readonly #options: DispatchOptions;
+  readonly #live = new Map<string, LiveJob>();
+  readonly #running = new Map<string, RunningJob>();
+  readonly #runningByUser = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #postprocessing: PQueue;
+  #positions: Positions | undefined;
+  #halted = false;
+
+  constructor(options: DispatchOptions) {
+    this.#options = options;
+    this.#postprocessing = new PQueue({ concurrency: options.config.queue.postprocessConcurrency });
+  }
+
+  /** Set once, after both exist (positions read the running jobs from here). */
+  attach(positions: Positions): void {
+    this.#positions = positions;
+  }
+
+  job(id: string): JobHandle | undefined {
+    return this.#live.get(id)?.handle;
+  }
+
+  running(): Iterable<RunningJob> {
+    return this.#running.values();
+  }
+
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Queues a journaled job; its first event goes out on the next turn, after the caller could subscribe. */
+  enqueue(record: JobRecord, listener?: (event: JobEvent) => void): JobHandle {
+    const handle = new JobHandle(
+      record,
+      () => this.cancel(record.id),
+      (error) => this.#options.log.error({ job: record.id, err: error }, 'job listener failed'),
+    );
+    if (listener) handle.subscribe(listener);
+    const job: LiveJob = {
+      id: record.id,
+      userKey: userKeyOf(record.owner),
+      cost: record.cost,
+      record,
+      handle,
+      enqueuedAt: Date.now(),
+      lastPosition: -1,
+      lastEtaMs: -1,
+      lastSentAt: 0,
+    };
+    this.#live.set(record.id, job);
+    this.#options.scheduler.enqueue(job);
+    setImmediate(() => {
+      this.#positions?.refresh(true);
+      this.pump();
+    });
+    return handle;
+  }
+
+  has(id: string): boolean {
+    return this.#live.has(id);
+  }
+
+  /** A waiting job ends at once; a running one is asked to stop at its next step. False when neither. */
+  cancel(jobId: string): boolean {
+    const job = this.#live.get(jobId);
+    if (!job) return false;
+    if (this.#options.scheduler.remove(jobId)) {
+      this.#finish(job, 'cancelled', { type: 'cancelled' });
+      this.#positions?.schedule();
+      return true;
+    }
+    const running = this.#running.get(jobId);
+    if (!running || running.cancelRequested) return false;
+    running.cancelRequested = true;
+    running.backend.cancel(running.run);
+    return true;
+  }
+
+  /** Gives every backend with a free slot the next job it serves, in the scheduler's order. */
+  pump(): void {
+    // Halted (shutting down): waiting jobs stay in the journal for the next start.
+    if (this.#halted) return;
+    const { scheduler, backends, config } = this.#options;
+    for (const backend of backends) {
+      while (backend.freeSlots > 0) {
+        const job = scheduler.next(
+          (item) => (this.#runningByUser.get(item.userKey) ?? 0) < config.queue.maxRunningPerUser && backend.serves(item.record.spec),
+        );
+        if (!job) break;
+        this.#startOn(backend, job);
+      }
+    }
+  }
+
+  /** No job starts any more; running ones finish. */
+  halt(): void {
+    this.#halted = true;
+  }
+
+  /** Resolves once nothing runs and every result is delivered. */
+  async drain(): Promise<void> {
+    while (this.#running.size > 0 || this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#postprocessing.onIdle();
+  }
+
+  #startOn(backend: Backend, job: LiveJob): void {
+    const { journal, eta } = this.#options;
+    journal.markRunning(job.id);
+    this.#runningByUser.set(job.userKey, (this.#runningByUser.get(job.userKey) ?? 0) + 1);
+    const startedAt = Date.now();
+    const estimate = eta.seconds(job.record.role, job.cost) * 1000;
+    const { run, outcome } = backend.run(job.record.spec, (step, total, preview) => {
+      const running = this.#running.get(job.id);
+      if (!running) return;
+      running.step = step;
+      running.total = total;
+      job.handle.emit({ type: 'progress', step, total, etaMs: Math.round(remainingByProgress(Date.now() - startedAt, step, total)) });
+      if (preview) this.#track(this.#showPreview(job, startedAt, preview));
+    });
+    this.#running.set(job.id, { job, backend, run, startedAt, step: 0, total: 0, cancelRequested: false });
+    job.handle.emit({ type: 'started', etaMs: Math.round(estimate) });
+    this.#positions?.schedule();
+    this.#track(outcome.then((result) => this.#onOutcome(job, backend, startedAt, result)));
+  }
+
+  /**
+   * A preview is an image like any other: it is shown only after the classifier has passed it (any doubt, and
+   * the job simply shows no picture until its result).
+   */
+  async #showPreview(job: LiveJob, startedAt: number, preview: RgbPixels): Promise<void> {
+    const verdict = await this.#options.moderator.judge(preview).catch(() => undefined);
+    const running = this.#running.get(job.id);
+    if (!verdict || verdict.flagged || !running || running.step >= running.total) return;
+    const etaMs = Math.round(remainingByProgress(Date.now() - startedAt, running.step, running.total));
+    job.handle.emit({ type: 'progress', step: running.step, total: running.total, etaMs, preview });
+  }
+
+  #track(task: Promise<void>): void {
+    const tracked = task.catch((error: unknown) => this.#options.log.error({ err: error }, 'engine task failed'));
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+  }
+
+  async #onOutcome(job: LiveJob, backend: Backend, startedAt: number, outcome: RunOutcome): Promise<void> {
+    this.#running.delete(job.id);
+    const left = (this.#runningByUser.get(job.userKey) ?? 1) - 1;
+    if (left > 0) this.#runningByUser.set(job.userKey, left);
+    else this.#runningByUser.delete(job.userKey);
+    // The backend's slot is free now; post-processing below does not hold it.
+    this.pump();
+    this.#positions?.schedule();
+
+    if (outcome.kind === 'cancelled') {
+      this.#options.scheduler.refund(job.userKey, job.cost);
+      this.#finish(job, 'cancelled', { type: 'cancelled' });
+      return;
+    }
+    if (outcome.kind === 'failed') {
+      this.#options.scheduler.refund(job.userKey, job.cost);
+      this.#options.log.warn({ job: job.id, code: outcome.error.code, error: outcome.error.message }, 'job failed');
+      this.#finish(job, 'failed', { type: 'failed', error: outcome.error });
+      return;
+    }
+    this.#options.eta.observe(job.record.role, job.cost, outcome.output.timings.totalMs / 1000);
+    await this.#postprocessing.add(() => this.#deliver(job, backend, startedAt, outcome.output));
+  }
+
+  async #deliver(job: LiveJob, backend: Backend, startedAt: number, output: PipelineOutput): Promise<void> {
+    const { config, moderator, log, scheduler } = this.#options;
+    try {
+      const result = await assembleResult(
+        { jobId: job.id, spec: job.record.spec, policy: job.record.policy, output, device: backend.name, enqueuedAt: job.enqueuedAt, startedAt },
+        { moderator, dataDir: config.dataDir },
+      );
+      for (const image of result.images) {
+        if (image.verdict.flagged) log.info({ job: job.id, index: image.index, verdict: image.verdict, policy: job.record.policy }, 'image flagged');
+      }
+      if (result.images.every((i) => i.withheld)) {
+        // Nothing could be delivered: the job costs its user nothing.
+        scheduler.refund(job.userKey, job.cost);
+        this.#finish(job, 'blocked', { type: 'blocked', result });
+      } else {
+        this.#finish(job, 'done', { type: 'done', result });
+      }
+    } catch (error) {
+      scheduler.refund(job.userKey, job.cost);
+      log.error({ job: job.id, err: error }, 'post-processing failed');
+      this.#finish(job, 'failed', { type: 'failed', error: engineError('internal', `Post-processing failed: ${(error as Error).message}`) });
+    }
+  }
+
+  #finish(job: LiveJob, status: Terminal, event: Extract<JobEvent, { type: Terminal }>): void {
+    const result = event.type === 'done' || event.type === 'blocked' ? resultRecord(event.result) : undefined;
+    const error = event.type === 'failed' ? event.error : undefined;
+    this.#options.journal.finish(job.id, status, { ...(error ? { error } : {}), ...(result ? { result } : {}) });
+    this.#live.delete(job.id);
+    job.handle.emit(event);
+  }
+}

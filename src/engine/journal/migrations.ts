@@ -1,0 +1,67 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The journal's schema, as numbered steps. `PRAGMA user_version` says how many have run; opening a journal runs the
+ * missing ones, each in its own transaction, so a database from any earlier release comes up to date and a changed
+ * schema is never skipped silently. Append only: a step that shipped is never edited.
+ */
+export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
+  // 1: the jobs table as first released (a database from then has user_version 0 and this table already).
+  (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        owner_platform TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        owner_name TEXT,
+        role TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        cost REAL NOT NULL,
+        delivery TEXT,
+        policy TEXT NOT NULL,
+        parent_id TEXT,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        error TEXT,
+        result TEXT
+      );
+      CREATE INDEX IF NOT EXISTS jobs_open ON jobs(status) WHERE status IN ('waiting', 'running');
+      CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner_platform, owner_id, created_at);
+    `),
+  // 2: where a job was asked for, as columns of its own. Before, the only trace was inside the adapter's delivery
+  // envelope ({ channel, place: { guildId } }); this step reads it once to fill the columns.
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN scope_platform TEXT NOT NULL DEFAULT '';
+      ALTER TABLE jobs ADD COLUMN scope_workspace TEXT;
+      ALTER TABLE jobs ADD COLUMN scope_channel TEXT NOT NULL DEFAULT '';
+      UPDATE jobs SET
+        scope_platform = owner_platform,
+        scope_workspace = CASE WHEN json_valid(delivery) THEN json_extract(delivery, '$.place.guildId') END,
+        scope_channel = COALESCE(CASE WHEN json_valid(delivery) THEN json_extract(delivery, '$.channel') END, '');
+      CREATE INDEX jobs_scope ON jobs(scope_platform, scope_workspace, scope_channel, seq);
+    `),
+];
+
+export class JournalVersionError extends Error {
+  override readonly name = 'JournalVersionError';
+}
+
+/** Brings a database up to the newest schema; refuses one written by a newer release (it would be misread). */
+export function migrate(db: Database.Database, file: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new JournalVersionError(
+      `The job journal ${file} has schema version ${current}, newer than this release knows (${MIGRATIONS.length}); run the newer release or move the file away`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      MIGRATIONS[version]!(db);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
