@@ -10,7 +10,7 @@ import type { NsfwClass, NsfwScores } from './verdict.ts';
  * held to nsfwjs' own scores by nsfw-parity.test.ts), run by onnxruntime, which folds the BatchNorms and fuses the
  * paddings and activations into the convolutions when it loads a graph.
  */
-export const NSFW_MODEL_DIR = fileURLToPath(new URL('../../models/nsfw/', import.meta.url));
+const NSFW_MODEL_DIR = fileURLToPath(new URL('../../models/nsfw/', import.meta.url));
 
 const FILES: Readonly<Record<NsfwModelName, string>> = {
   MobileNetV2: 'mobilenet_v2.onnx',
@@ -24,12 +24,14 @@ const INPUT = 'image';
 const OUTPUT = 'probabilities';
 
 /**
- * One thread: on two cores MobileNetV2 runs fastest on one (4 ms an image against 5–8 ms on two, where the pool's
- * hand-offs cost more than the second core gains), and the classifier then never takes a core from the inference worker.
+ * One thread. Measured on two cores: MobileNetV2 runs fastest on one (4.1 ms an image; 4.8 ms on two, 8.2 ms with
+ * the pool's threads spinning), and MobileNetV2Mid gains little from two (6.3 against 7.8 ms for 1.5× the CPU).
+ * InceptionV3 would (33 against 60 ms) but takes both cores to do it; on one, the classifier never takes a core
+ * from the inference worker.
  */
 const INTRA_OP_THREADS = 1;
 
-export function nsfwModelFile(name: NsfwModelName): string {
+function nsfwModelFile(name: NsfwModelName): string {
   const file = FILES[name];
   if (file === undefined) throw new ModerationSetupError(`Unknown NSFW model ${JSON.stringify(name)}`);
   return `${NSFW_MODEL_DIR}${file}`;
