@@ -27,7 +27,7 @@ const policy = { allowedHosts: ['127.0.0.1'], insecureHosts: ['127.0.0.1'], maxB
 describe('fetchImage', () => {
   it('downloads and sniffs an image from an allowed host', async () => {
     const result = await fetchImage(`${base}/image.png`, policy);
-    expect(result.ok && result.type).toBe('png');
+    expect(result.ok && result.value.type).toBe('png');
   });
 
   it('refuses other hosts, plain http elsewhere, redirects off the allow-list, oversize files and non-images', async () => {

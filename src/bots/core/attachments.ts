@@ -1,4 +1,5 @@
 import { sniffImageType } from '../../engine/image/input.ts';
+import { fail, ok, type Result } from '../../result.ts';
 import { formatBytes, readCapped } from './bytes.ts';
 import type { CoreError } from './errors.ts';
 
@@ -22,7 +23,7 @@ export function hostAllowed(hostname: string, allowed: readonly string[]): boole
   return allowed.some((a) => (a.startsWith('.') ? host.endsWith(a.toLowerCase()) : host === a.toLowerCase()));
 }
 
-export type FetchResult = { readonly ok: true; readonly bytes: Uint8Array; readonly type: string } | { readonly ok: false; readonly error: CoreError };
+export type FetchResult = Result<{ readonly bytes: Uint8Array; readonly type: string }, CoreError>;
 
 /** https to an allowed host (plain http only to the hosts the policy names for it), every hop of a redirect included. */
 function hostRefusal(url: URL, policy: FetchPolicy): CoreError | undefined {
@@ -49,42 +50,42 @@ export async function fetchImage(url: string, policy: FetchPolicy): Promise<Fetc
   try {
     current = new URL(url);
   } catch {
-    return { ok: false, error: { code: 'attachment-host' } };
+    return fail({ code: 'attachment-host' });
   }
   const signal = AbortSignal.timeout(policy.timeoutMs ?? 20_000);
   for (let hop = 0; hop < 4; hop++) {
     const host = hostRefusal(current, policy);
-    if (host) return { ok: false, error: host };
+    if (host) return fail(host);
     let response: Response;
     try {
       response = await fetch(current, { headers: policy.headers, redirect: 'manual', signal });
     } catch {
-      return { ok: false, error: { code: 'attachment-fetch' } };
+      return fail({ code: 'attachment-fetch' });
     }
     if (response.status >= 300 && response.status < 400) {
       const location = response.headers.get('location');
       await response.body?.cancel();
-      if (!location) return { ok: false, error: { code: 'attachment-fetch' } };
+      if (!location) return fail({ code: 'attachment-fetch' });
       current = new URL(location, current);
       continue;
     }
     if (!response.ok || !response.body) {
       await response.body?.cancel();
-      return { ok: false, error: { code: 'attachment-fetch' } };
+      return fail({ code: 'attachment-fetch' });
     }
     const declared = Number(response.headers.get('content-length') ?? 'NaN');
-    const tooLarge = { ok: false, error: { code: 'attachment-too-large', params: { max: formatBytes(policy.maxBytes) } } } as const;
+    const tooLarge = fail({ code: 'attachment-too-large', params: { max: formatBytes(policy.maxBytes) } } as const);
     if (declared > policy.maxBytes) {
       await response.body.cancel();
       return tooLarge;
     }
     // Node's web streams are async iterable; the DOM typings this project compiles with do not say so.
     const read = await readCapped(response.body as unknown as AsyncIterable<Uint8Array>, policy.maxBytes);
-    if (!read.ok) return read.error === 'too-large' ? tooLarge : { ok: false, error: { code: 'attachment-fetch' } };
+    if (!read.ok) return read.error === 'too-large' ? tooLarge : fail({ code: 'attachment-fetch' });
     const bytes = read.value;
     const type = sniffImageType(bytes);
-    if (type === null) return { ok: false, error: { code: 'unsupported-attachment' } };
-    return { ok: true, bytes, type };
+    if (type === null) return fail({ code: 'unsupported-attachment' });
+    return ok({ bytes, type });
   }
-  return { ok: false, error: { code: 'attachment-fetch' } };
+  return fail({ code: 'attachment-fetch' });
 }

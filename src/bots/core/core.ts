@@ -209,7 +209,7 @@ export class BotCore {
       if (!fetchPolicy) return fail({ code: 'attachment-host' });
       const fetched = await fetchImage(source.url, fetchPolicy);
       if (!fetched.ok) return fetched;
-      bytes = fetched.bytes;
+      bytes = fetched.value.bytes;
     } else {
       bytes = source.bytes;
     }

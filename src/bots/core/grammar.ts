@@ -1,5 +1,6 @@
 import type { Role } from '../../config/schema.ts';
 import { OPTION_BY_NAME, OPTIONS, type CommandOptions, type OptionSpec } from './options.ts';
+import { fail, ok, type Result } from '../../result.ts';
 import type { CoreError } from './errors.ts';
 
 export interface ParsedText {
@@ -17,7 +18,7 @@ const FLAG = /(?:^|\s)(?:--|——|－－|—|–)([A-Za-zＡ-Ｚａ-ｚ]+)(?=\s
 
 const toAscii = (text: string): string => text.normalize('NFKC');
 
-export function parseCommandText(text: string, role: Role): { ok: true; value: ParsedText } | { ok: false; error: CoreError } {
+export function parseCommandText(text: string, role: Role): Result<ParsedText, CoreError> {
   const flags: { name: string; start: number; end: number }[] = [];
   for (const match of text.matchAll(FLAG)) {
     const start = match.index + match[0].length - match[0].trimStart().length;
@@ -30,40 +31,40 @@ export function parseCommandText(text: string, role: Role): { ok: true; value: P
     const spec = OPTION_BY_NAME.get(flag.name);
     const rawValue = text.slice(flag.end, flags[i + 1]?.start ?? text.length).trim();
     if (!spec) {
-      return { ok: false, error: { code: 'unknown-flag', params: { flag: `--${flag.name}`, allowed: OPTIONS.map((o) => `--${o.name}`).join(' ') } } };
+      return fail({ code: 'unknown-flag', params: { flag: `--${flag.name}`, allowed: OPTIONS.map((o) => `--${o.name}`).join(' ') } });
     }
     if (!spec.roles.includes(role)) {
-      return { ok: false, error: { code: 'flag-not-for-role', params: { flag: `--${spec.name}`, role } } };
+      return fail({ code: 'flag-not-for-role', params: { flag: `--${spec.name}`, role } });
     }
-    if (seen.has(spec.name)) return { ok: false, error: { code: 'duplicate-flag', params: { flag: `--${spec.name}` } } };
+    if (seen.has(spec.name)) return fail({ code: 'duplicate-flag', params: { flag: `--${spec.name}` } });
     seen.add(spec.name);
     // Only --no takes several words; for the others, words after the value belong to the prompt again.
     const [value = '', ...rest] = spec.kind === 'text' ? [rawValue] : rawValue.split(/\s+/u);
-    if (value === '') return { ok: false, error: { code: 'missing-value', params: { flag: `--${spec.name}` } } };
+    if (value === '') return fail({ code: 'missing-value', params: { flag: `--${spec.name}` } });
     const parsed = parseValue(spec, value);
     if (!parsed.ok) return parsed;
     (options as Record<string, unknown>)[spec.name] = parsed.value;
     promptParts.push(rest.join(' '));
   }
   const prompt = promptParts.map((p) => p.trim()).filter((p) => p.length > 0).join(' ');
-  return { ok: true, value: { prompt, options } };
+  return ok({ prompt, options });
 }
 
 /** Checks one option value against its spec (also used for slash-command options). */
-export function parseValue(spec: OptionSpec, raw: string | number): { ok: true; value: string | number } | { ok: false; error: CoreError } {
+export function parseValue(spec: OptionSpec, raw: string | number): Result<string | number, CoreError> {
   if (spec.kind === 'integer' || spec.kind === 'number') {
     const text = typeof raw === 'number' ? String(raw) : toAscii(raw).trim();
     const value = Number(text);
     const integerOk = spec.kind === 'number' || Number.isInteger(value);
     if (text === '' || !Number.isFinite(value) || !integerOk) {
-      return { ok: false, error: { code: 'not-a-number', params: { flag: `--${spec.name}`, value: String(raw), kind: spec.kind } } };
+      return fail({ code: 'not-a-number', params: { flag: `--${spec.name}`, value: String(raw), kind: spec.kind } });
     }
     if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
-      return { ok: false, error: { code: 'option-out-of-range', params: { flag: `--${spec.name}`, value, min: spec.min ?? '', max: spec.max ?? '' } } };
+      return fail({ code: 'option-out-of-range', params: { flag: `--${spec.name}`, value, min: spec.min ?? '', max: spec.max ?? '' } });
     }
     return { ok: true, value };
   }
   const text = String(raw).trim();
-  if (spec.kind === 'ratio' || spec.kind === 'region') return { ok: true, value: toAscii(text) };
-  return { ok: true, value: text };
+  if (spec.kind === 'ratio' || spec.kind === 'region') return ok(toAscii(text));
+  return ok(text);
 }

@@ -1,6 +1,6 @@
 import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST, type RequestData } from 'discord.js';
 import { scrubSecrets } from '../../logging.ts';
-import type { Result } from '../../result.ts';
+import { fail, ok, type Result } from '../../result.ts';
 import type { PlatformFailure } from '../core/errors.ts';
 import type { MessageBody, RenderedMessage } from './render.ts';
 import { messageBody, NO_MENTIONS } from './render.ts';
@@ -51,9 +51,9 @@ export function failureOf(error: unknown): PlatformFailure {
 
 async function attempt<T>(call: () => Promise<T>): Promise<Sent<T>> {
   try {
-    return { ok: true, value: await call() };
+    return ok(await call());
   } catch (error) {
-    return { ok: false, error: failureOf(error) };
+    return fail(failureOf(error));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { JobHistory, JobRecord } from '../../engine/history.ts';
+import { fail, ok, type Result } from '../../result.ts';
 import type { ImageSource } from '../core/command.ts';
 import type { CoreError } from '../core/errors.ts';
 
@@ -20,12 +21,13 @@ export function imageFilesOf(message: { readonly files?: unknown } | undefined):
   return files.filter((f): f is SlackFile => typeof f === 'object' && f !== null && typeof (f as SlackFile).mimetype === 'string' && (f as SlackFile).mimetype!.startsWith('image/'));
 }
 
+/** One of the bot's grids with several candidates: the user must say which. */
+export interface PickNeeded {
+  readonly pick: { readonly jobId: string; readonly indices: readonly number[] };
+}
+
 /** Which image an edit starts from. */
-export type SourceResult =
-  | { readonly ok: true; readonly source: ImageSource }
-  | { readonly ok: false; readonly error: CoreError }
-  /** One of the bot's grids with several candidates: the user must say which. */
-  | { readonly ok: false; readonly pick: { readonly jobId: string; readonly indices: readonly number[] } };
+export type SourceResult = Result<ImageSource, CoreError | PickNeeded>;
 
 const delivered = (record: JobRecord): number[] => record.result?.images.filter((i) => !i.withheld).map((i) => i.index) ?? [];
 
@@ -39,10 +41,10 @@ export function ownImage(file: SlackFile, botUserId: string | undefined, history
   const record = match ? history.get(match[1]!) : undefined;
   if (!match || !record) return undefined;
   const indices = delivered(record);
-  if (match[2] !== 'grid') return { ok: true, source: { jobId: record.id, index: Number(match[2]) - 1 } };
-  if (candidate !== undefined && indices.includes(candidate)) return { ok: true, source: { jobId: record.id, index: candidate } };
-  if (indices.length === 1) return { ok: true, source: { jobId: record.id, index: indices[0]! } };
-  return { ok: false, pick: { jobId: record.id, indices } };
+  if (match[2] !== 'grid') return ok({ jobId: record.id, index: Number(match[2]) - 1 });
+  if (candidate !== undefined && indices.includes(candidate)) return ok({ jobId: record.id, index: candidate });
+  if (indices.length === 1) return ok({ jobId: record.id, index: indices[0]! });
+  return fail({ pick: { jobId: record.id, indices } });
 }
 
 /** An edit's starting image: the bot's own (by job and candidate) when it is one, else the file to download. */
@@ -50,5 +52,5 @@ export function sourceFor(file: SlackFile, from: { readonly history: JobHistory;
   const own = ownImage(file, from.botUserId, from.history, from.candidate);
   if (own) return own;
   const url = file.url_private_download ?? file.url_private;
-  return url ? { ok: true, source: { url } } : { ok: false, error: { code: 'attachment-fetch' } };
+  return url ? ok({ url }) : fail({ code: 'attachment-fetch' });
 }

@@ -1,6 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import type { JobRecord } from '../../engine/history.ts';
 import type { Logger } from '../../logging.ts';
+import { fail, ok, type Result } from '../../result.ts';
 import type { Locale } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
 import type { PlatformFailure } from '../core/errors.ts';
@@ -36,14 +37,14 @@ export class JobCards {
   }
 
   /** The pending card; a failure comes back as Slack's, scrubbed. */
-  async post(where: { readonly channel: string; readonly threadTs: string | null }, ctx: CardContext): Promise<{ ok: true; delivery: SlackDelivery } | { ok: false; failure: PlatformFailure }> {
+  async post(where: { readonly channel: string; readonly threadTs: string | null }, ctx: CardContext): Promise<Result<SlackDelivery, PlatformFailure>> {
     const card = renderPending(ctx);
     try {
       const posted = await this.#deps.client.chat.postMessage({ channel: where.channel, ...(where.threadTs ? { thread_ts: where.threadTs } : {}), text: card.text, blocks: card.blocks });
       if (!posted.ts) throw new Error('chat.postMessage returned no ts');
-      return { ok: true, delivery: { v: 1, channel: where.channel, ts: posted.ts, threadTs: where.threadTs, by: ctx.by } };
+      return ok({ v: 1, channel: where.channel, ts: posted.ts, threadTs: where.threadTs, by: ctx.by });
     } catch (error) {
-      return { ok: false, failure: slackFailure(error, this.#deps.secrets) };
+      return fail(slackFailure(error, this.#deps.secrets));
     }
   }
 

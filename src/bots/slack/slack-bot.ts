@@ -82,9 +82,9 @@ export class SlackBot {
       open: async (shown) => {
         prompt = shown.prompt;
         const posted = await cards.post({ channel: origin.channel, threadTs: origin.threadTs }, { locale, by: who.actor.name ?? null, prompt });
-        if (posted.ok) return posted.delivery;
-        this.#deps.log.warn({ err: posted.failure, channel: origin.channel }, 'could not post the job card');
-        const notMember = posted.failure.code === 'not_in_channel' || posted.failure.code === 'channel_not_found';
+        if (posted.ok) return posted.value;
+        this.#deps.log.warn({ err: posted.error, channel: origin.channel }, 'could not post the job card');
+        const notMember = posted.error.code === 'not_in_channel' || posted.error.code === 'channel_not_found';
         await say(notMember ? text(locale, 'slack.not-in-channel') : text(locale, 'error.internal'));
         return undefined;
       },

@@ -1,5 +1,6 @@
 import type { Locale } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
+import { INTERNAL_ERROR } from '../core/errors.ts';
 import type { Reply, ReplyButton } from '../core/reply.ts';
 import { renderFinal, renderResult, renderStatus, type JobView } from '../core/render.ts';
 import type { JobHandle, JobResult } from '../../engine/job-handle.ts';
@@ -114,7 +115,7 @@ export function cardFromRecord(record: JobRecord, live: JobHandle | undefined, n
       return cardFromReply(meta, reply as JobReply);
     }
     case 'failed':
-      return cardFromReply(meta, renderFinal({ type: 'failed', error: record.error ?? { code: 'internal', message: 'unknown failure' } }, view) as JobReply);
+      return cardFromReply(meta, renderFinal({ type: 'failed', error: record.error ?? INTERNAL_ERROR }, view) as JobReply);
     case 'cancelled':
       return cardFromReply(meta, renderFinal({ type: 'cancelled' }, view) as JobReply);
     case 'waiting':

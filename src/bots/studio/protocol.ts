@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fail, ok, type Result } from '../../result.ts';
 import type { ButtonAction } from '../core/buttons.ts';
 import type { Role } from '../../config/schema.ts';
 
@@ -56,20 +57,20 @@ export type HelloMessage = z.infer<typeof hello>;
 export type CommandMessage = z.infer<typeof command>;
 
 /** Parses one frame from a tab. Binary frames, bad JSON and unknown or malformed messages are all refused alike. */
-export function parseClientMessage(data: string | Buffer, isBinary: boolean): { ok: true; value: ClientMessage } | { ok: false } {
-  if (isBinary) return { ok: false };
+export function parseClientMessage(data: string | Buffer, isBinary: boolean): Result<ClientMessage, 'unreadable'> {
+  if (isBinary) return fail('unreadable');
   let json: unknown;
   try {
     json = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
   } catch {
-    return { ok: false };
+    return fail('unreadable');
   }
   const parsed = clientMessage.safeParse(json);
-  if (!parsed.success) return { ok: false };
+  if (!parsed.success) return fail('unreadable');
   const message = parsed.data;
   // One image at a time: a reply target or an upload; a mask only over one of them.
-  if (message.t === 'command' && ((message.replyTo && message.upload) || (message.mask && !message.replyTo && !message.upload))) return { ok: false };
-  return { ok: true, value: message };
+  if (message.t === 'command' && ((message.replyTo && message.upload) || (message.mask && !message.replyTo && !message.upload))) return fail('unreadable');
+  return ok(message);
 }
 
 /** One button as a card shows it (the core's ReplyButton, without the platform-neutral extras). */

@@ -1,5 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import { localeFrom, type Locale } from '../core/command.ts';
+import { INTERNAL_ERROR } from '../core/errors.ts';
 import { errorText, text } from '../core/texts.ts';
 import type { Logger } from '../../logging.ts';
 import type { StudioChannel, Tab } from './channel.ts';
@@ -61,7 +62,7 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
         else await deps.bot.button(current, message);
       } catch (error) {
         deps.log.error({ err: error, message: message.t }, 'studio message failed');
-        send({ t: 'error', ref: message.ref, text: errorText(current.locale, { code: 'internal', message: 'internal error' }) });
+        send({ t: 'error', ref: message.ref, text: errorText(current.locale, INTERNAL_ERROR) });
       }
     });
   });

@@ -16,6 +16,6 @@ export const draftCommand: SlashCommand = {
   handle(ctx, options) {
     const read = readRoleOptions('draft', options);
     if (!read.ok) return { kind: 'refuse', text: errorText(ctx.locale, read.error) };
-    return { kind: 'job', command: { kind: 'draft', text: options.string('prompt') ?? '', options: read.options } };
+    return { kind: 'job', command: { kind: 'draft', text: options.string('prompt') ?? '', options: read.value } };
   },
 };

@@ -30,7 +30,7 @@ export const editCommand: SlashCommand = {
       command: {
         kind: 'edit',
         text: options.string('prompt') ?? '',
-        options: read.options,
+        options: read.value,
         image: attachmentSource(image),
         ...(mask ? { mask: attachmentSource(mask) } : {}),
       },

@@ -26,7 +26,7 @@ export const refineCommand: SlashCommand = {
       command: {
         kind: 'refine',
         text: options.string('prompt') ?? '',
-        options: read.options,
+        options: read.value,
         ...(attachment ? { image: attachmentSource(attachment) } : {}),
       },
     };

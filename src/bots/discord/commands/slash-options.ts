@@ -7,6 +7,7 @@ import {
 import type { Config, Role } from '../../../config/schema.ts';
 import type { StyleCatalog } from '../../../engine/prompt/styles.ts';
 import type { SamplingSettings } from '../../../engine/request.ts';
+import { ok, type Result } from '../../../result.ts';
 import type { CoreError } from '../../core/errors.ts';
 import { parseValue } from '../../core/grammar.ts';
 import { OPTIONS, type CommandOptions, type OptionSpec } from '../../core/options.ts';
@@ -118,7 +119,7 @@ export function attachmentOption(name: 'image' | 'mask', key: TextKey, required:
  * The role's option values as the core's CommandOptions, each checked like its inline flag (Discord enforces the
  * ranges in its client, but a request can come from anywhere).
  */
-export function readRoleOptions(role: Role, reader: OptionReader): { ok: true; options: CommandOptions } | { ok: false; error: CoreError } {
+export function readRoleOptions(role: Role, reader: OptionReader): Result<CommandOptions, CoreError> {
   const options: CommandOptions = {};
   for (const spec of OPTIONS) {
     if (!spec.roles.includes(role)) continue;
@@ -128,5 +129,5 @@ export function readRoleOptions(role: Role, reader: OptionReader): { ok: true; o
     if (!parsed.ok) return parsed;
     (options as Record<string, unknown>)[spec.name] = parsed.value;
   }
-  return { ok: true, options };
+  return ok(options);
 }

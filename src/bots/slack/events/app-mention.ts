@@ -37,8 +37,8 @@ export function appMention(deps: ListenerDeps): (args: MentionArgs) => Promise<v
     const file = imageFilesOf(event)[0] ?? (threadTs ? await newestThreadImage(client, event.channel, threadTs, event.ts) : undefined);
     if (!file) return bot.tell(notify, errorText(locale, { code: 'no-image' }));
     const source = sourceFor(file, { history: bot.history, botUserId: bot.botUserId });
-    if (!source.ok) return bot.tell(notify, 'pick' in source ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
-    await bot.run({ ...command, image: source.source }, who, { channel: event.channel, threadTs: threadTs ?? event.ts, notify });
+    if (!source.ok) return bot.tell(notify, 'pick' in source.error ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
+    await bot.run({ ...command, image: source.value }, who, { channel: event.channel, threadTs: threadTs ?? event.ts, notify });
   };
 }
 

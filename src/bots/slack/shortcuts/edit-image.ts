@@ -22,7 +22,7 @@ export function editImageShortcut(deps: ListenerDeps): (args: ShortcutArgs) => P
     const file = imageFilesOf(shortcut.message as { files?: unknown })[0];
     if (!file) return bot.tell(notifierOf(context), errorText(locale, { code: 'no-image' }));
     const own = ownImage(file, bot.botUserId, bot.history);
-    const pick = own && !own.ok && 'pick' in own ? own.pick.indices : undefined;
+    const pick = own && !own.ok && 'pick' in own.error ? own.error.pick.indices : undefined;
     const message = shortcut.message as { ts: string; thread_ts?: string };
     await client.views.open({
       trigger_id: shortcut.trigger_id,

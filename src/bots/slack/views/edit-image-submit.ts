@@ -38,7 +38,7 @@ export function editImageSubmit(deps: ListenerDeps): (args: SubmitArgs) => Promi
     setNotifier(context, notify);
     const { locale } = who.actor;
     const source = sourceFor(target.file, { history: bot.history, botUserId: bot.botUserId, ...(submission.candidate !== undefined ? { candidate: submission.candidate } : {}) });
-    if (!source.ok) return bot.tell(notify, 'pick' in source ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
-    await bot.run({ ...command, image: source.source }, who, { channel: target.channel, threadTs: target.threadTs, notify });
+    if (!source.ok) return bot.tell(notify, 'pick' in source.error ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
+    await bot.run({ ...command, image: source.value }, who, { channel: target.channel, threadTs: target.threadTs, notify });
   };
 }
