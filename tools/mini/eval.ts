@@ -1,11 +1,23 @@
-// npm run eval:mini — the shipped mini model judged from its own pixels on held-out captions, through the product's
-// pipeline code (src/engine/pipelines/z-image) at 8 steps without CFG. Prints one JSON object.
-import { readFileSync } from 'node:fs';
+// npm run eval:mini — the shipped mini model judged from its own pixels, through the product's pipeline code
+// (src/engine/pipelines/z-image): drafts at the model's own sampling defaults on the held-out captions
+// (heldout.json), the training-distribution captions and the fresh phrasings (fresh.json); then /refine as the
+// product runs it (config/default.yaml's refine profile over the model's defaults) on drafts of held-out captions,
+// judged before and after. Prints one JSON object.
+//
+//   npm run eval:mini [-- --only refine] [-- --refine-strength 0.4 --refine-steps 30 --refine-guidance 0 --refine-shift 3]
+// The --refine-* flags override the profile (for tuning); --only refine skips the drafts' figures.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { loadConfig } from '../../src/config/load.ts';
 import { MINI_MODEL_DIR, modelInfo } from '../../src/engine/model/model-info.ts';
 import { createPipeline } from '../../src/engine/pipelines/z-image/index.ts';
-import type { JobSpec } from '../../src/engine/request.ts';
+import { samplingSettings, type JobSpec } from '../../src/engine/request.ts';
 import { judge, type Judged, type JudgeSpec } from './judge.ts';
+import { sharpness } from './sharpness.ts';
 
 interface Item {
   readonly caption: string;
@@ -17,8 +29,28 @@ interface Item {
   readonly mode: string;
 }
 
-const heldoutFile = fileURLToPath(new URL('./heldout.json', import.meta.url));
-const data = JSON.parse(readFileSync(heldoutFile, 'utf8')) as {
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    'refine-strength': { type: 'string' },
+    'refine-steps': { type: 'string' },
+    'refine-guidance': { type: 'string' },
+    'refine-shift': { type: 'string' },
+  },
+});
+const numberFlag = (name: string): number | undefined => {
+  const raw = flags[name as keyof typeof flags];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) {
+    console.error(`--${name} must be a number, got ${String(raw)}`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+const data = JSON.parse(readFileSync(here('./heldout.json'), 'utf8')) as {
   palette: JudgeSpec['palette'];
   colors: string[];
   positions: string[];
@@ -26,29 +58,42 @@ const data = JSON.parse(readFileSync(heldoutFile, 'utf8')) as {
   heldout: Item[];
   train_dist: Item[];
 };
+const fresh = (JSON.parse(readFileSync(here('./fresh.json'), 'utf8')) as { fresh: Item[] }).fresh;
 const spec: JudgeSpec = { palette: data.palette, colors: data.colors, positions: data.positions, border: data.judge.border, threshold: data.judge.threshold };
 const modelDir = process.env.MODEL_DIR ?? MINI_MODEL_DIR;
 const info = modelInfo(modelDir);
+const config = loadConfig({ root: here('../..'), overrideFile: null, env: {} });
+const draftSettings = samplingSettings(config.profiles.draft, info);
+const refineProfile = config.profiles.refine;
+const refineSettings = samplingSettings(refineProfile, info);
+const refine = {
+  steps: numberFlag('refine-steps') ?? refineSettings.steps,
+  guidance: numberFlag('refine-guidance') ?? refineSettings.guidance,
+  shift: numberFlag('refine-shift') ?? refineSettings.shift,
+  strength: numberFlag('refine-strength') ?? refineProfile.strength,
+};
 const pipeline = await createPipeline({
   device: { name: 'cpu0', provider: 'cpu', threads: 0, deviceId: 0 },
   options: { preload: [modelDir], maxLoaded: 1 },
   log: () => undefined,
 });
 const context = { cancelled: () => false, onProgress: () => undefined };
+const { nativeWidth: width, nativeHeight: height } = info.size;
 
-function jobFor(items: readonly { caption: string; seed: number }[]): JobSpec {
+function jobFor(items: readonly { caption: string; seed: number }[], image: string | null = null): JobSpec {
+  const settings = image === null ? draftSettings : refine;
   return {
-    role: 'draft',
+    role: image === null ? 'draft' : 'refine',
     modelDir,
     modelName: info.name,
-    width: info.size.nativeWidth,
-    height: info.size.nativeHeight,
-    steps: 8,
-    guidance: 0,
-    shift: info.shift,
-    strength: 1,
-    cfgTruncation: 1,
-    cfgNormalization: 0,
+    width,
+    height,
+    steps: settings.steps,
+    guidance: settings.guidance,
+    shift: settings.shift,
+    strength: image === null ? 1 : refine.strength,
+    cfgTruncation: image === null ? config.profiles.draft.cfgTruncation : refineProfile.cfgTruncation,
+    cfgNormalization: image === null ? config.profiles.draft.cfgNormalization : refineProfile.cfgNormalization,
     negativePrompt: '',
     userNegativePrompt: null,
     seed: items[0]!.seed,
@@ -56,7 +101,7 @@ function jobFor(items: readonly { caption: string; seed: number }[]): JobSpec {
     style: null,
     userPrompt: items[0]!.caption,
     candidates: items.map((i) => ({ prompt: i.caption, noise: { seed: i.seed } })),
-    image: null,
+    image,
     mask: null,
   };
 }
@@ -70,60 +115,118 @@ async function render(items: readonly { caption: string; seed: number }[]): Prom
   return out;
 }
 
+const pct = (hits: number, n: number): number => Number(((100 * hits) / Math.max(1, n)).toFixed(1));
+
 function score(items: readonly Item[], judged: readonly Judged[]): Record<string, Record<string, number>> {
   const result: Record<string, Record<string, number>> = {};
   for (const lang of [...new Set(items.map((i) => i.lang))].sort().concat('all')) {
     const pairs = items.map((item, k) => [item, judged[k]!] as const).filter(([item]) => lang === 'all' || item.lang === lang);
-    const pct = (ok: (item: Item, j: Judged) => boolean): number => Number(((100 * pairs.filter(([i, j]) => ok(i, j)).length) / pairs.length).toFixed(1));
+    const rate = (ok: (item: Item, j: Judged) => boolean): number => pct(pairs.filter(([i, j]) => ok(i, j)).length, pairs.length);
     result[lang] = {
       n: pairs.length,
-      background: pct((i, j) => j.background === i.background),
-      color: pct((i, j) => j.color === i.color),
-      position: pct((i, j) => j.position === i.position),
-      allThree: pct((i, j) => j.background === i.background && j.color === i.color && j.position === i.position),
-      shape: pct((i, j) => j.shape === i.shape),
+      shape: rate((i, j) => j.shape === i.shape),
+      color: rate((i, j) => j.color === i.color),
+      background: rate((i, j) => j.background === i.background),
+      position: rate((i, j) => j.position === i.position),
+      allThree: rate((i, j) => j.background === i.background && j.color === i.color && j.position === i.position),
+      allFour: rate((i, j) => j.shape === i.shape && j.background === i.background && j.color === i.color && j.position === i.position),
     };
   }
   return result;
 }
 
-const started = performance.now();
-const { nativeWidth: width, nativeHeight: height } = info.size;
 const judgeAll = async (items: readonly Item[]): Promise<Judged[]> =>
   (await render(items.map((item, seed) => ({ caption: item.caption, seed })))).map((rgb) => judge(spec, rgb, width, height));
-const heldout = score(data.heldout, await judgeAll(data.heldout));
-const trainDist = score(data.train_dist, await judgeAll(data.train_dist));
 
-// Same seed → the same bytes; another seed → another picture (layout within what the caption allows).
-const probe = data.heldout.slice(0, 16);
-const once = await render(probe.map((item, seed) => ({ caption: item.caption, seed })));
-const twice = await render(probe.map((item, seed) => ({ caption: item.caption, seed })));
-const other = await render(probe.map((item, seed) => ({ caption: item.caption, seed: seed + 1000 })));
-const meanDiff = (a: Uint8Array, b: Uint8Array): number => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
-const reproducible = once.every((a, i) => Buffer.from(a).equals(Buffer.from(twice[i]!)));
-const diffs = once.map((a, i) => meanDiff(a, other[i]!));
+/**
+ * /refine on drafts of held-out captions (every third of each language's 150, so all modes and templates): each
+ * draft goes through a PNG file, as a user's would, and is refined with its own caption and a new seed. A draft keeps
+ * when the judge reads the same shape, object colour, background and position after as before.
+ */
+async function refineBlock(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'zimage-eval-refine-'));
+  try {
+    const picks = [...data.heldout.slice(0, 150).filter((_, k) => k % 3 === 1), ...data.heldout.slice(150).filter((_, k) => k % 3 === 1)];
+    const drafts = await render(picks.map((item, k) => ({ caption: item.caption, seed: 100 + k })));
+    let kept = 0;
+    let found = 0;
+    const keptEach = { shape: 0, color: 0, background: 0, position: 0 };
+    const before: number[] = [];
+    const after: number[] = [];
+    const started = performance.now();
+    for (const [k, item] of picks.entries()) {
+      const path = join(dir, `draft-${k}.png`);
+      await sharp(Buffer.from(drafts[k]!), { raw: { width, height, channels: 3 } }).png().toFile(path);
+      const refined = (await pipeline.run(jobFor([{ caption: item.caption, seed: 5000 + k }], path), context)).candidates[0]!.data;
+      const a = judge(spec, drafts[k]!, width, height);
+      const b = judge(spec, refined, width, height);
+      before.push(sharpness(drafts[k]!, width, height));
+      after.push(sharpness(refined, width, height));
+      if (a.color === null) continue;
+      found++;
+      const same = {
+        shape: a.shape === b.shape,
+        color: a.color === b.color,
+        background: a.background === b.background,
+        position: a.position === b.position,
+      };
+      for (const key of Object.keys(keptEach) as (keyof typeof keptEach)[]) keptEach[key] += same[key] ? 1 : 0;
+      if (same.shape && same.color && same.background && same.position) kept++;
+    }
+    const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(2));
+    return {
+      settings: refine,
+      drafts: picks.length,
+      draftsWithObject: found,
+      keepAllFour: pct(kept, found),
+      keep: Object.fromEntries(Object.entries(keptEach).map(([k, v]) => [k, pct(v, found)])),
+      sharpness: { measure: 'RMS luma gradient (sharpness.ts)', before: mean(before), after: mean(after), sharperOrEqual: pct(after.filter((v, i) => v >= before[i]!).length, after.length) },
+      secondsPerRefine: Number(((performance.now() - started) / 1000 / picks.length).toFixed(2)),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-await pipeline.dispose();
-const targets = { background: 90, color: 85, position: 80, allThree: 70 };
-const meets = (lang: string): boolean =>
-  heldout[lang] !== undefined && Object.entries(targets).every(([k, v]) => (heldout[lang]![k] ?? 0) >= v);
-console.log(
-  JSON.stringify(
-    {
-      eval: 'mini',
-      model: info.name,
-      modelDir,
-      steps: 8,
-      guidance: 0,
-      shift: info.shift,
-      heldout,
-      trainDistribution: trainDist,
-      targets,
-      meetsTargets: { en: meets('en'), zh: meets('zh') },
-      seeds: { sameSeedSameBytes: reproducible, otherSeedMeanAbsPixelDiff: Number((diffs.reduce((s, v) => s + v, 0) / diffs.length).toFixed(2)), otherSeedDiffers: diffs.filter((d) => d > 1).length / diffs.length },
-      seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+const started = performance.now();
+const output: Record<string, unknown> = { eval: 'mini', model: info.name, modelDir };
+const targets = { shape: 70, color: 85, background: 90, position: 80, allThree: 70 };
+if (flags.only !== 'refine') {
+  const heldout = score(data.heldout, await judgeAll(data.heldout));
+  const trainDist = score(data.train_dist, await judgeAll(data.train_dist));
+  const freshScore = score(fresh, await judgeAll(fresh));
+  // Same seed → the same bytes; another seed → another picture (layout within what the caption allows).
+  const probe = data.heldout.slice(0, 16);
+  const once = await render(probe.map((item, seed) => ({ caption: item.caption, seed })));
+  const twice = await render(probe.map((item, seed) => ({ caption: item.caption, seed })));
+  const other = await render(probe.map((item, seed) => ({ caption: item.caption, seed: seed + 1000 })));
+  const meanDiff = (a: Uint8Array, b: Uint8Array): number => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
+  const diffs = once.map((a, i) => meanDiff(a, other[i]!));
+  const meets = (lang: string): boolean =>
+    heldout[lang] !== undefined && Object.entries(targets).every(([k, v]) => (heldout[lang]![k] ?? 0) >= v);
+  Object.assign(output, {
+    draft: draftSettings,
+    heldout,
+    fresh: freshScore,
+    trainDistribution: trainDist,
+    targets,
+    meetsTargets: { en: meets('en'), zh: meets('zh') },
+    seeds: {
+      sameSeedSameBytes: once.every((a, i) => Buffer.from(a).equals(Buffer.from(twice[i]!))),
+      otherSeedMeanAbsPixelDiff: Number((diffs.reduce((s, v) => s + v, 0) / diffs.length).toFixed(2)),
+      otherSeedDiffers: diffs.filter((d) => d > 1).length / diffs.length,
     },
-    null,
-    2,
-  ),
-);
+  });
+}
+const refined = await refineBlock();
+const refineTargets = { keepAllFour: 90 };
+output.refine = {
+  ...refined,
+  targets: refineTargets,
+  meetsTargets:
+    (refined.keepAllFour as number) >= refineTargets.keepAllFour &&
+    (refined.sharpness as { before: number; after: number }).after >= (refined.sharpness as { before: number }).before,
+};
+output.seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+await pipeline.dispose();
+console.log(JSON.stringify(output, null, 2));
