@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { moderationSchema, type NsfwModelName } from './config.ts';
@@ -7,6 +9,7 @@ import type { ModerationLog } from './nsfw-thread.ts';
 import type { RgbImage } from './verdict.ts';
 
 const SLOW_RUNNER = new URL('../../test/support/slow-nsfw-runner.ts', import.meta.url);
+const CLASSIFIER_CHILD = fileURLToPath(new URL('../../test/support/classifier-child.ts', import.meta.url));
 
 /**
  * Every classifier thread this file starts, and a switch that kills one as an image is sent to it: the thread dies
@@ -140,6 +143,11 @@ describe('NsfwClassifier (real nsfwjs MobileNetV2 as ONNX on onnxruntime)', () =
     await expect(failed).rejects.toThrow(ModerationSetupError);
     await expect(failed).rejects.toThrow(/could not start/);
   });
+
+  it('lets a process that closes it end by itself, exit code 0, once the thread has exited', async () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', CLASSIFIER_CHILD], { encoding: 'utf8', timeout: 120_000 });
+    expect({ status: child.status, stdout: child.stdout }).toEqual({ status: 0, stdout: 'verdict passed\nclosed\n' });
+  }, 150_000);
 
   // Last: it closes the shared classifier.
   it('withholds what is still waiting when closed, and everything after', async () => {

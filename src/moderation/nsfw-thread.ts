@@ -52,15 +52,17 @@ export class NsfwThread {
 
   /**
    * Asks the thread to exit (after the image it is on, if any) and stops listening to it. Resolves when it has
-   * exited, or after `waitMs`; a thread stuck in native code is unref'd so that it cannot keep the process alive.
+   * exited, or after `waitMs`; a thread still there then (stuck in native code) is unref'd so that it cannot keep
+   * the process alive.
    */
   retire(waitMs = 0): Promise<void> {
     this.#retired = true;
     const worker = this.#worker;
-    worker.unref();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      timer.unref();
+      const timer = setTimeout(() => {
+        worker.unref();
+        resolve();
+      }, waitMs);
       worker.once('exit', () => {
         clearTimeout(timer);
         resolve();

@@ -1,8 +1,9 @@
-import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType } from 'discord.js';
+import { ApplicationCommandType } from 'discord.js';
 import { errorText, text } from '../../core/texts.ts';
 import { editForm } from '../components/edit-form.ts';
 import { imageAttachment, ownResultOf } from '../images.ts';
 import type { MessageCommand } from './command-module.ts';
+import { GUILD_ONLY } from './slash-options.ts';
 
 const NAME = 'Edit image';
 
@@ -17,8 +18,7 @@ export const editImageMenu: MessageCommand = {
     type: ApplicationCommandType.Message,
     name: NAME,
     name_localizations: { 'en-US': text('en', 'discord.menu.edit'), 'zh-CN': text('zh-CN', 'discord.menu.edit') },
-    contexts: [InteractionContextType.Guild],
-    integration_types: [ApplicationIntegrationType.GuildInstall],
+    ...GUILD_ONLY,
   }),
   handle(ctx, target) {
     const own = ownResultOf(target, ctx.botUserId);

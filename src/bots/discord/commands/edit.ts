@@ -1,24 +1,19 @@
-import { ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import { errorText } from '../../core/texts.ts';
 import { attachmentSource } from '../images.ts';
 import type { SlashCommand } from './command-module.ts';
-import { attachmentOption, localized, pendingDescription, promptOption, readRoleOptions, roleOptions } from './slash-options.ts';
+import { attachmentOption, promptOption, readRoleOptions, roleOptions, slashDefinition } from './slash-options.ts';
 
 /** /edit prompt image [mask] [region strength …]: instruction-guided img2img / inpainting of an uploaded image. */
 export const editCommand: SlashCommand = {
   type: 'slash',
   name: 'edit',
-  definition: (ctx) => ({
-    ...localized('edit', pendingDescription('discord.command.edit')),
-    contexts: [InteractionContextType.Guild],
-    integration_types: [ApplicationIntegrationType.GuildInstall],
-    options: [
+  definition: (ctx) =>
+    slashDefinition('edit', 'discord.command.edit', [
       promptOption('edit', true, ctx),
       attachmentOption('image', 'discord.option.image.edit', true),
       ...roleOptions('edit', ctx),
       attachmentOption('mask', 'discord.option.mask', false),
-    ],
-  }),
+    ]),
   handle(ctx, options) {
     const read = readRoleOptions('edit', options);
     if (!read.ok) return { kind: 'refuse', text: errorText(ctx.locale, read.error) };

@@ -1,8 +1,7 @@
-import { ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import { errorText } from '../../core/texts.ts';
 import { attachmentSource } from '../images.ts';
 import type { SlashCommand } from './command-module.ts';
-import { attachmentOption, localized, pendingDescription, promptOption, readRoleOptions, roleOptions } from './slash-options.ts';
+import { attachmentOption, promptOption, readRoleOptions, roleOptions, slashDefinition } from './slash-options.ts';
 
 /**
  * /refine [prompt] [image] [options]: re-render with the finer model. Without an image the core refines the user's
@@ -11,12 +10,12 @@ import { attachmentOption, localized, pendingDescription, promptOption, readRole
 export const refineCommand: SlashCommand = {
   type: 'slash',
   name: 'refine',
-  definition: (ctx) => ({
-    ...localized('refine', pendingDescription('discord.command.refine')),
-    contexts: [InteractionContextType.Guild],
-    integration_types: [ApplicationIntegrationType.GuildInstall],
-    options: [promptOption('refine', false, ctx), attachmentOption('image', 'discord.option.image.refine', false), ...roleOptions('refine', ctx)],
-  }),
+  definition: (ctx) =>
+    slashDefinition('refine', 'discord.command.refine', [
+      promptOption('refine', false, ctx),
+      attachmentOption('image', 'discord.option.image.refine', false),
+      ...roleOptions('refine', ctx),
+    ]),
   handle(ctx, options) {
     const read = readRoleOptions('refine', options);
     if (!read.ok) return { kind: 'refuse', text: errorText(ctx.locale, read.error) };

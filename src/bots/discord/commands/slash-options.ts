@@ -1,5 +1,9 @@
 import {
   ApplicationCommandOptionType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  type APIApplicationCommandOption,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
   type APIApplicationCommandAttachmentOption,
   type APIApplicationCommandBasicOption,
   type APIApplicationCommandStringOption,
@@ -58,6 +62,14 @@ export function localized(name: string, description: { en: string; 'zh-CN': stri
 
 export function pendingDescription(key: TextKey): { en: string; 'zh-CN': string } {
   return { en: text('en', key), 'zh-CN': text('zh-CN', key) };
+}
+
+/** Every command is a server's: installed to a guild, used in its channels (results belong to the channel). */
+export const GUILD_ONLY = { contexts: [InteractionContextType.Guild], integration_types: [ApplicationIntegrationType.GuildInstall] };
+
+/** A guild slash command's definition: its localized name and description, and its options. */
+export function slashDefinition(name: string, description: TextKey, options: APIApplicationCommandOption[]): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  return { ...localized(name, pendingDescription(description)), ...GUILD_ONLY, options };
 }
 
 /** The slash option's range: the grammar's, narrowed by this role's profile and model and the configured limits. */
