@@ -4,7 +4,7 @@ import { registerFromConfig } from '../src/bots/discord/register.ts';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { modelDirs, modelInfo } from '../src/engine/model/model-info.ts';
 import { StyleCatalog } from '../src/engine/prompt/styles.ts';
-import { samplingSettings } from '../src/engine/request.ts';
+import { samplingSettings } from '../src/engine/sampling-settings.ts';
 import { createLogger } from '../src/logging.ts';
 
 /**

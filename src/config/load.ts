@@ -31,7 +31,7 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
     ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-/** Environment variables of design.md §8 and the key each one sets. */
+/** The environment variables (README § Configuration) and the key each one sets. */
 const ENV_KEYS: readonly (readonly [string, string, 'string' | 'port'])[] = [
   ['LOG_LEVEL', 'log.level', 'string'],
   ['DATA_DIR', 'dataDir', 'string'],

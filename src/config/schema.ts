@@ -3,7 +3,7 @@ import { moderationSchema } from '../moderation/config.ts';
 
 /**
  * The one configuration schema. config/default.yaml documents every key; a local file and the environment
- * variables of design.md §8 override it (see load.ts). Everything here is validated once at start-up and frozen.
+ * variables (README § Configuration) override it (see load.ts). Everything here is validated once at start-up and frozen.
  */
 
 const roleName = z.enum(['draft', 'refine', 'edit']);

@@ -6,7 +6,8 @@ import type { Config, Role } from '../config/schema.ts';
 import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
 import { normalizeInputImage } from './image/input.ts';
 import { MAX_SEED } from './noise-spec.ts';
-import { jobCost, resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
+import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
+import { jobCost } from './sampling-settings.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 
 /** Checks the engine runs on a request before it is accepted, supplied by moderation. */

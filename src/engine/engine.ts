@@ -16,7 +16,8 @@ import type { LiveJob } from './live-job.ts';
 import { Positions } from './positions.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import { recoverJobs, type ResumeDecision } from './recovery.ts';
-import { samplingSettings, type GenerationRequest, type ModelInfo, type SamplingSettings } from './request.ts';
+import type { GenerationRequest, ModelInfo } from './request.ts';
+import { samplingSettings, type SamplingSettings } from './sampling-settings.ts';
 import type { Scheduler } from './scheduler.ts';
 import { WorkerHost } from './worker/worker-host.ts';
 

@@ -1,5 +1,5 @@
 import { PipelineCancelled, type CreatePipeline, type PipelineOutput } from '../../src/engine/pipeline.ts';
-import { keptSteps } from '../../src/engine/request.ts';
+import { keptSteps } from '../../src/engine/sampling-settings.ts';
 
 /**
  * Test double for the inference pipeline: no model, deterministic flat images whose colour comes from each

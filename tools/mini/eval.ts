@@ -15,7 +15,8 @@ import sharp from 'sharp';
 import { loadConfig } from '../../src/config/load.ts';
 import { MINI_MODEL_DIR, modelInfo } from '../../src/engine/model/model-info.ts';
 import { createPipeline } from '../../src/engine/pipelines/z-image/index.ts';
-import { samplingSettings, type JobSpec } from '../../src/engine/request.ts';
+import type { JobSpec } from '../../src/engine/request.ts';
+import { samplingSettings } from '../../src/engine/sampling-settings.ts';
 import { judge, type Judged, type JudgeSpec } from './judge.ts';
 import { sharpness } from './sharpness.ts';
 

@@ -63,6 +63,13 @@ export type CommandRequest =
   | { readonly kind: 'cancel'; readonly jobId: string }
   | { readonly kind: 'delete'; readonly jobId: string };
 
+/** A command whose text was read: grammar checked, flags parsed, attachments' declared sizes checked. */
+export type ParsedCommand =
+  | { readonly kind: 'draft'; readonly prompt: string; readonly options: CommandOptions }
+  | { readonly kind: 'refine'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource }
+  | { readonly kind: 'edit'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource; readonly mask?: ImageSource }
+  | Extract<CommandRequest, { kind: 'vary' | 'reroll' }>;
+
 /** Who asked, and where. */
 export interface Who {
   readonly actor: Actor;

@@ -1,15 +1,15 @@
 import type { Role } from '../../config/schema.ts';
 import type { AdmittedJob, Engine } from '../../engine/engine.ts';
 import type { JobHistory, JobRecord } from '../../engine/history.ts';
-import { readTextChunks } from '../../engine/image/png-text.ts';
 import type { JobHandle } from '../../engine/job-handle.ts';
 import type { StyleCatalog } from '../../engine/prompt/styles.ts';
-import type { GenerationRequest, ImageInput, SamplingSettings } from '../../engine/request.ts';
+import type { SamplingSettings } from '../../engine/sampling-settings.ts';
 import type { Logger } from '../../logging.ts';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import { fail, ok, type Result } from '../../result.ts';
-import { fetchImage, precheckDownload, type FetchPolicy } from './attachments.ts';
-import { scopeOf, type Actor, type CommandRequest, type ImageSource, type Locale, type Place, type Who } from './command.ts';
+import { precheckDownload, type FetchPolicy } from './attachments.ts';
+import { scopeOf, type Actor, type CommandRequest, type ImageSource, type Locale, type ParsedCommand, type Place, type Who } from './command.ts';
+import { requestFor } from './requests.ts';
 import type { UserError } from './errors.ts';
 import { parseCommandText } from './grammar.ts';
 import { followJob } from './lifecycle.ts';
@@ -23,13 +23,6 @@ export interface CoreDeps {
   /** Status edits at most this often. */
   readonly statusIntervalMs: number;
 }
-
-/** A command whose text was read: grammar checked, flags parsed, attachments' declared sizes checked. */
-export type ParsedCommand =
-  | { readonly kind: 'draft'; readonly prompt: string; readonly options: CommandOptions }
-  | { readonly kind: 'refine'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource }
-  | { readonly kind: 'edit'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource; readonly mask?: ImageSource }
-  | Extract<CommandRequest, { kind: 'vary' | 'reroll' }>;
 
 /** What a prepared job shows before it runs. */
 export interface ShownJob {
@@ -140,7 +133,7 @@ export class BotCore {
 
   /** Downloads and resolves the images and the prompt, then asks the engine for every check it makes. */
   async prepare(command: ParsedCommand, who: Who, fetchPolicy?: FetchPolicy): Promise<Resolved<PreparedCommand>> {
-    const request = await this.#request(command, who, fetchPolicy);
+    const request = await requestFor(command, who, { history: this.history, fetchPolicy });
     if (!request.ok) return request;
     const checked = await this.#deps.engine.check(request.value);
     if (!checked.ok) return checked;
@@ -187,109 +180,6 @@ export class BotCore {
     const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
     return isOwner || actor.isAdmin ? ok(record) : fail({ code: 'not-owner' });
   }
-
-  /** A candidate of an earlier result: its stored file and what made it. */
-  #candidate(jobId: string, index: number): Resolved<{ record: JobRecord; path: string; prompt: string; noise: JobRecord['spec']['candidates'][number]['noise'] }> {
-    const record = this.history.get(jobId);
-    const image = record?.result?.images.find((i) => i.index === index);
-    if (!record || !image) return fail({ code: 'expired-button' });
-    if (image.withheld || image.path === null) return fail({ code: 'input-blocked', message: 'withheld candidate' });
-    return ok({ record, path: image.path, prompt: image.prompt, noise: image.noise });
-  }
-
-  /** An image source as engine input, plus the prompt that made it when this bot made it. */
-  async #image(source: ImageSource, fetchPolicy: FetchPolicy | undefined): Promise<Resolved<{ input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null }>> {
-    if ('jobId' in source) {
-      const candidate = this.#candidate(source.jobId, source.index);
-      if (!candidate.ok) return candidate;
-      return ok({ input: { path: candidate.value.path }, prompt: candidate.value.prompt, parent: { jobId: source.jobId, index: source.index } });
-    }
-    let bytes: Uint8Array;
-    if ('url' in source) {
-      if (!fetchPolicy) return fail({ code: 'attachment-host' });
-      const fetched = await fetchImage(source.url, fetchPolicy);
-      if (!fetched.ok) return fetched;
-      bytes = fetched.value.bytes;
-    } else {
-      bytes = source.bytes;
-    }
-    return ok({ input: { bytes }, prompt: promptInPng(bytes), parent: null });
-  }
-
-  /** The actor's newest delivered candidate in this channel, of one of the roles. */
-  #latest(who: Who, roles: readonly Role[]): ImageSource | undefined {
-    const owner = { platform: who.actor.platform, userId: who.actor.userId };
-    const latest = this.history.latestDone({ owner, roles, scope: scopeOf(who.place) });
-    const index = latest?.result?.images.find((i) => !i.withheld)?.index;
-    return latest && index !== undefined ? { jobId: latest.id, index } : undefined;
-  }
-
-  async #request(command: ParsedCommand, who: Who, fetchPolicy: FetchPolicy | undefined): Promise<Resolved<GenerationRequest>> {
-    const { actor } = who;
-    const owner = actor.name === undefined ? { platform: actor.platform, userId: actor.userId } : { platform: actor.platform, userId: actor.userId, name: actor.name };
-    switch (command.kind) {
-      case 'draft':
-        return ok({ role: 'draft', owner, prompt: command.prompt, ...engineOptions(command.options) });
-      case 'refine': {
-        const source = command.image ?? this.#latest(who, ['draft']);
-        if (!source) return fail({ code: 'no-draft' });
-        const image = await this.#image(source, fetchPolicy);
-        if (!image.ok) return image;
-        const parentSpec = image.value.parent ? this.history.get(image.value.parent.jobId)?.spec : undefined;
-        return ok({
-          role: 'refine',
-          owner,
-          prompt: command.prompt || image.value.prompt || '',
-          image: image.value.input,
-          ...(parentSpec && command.options.no === undefined && !command.prompt ? { negativePrompt: parentSpec.negativePrompt } : {}),
-          ...(image.value.parent ? { parent: image.value.parent } : {}),
-          ...engineOptions(command.options),
-        });
-      }
-      case 'edit': {
-        const source = command.image ?? this.#latest(who, ['draft', 'refine', 'edit']);
-        if (!source) return fail({ code: 'no-image' });
-        const image = await this.#image(source, fetchPolicy);
-        if (!image.ok) return image;
-        const mask = command.mask ? await this.#image(command.mask, fetchPolicy) : undefined;
-        if (mask && !mask.ok) return mask;
-        const instruction = command.prompt;
-        // An image this bot made: its prompt is known, and the instruction edits it.
-        const prompt = image.value.prompt && instruction ? `${image.value.prompt}, ${instruction}` : instruction || image.value.prompt || '';
-        return ok({
-          role: 'edit',
-          owner,
-          prompt,
-          image: image.value.input,
-          ...(mask ? { mask: mask.value.input } : {}),
-          ...(image.value.parent ? { parent: image.value.parent } : {}),
-          ...engineOptions(command.options),
-        });
-      }
-      case 'vary': {
-        const candidate = this.#candidate(command.jobId, command.index);
-        if (!candidate.ok) return candidate;
-        const { spec } = candidate.value.record;
-        return ok({
-          role: 'draft',
-          owner,
-          prompt: candidate.value.prompt,
-          negativePrompt: spec.negativePrompt,
-          vary: { noise: candidate.value.noise, strength: command.strength },
-          count: spec.candidates.length,
-          width: spec.width,
-          height: spec.height,
-          ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
-          parent: { jobId: command.jobId, index: command.index },
-        });
-      }
-      case 'reroll': {
-        const record = this.history.get(command.jobId);
-        if (!record) return fail({ code: 'expired-button' });
-        return ok(rerollOf(record, owner));
-      }
-    }
-  }
 }
 
 /** Where a journaled job's messages are in the adapter's terms, and the language they are in. */
@@ -317,57 +207,3 @@ function sourceRefusal(source: ImageSource, fetchPolicy: FetchPolicy | undefined
   return fetchPolicy ? precheckDownload(source.url, source.declaredBytes, fetchPolicy) : { code: 'attachment-host' };
 }
 
-/** The prompt in a PNG this bot made (its text chunk); null for anyone else's image. */
-function promptInPng(bytes: Uint8Array): string | null {
-  try {
-    const chunk = readTextChunks(Buffer.from(bytes))['zimage-bot'];
-    return chunk ? ((JSON.parse(chunk) as { prompt?: string }).prompt ?? null) : null;
-  } catch {
-    // Not one of ours (or not a PNG): no known prompt.
-    return null;
-  }
-}
-
-/** The same job again with fresh noise: every parameter the user chose, none of the seeds. */
-function rerollOf(record: JobRecord, owner: GenerationRequest['owner']): GenerationRequest {
-  const { spec } = record;
-  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
-  return {
-    role: spec.role,
-    owner,
-    prompt: spec.userPrompt,
-    ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
-    ...(spec.style !== null ? { style: spec.style } : {}),
-    ...(isMatrix ? {} : { count: spec.candidates.length }),
-    chaos: spec.chaos,
-    steps: spec.steps,
-    guidance: spec.guidance,
-    width: spec.width,
-    height: spec.height,
-    ...(spec.role !== 'draft' ? { strength: spec.strength } : {}),
-    ...(spec.image ? { image: { path: spec.image } } : {}),
-    ...(spec.mask?.kind === 'image' ? { mask: { path: spec.mask.path } } : {}),
-    ...(spec.mask?.kind === 'region' ? { region: regionText(spec.mask.region) } : {}),
-    parent: { jobId: record.id },
-  };
-}
-
-function regionText(region: { x: number; y: number; w: number; h: number }): string {
-  return [region.x, region.y, region.w, region.h].map((v) => String(Math.round(v * 10000) / 100)).join(',');
-}
-
-/** Grammar options → the engine's request fields. */
-function engineOptions(options: CommandOptions): Partial<GenerationRequest> {
-  const out: Record<string, unknown> = {};
-  if (options.seed !== undefined) out.seed = options.seed;
-  if (options.count !== undefined) out.count = options.count;
-  if (options.chaos !== undefined) out.chaos = options.chaos;
-  if (options.ar !== undefined) out.aspectRatio = options.ar;
-  if (options.style !== undefined) out.style = options.style;
-  if (options.no !== undefined) out.negativePrompt = options.no;
-  if (options.steps !== undefined) out.steps = options.steps;
-  if (options.guidance !== undefined) out.guidance = options.guidance;
-  if (options.strength !== undefined) out.strength = options.strength;
-  if (options.region !== undefined) out.region = options.region;
-  return out as Partial<GenerationRequest>;
-}

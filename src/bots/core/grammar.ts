@@ -9,7 +9,7 @@ export interface ParsedText {
 }
 
 /**
- * The inline-flag grammar (design.md §6): `a red fox --seed 42 --ar 16:9 --no text, watermark`. Flags may appear
+ * The inline-flag grammar, one for every platform: `a red fox --seed 42 --ar 16:9 --no text, watermark`. Flags may appear
  * anywhere; a flag's value runs to the next flag for `--no`, and is one word otherwise. Chinese input methods
  * are first-class: `——seed`, `－－seed`, full-width digits and `１６：９` are read as their ASCII forms, while the
  * prompt itself is kept exactly as typed.

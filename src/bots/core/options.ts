@@ -2,7 +2,7 @@ import type { Role } from '../../config/schema.ts';
 
 /**
  * The command options, one list for every platform: the inline flags of the grammar, Discord's slash options, the
- * studio's help and Slack's usage text all come from here (design.md §6).
+ * studio's help and Slack's usage text all come from here.
  */
 export type OptionKind = 'integer' | 'number' | 'text' | 'ratio' | 'style' | 'region';
 

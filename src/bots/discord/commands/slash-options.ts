@@ -10,7 +10,7 @@ import {
 } from 'discord.js';
 import type { Config, Role } from '../../../config/schema.ts';
 import type { StyleCatalog } from '../../../engine/prompt/styles.ts';
-import type { SamplingSettings } from '../../../engine/request.ts';
+import type { SamplingSettings } from '../../../engine/sampling-settings.ts';
 import { ok, type Result } from '../../../result.ts';
 import type { CoreError } from '../../core/errors.ts';
 import { parseValue } from '../../core/grammar.ts';

@@ -1,6 +1,7 @@
 import { EngineFailure } from '../../errors.ts';
 import { PipelineCancelled, type PipelineContext, type PipelineOutput, type RgbPixels } from '../../pipeline.ts';
-import { noDenoisingSteps, type JobSpec } from '../../request.ts';
+import type { JobSpec } from '../../request.ts';
+import { noDenoisingSteps } from '../../sampling-settings.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import { loadFitted, resizeFrame } from './image-ops.ts';

@@ -1,0 +1,180 @@
+import type { Role } from '../../config/schema.ts';
+import type { JobHistory, JobRecord } from '../../engine/history.ts';
+import { readTextChunks } from '../../engine/image/png-text.ts';
+import type { GenerationRequest, ImageInput } from '../../engine/request.ts';
+import { fail, ok, type Result } from '../../result.ts';
+import { fetchImage, type FetchPolicy } from './attachments.ts';
+import { scopeOf, type ImageSource, type ParsedCommand, type Who } from './command.ts';
+import type { UserError } from './errors.ts';
+import type { CommandOptions } from './options.ts';
+
+type Resolved<T> = Result<T, UserError>;
+
+export interface RequestContext {
+  readonly history: JobHistory;
+  /** Where attachment URLs may be downloaded from; none → URL sources are refused. */
+  readonly fetchPolicy?: FetchPolicy | undefined;
+}
+
+/** A candidate of an earlier result: its stored file and what made it. */
+function candidate(history: JobHistory, jobId: string, index: number): Resolved<{ record: JobRecord; path: string; prompt: string; noise: JobRecord['spec']['candidates'][number]['noise'] }> {
+  const record = history.get(jobId);
+  const image = record?.result?.images.find((i) => i.index === index);
+  if (!record || !image) return fail({ code: 'expired-button' });
+  if (image.withheld || image.path === null) return fail({ code: 'input-blocked', message: 'withheld candidate' });
+  return ok({ record, path: image.path, prompt: image.prompt, noise: image.noise });
+}
+
+/** An image source as engine input, plus the prompt that made it when this bot made it. */
+async function imageOf(ctx: RequestContext, source: ImageSource): Promise<Resolved<{ input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null }>> {
+  if ('jobId' in source) {
+    const found = candidate(ctx.history, source.jobId, source.index);
+    if (!found.ok) return found;
+    return ok({ input: { path: found.value.path }, prompt: found.value.prompt, parent: { jobId: source.jobId, index: source.index } });
+  }
+  let bytes: Uint8Array;
+  if ('url' in source) {
+    if (!ctx.fetchPolicy) return fail({ code: 'attachment-host' });
+    const fetched = await fetchImage(source.url, ctx.fetchPolicy);
+    if (!fetched.ok) return fetched;
+    bytes = fetched.value.bytes;
+  } else {
+    bytes = source.bytes;
+  }
+  return ok({ input: { bytes }, prompt: promptInPng(bytes), parent: null });
+}
+
+/** The actor's newest delivered candidate in this channel, of one of the roles. */
+function latest(history: JobHistory, who: Who, roles: readonly Role[]): ImageSource | undefined {
+  const owner = { platform: who.actor.platform, userId: who.actor.userId };
+  const found = history.latestDone({ owner, roles, scope: scopeOf(who.place) });
+  const index = found?.result?.images.find((i) => !i.withheld)?.index;
+  return found && index !== undefined ? { jobId: found.id, index } : undefined;
+}
+
+/**
+ * A parsed command → the engine's request: its images resolved (a candidate of an earlier result, an upload, a
+ * download under the adapter's policy, or the asker's latest result in the channel) and the prompt it carries (the
+ * parent's prompt for a refine without one, the parent's prompt and the instruction for an edit of one of ours).
+ */
+export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestContext): Promise<Resolved<GenerationRequest>> {
+  const { actor } = who;
+  const owner = actor.name === undefined ? { platform: actor.platform, userId: actor.userId } : { platform: actor.platform, userId: actor.userId, name: actor.name };
+  switch (command.kind) {
+    case 'draft':
+      return ok({ role: 'draft', owner, prompt: command.prompt, ...engineOptions(command.options) });
+    case 'refine': {
+      const source = command.image ?? latest(ctx.history, who, ['draft']);
+      if (!source) return fail({ code: 'no-draft' });
+      const image = await imageOf(ctx, source);
+      if (!image.ok) return image;
+      const parentSpec = image.value.parent ? ctx.history.get(image.value.parent.jobId)?.spec : undefined;
+      return ok({
+        role: 'refine',
+        owner,
+        prompt: command.prompt || image.value.prompt || '',
+        image: image.value.input,
+        ...(parentSpec && command.options.no === undefined && !command.prompt ? { negativePrompt: parentSpec.negativePrompt } : {}),
+        ...(image.value.parent ? { parent: image.value.parent } : {}),
+        ...engineOptions(command.options),
+      });
+    }
+    case 'edit': {
+      const source = command.image ?? latest(ctx.history, who, ['draft', 'refine', 'edit']);
+      if (!source) return fail({ code: 'no-image' });
+      const image = await imageOf(ctx, source);
+      if (!image.ok) return image;
+      const mask = command.mask ? await imageOf(ctx, command.mask) : undefined;
+      if (mask && !mask.ok) return mask;
+      const instruction = command.prompt;
+      // An image this bot made: its prompt is known, and the instruction edits it.
+      const prompt = image.value.prompt && instruction ? `${image.value.prompt}, ${instruction}` : instruction || image.value.prompt || '';
+      return ok({
+        role: 'edit',
+        owner,
+        prompt,
+        image: image.value.input,
+        ...(mask ? { mask: mask.value.input } : {}),
+        ...(image.value.parent ? { parent: image.value.parent } : {}),
+        ...engineOptions(command.options),
+      });
+    }
+    case 'vary': {
+      const chosen = candidate(ctx.history, command.jobId, command.index);
+      if (!chosen.ok) return chosen;
+      const { spec } = chosen.value.record;
+      return ok({
+        role: 'draft',
+        owner,
+        prompt: chosen.value.prompt,
+        negativePrompt: spec.negativePrompt,
+        vary: { noise: chosen.value.noise, strength: command.strength },
+        count: spec.candidates.length,
+        width: spec.width,
+        height: spec.height,
+        ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
+        parent: { jobId: command.jobId, index: command.index },
+      });
+    }
+    case 'reroll': {
+      const record = ctx.history.get(command.jobId);
+      if (!record) return fail({ code: 'expired-button' });
+      return ok(rerollOf(record, owner));
+    }
+  }
+}
+
+/** The prompt in a PNG this bot made (its text chunk); null for anyone else's image. */
+function promptInPng(bytes: Uint8Array): string | null {
+  try {
+    const chunk = readTextChunks(Buffer.from(bytes))['zimage-bot'];
+    return chunk ? ((JSON.parse(chunk) as { prompt?: string }).prompt ?? null) : null;
+  } catch {
+    // Not one of ours (or not a PNG): no known prompt.
+    return null;
+  }
+}
+
+/** The same job again with fresh noise: every parameter the user chose, none of the seeds. */
+function rerollOf(record: JobRecord, owner: GenerationRequest['owner']): GenerationRequest {
+  const { spec } = record;
+  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
+  return {
+    role: spec.role,
+    owner,
+    prompt: spec.userPrompt,
+    ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
+    ...(spec.style !== null ? { style: spec.style } : {}),
+    ...(isMatrix ? {} : { count: spec.candidates.length }),
+    chaos: spec.chaos,
+    steps: spec.steps,
+    guidance: spec.guidance,
+    width: spec.width,
+    height: spec.height,
+    ...(spec.role !== 'draft' ? { strength: spec.strength } : {}),
+    ...(spec.image ? { image: { path: spec.image } } : {}),
+    ...(spec.mask?.kind === 'image' ? { mask: { path: spec.mask.path } } : {}),
+    ...(spec.mask?.kind === 'region' ? { region: regionText(spec.mask.region) } : {}),
+    parent: { jobId: record.id },
+  };
+}
+
+function regionText(region: { x: number; y: number; w: number; h: number }): string {
+  return [region.x, region.y, region.w, region.h].map((v) => String(Math.round(v * 10000) / 100)).join(',');
+}
+
+/** Grammar options → the engine's request fields. */
+function engineOptions(options: CommandOptions): Partial<GenerationRequest> {
+  const out: Record<string, unknown> = {};
+  if (options.seed !== undefined) out.seed = options.seed;
+  if (options.count !== undefined) out.count = options.count;
+  if (options.chaos !== undefined) out.chaos = options.chaos;
+  if (options.ar !== undefined) out.aspectRatio = options.ar;
+  if (options.style !== undefined) out.style = options.style;
+  if (options.no !== undefined) out.negativePrompt = options.no;
+  if (options.steps !== undefined) out.steps = options.steps;
+  if (options.guidance !== undefined) out.guidance = options.guidance;
+  if (options.strength !== undefined) out.strength = options.strength;
+  if (options.region !== undefined) out.region = options.region;
+  return out as Partial<GenerationRequest>;
+}

@@ -1,0 +1,72 @@
+import type { ProfileConfig } from '../config/schema.ts';
+import { engineError, type EngineError } from './errors.ts';
+import type { JobSpec, ModelInfo } from './request.ts';
+
+/**
+ * How a request of a role is sampled when it does not say (its profile over its model's manifest), how many steps an
+ * img2img strength leaves to run, and what a job costs in the fair queue.
+ */
+
+/** Steps that actually run for img2img strength s (diffusers' get_timesteps). */
+export function keptSteps(steps: number, strength: number): number {
+  const initTimestep = Math.min(steps * strength, steps);
+  const tStart = Math.floor(steps - initTimestep);
+  return steps - tStart;
+}
+
+/**
+ * The smallest strength worth naming when a strength leaves no step: 1/N, rounded up to three decimals so the number
+ * shown runs a step. (Every strength in (0, 1/N] runs exactly one, from the last sigma before 0.)
+ */
+export function smallestStrength(steps: number): number {
+  return Math.ceil(1000 / steps) / 1000;
+}
+
+/** The refusal of a strength that leaves none of the steps to run (diffusers refuses it too). */
+export function noDenoisingSteps(steps: number, strength: number): EngineError {
+  const min = smallestStrength(steps);
+  return engineError('no-denoising-steps', `Strength ${strength} leaves none of the ${steps} steps to run; use a strength of at least ${min}`, {
+    strength,
+    steps,
+    min,
+  });
+}
+
+/** The sampling settings a request of this role gets: the profile's where it sets them, else the model's. */
+export interface SamplingSettings {
+  readonly steps: number;
+  readonly minSteps: number;
+  readonly maxSteps: number;
+  readonly guidance: number;
+  /** Largest guidance a request may ask for: 0 for a distilled model unless the profile sets a guidance. */
+  readonly maxGuidance: number;
+  readonly shift: number;
+}
+
+/** The largest guidance a request may ask for on a model that takes guidance. */
+export const MAX_GUIDANCE = 20;
+
+export function samplingSettings(profile: ProfileConfig, model: ModelInfo): SamplingSettings {
+  const { defaults } = model;
+  const minSteps = profile.minSteps ?? defaults.minSteps;
+  const maxSteps = Math.max(minSteps, profile.maxSteps ?? defaults.maxSteps);
+  // A default the range leaves out (a profile's range around a model's default) is brought to the range's nearest end.
+  const steps = Math.min(maxSteps, Math.max(minSteps, profile.steps ?? defaults.steps));
+  const guidanceFixed = defaults.distilled && profile.guidance === null;
+  return {
+    steps,
+    minSteps,
+    maxSteps,
+    guidance: profile.guidance ?? defaults.guidance,
+    maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
+    shift: profile.shift ?? model.shift,
+  };
+}
+
+/** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE. */
+export function jobCost(spec: Pick<JobSpec, 'steps' | 'strength' | 'guidance' | 'width' | 'height' | 'candidates' | 'image'>): number {
+  const steps = spec.image === null ? spec.steps : keptSteps(spec.steps, spec.strength);
+  const nfe = Math.max(1, steps) * (spec.guidance > 0 ? 2 : 1);
+  return nfe * ((spec.width * spec.height) / 1e6) * spec.candidates.length;
+}
+
