@@ -4,7 +4,9 @@ import { candidateNoises, MAX_SEED, varyNoises, type NoiseSpec, type VaryStrengt
 import { expandPromptMatrix } from './prompt/matrix.ts';
 import { applyStyle, type StyleCatalog } from './prompt/styles.ts';
 import { parseRegion, type Region } from './region.ts';
-import { keptSteps, noDenoisingSteps, samplingSettings } from './sampling-settings.ts';
+import { keptSteps, noDenoisingSteps, samplingSettings, type ModelDefaults } from './sampling-settings.ts';
+
+export type { ModelDefaults } from './sampling-settings.ts';
 import { checkSize, parseAspectRatio, sizeForAspectRatio, type SizeRules } from './sizes.ts';
 
 export interface JobOwner {
@@ -42,16 +44,6 @@ export interface GenerationRequest {
   /** Fixed noises (reroll of a job with the same parameters, or a refine that keeps a candidate's noise). */
   readonly noises?: readonly NoiseSpec[];
   readonly parent?: { readonly jobId: string; readonly index?: number };
-}
-
-/** How a model is meant to be sampled: its manifest's `defaults` (or, for another backend, whatever it binds). */
-export interface ModelDefaults {
-  readonly steps: number;
-  readonly minSteps: number;
-  readonly maxSteps: number;
-  readonly guidance: number;
-  /** Distilled to run without classifier-free guidance: requests for guidance are refused unless a profile sets one. */
-  readonly distilled: boolean;
 }
 
 /**

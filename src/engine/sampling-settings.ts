@@ -1,6 +1,15 @@
 import type { ProfileConfig } from '../config/schema.ts';
 import { engineError, type EngineError } from './errors.ts';
-import type { JobSpec, ModelInfo } from './request.ts';
+
+/** How a model is meant to be sampled: its manifest's `defaults` (or, for another backend, whatever it binds). */
+export interface ModelDefaults {
+  readonly steps: number;
+  readonly minSteps: number;
+  readonly maxSteps: number;
+  readonly guidance: number;
+  /** Distilled to run without classifier-free guidance: requests for guidance are refused unless a profile sets one. */
+  readonly distilled: boolean;
+}
 
 /**
  * How a request of a role is sampled when it does not say (its profile over its model's manifest), how many steps an
@@ -46,7 +55,7 @@ export interface SamplingSettings {
 /** The largest guidance a request may ask for on a model that takes guidance. */
 export const MAX_GUIDANCE = 20;
 
-export function samplingSettings(profile: ProfileConfig, model: ModelInfo): SamplingSettings {
+export function samplingSettings(profile: ProfileConfig, model: { readonly defaults: ModelDefaults; readonly shift: number }): SamplingSettings {
   const { defaults } = model;
   const minSteps = profile.minSteps ?? defaults.minSteps;
   const maxSteps = Math.max(minSteps, profile.maxSteps ?? defaults.maxSteps);
@@ -64,7 +73,16 @@ export function samplingSettings(profile: ProfileConfig, model: ModelInfo): Samp
 }
 
 /** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE. */
-export function jobCost(spec: Pick<JobSpec, 'steps' | 'strength' | 'guidance' | 'width' | 'height' | 'candidates' | 'image'>): number {
+export function jobCost(spec: {
+  readonly steps: number;
+  readonly strength: number;
+  readonly guidance: number;
+  readonly width: number;
+  readonly height: number;
+  readonly candidates: readonly unknown[];
+  /** An input image: only the kept steps run. */
+  readonly image: string | null;
+}): number {
   const steps = spec.image === null ? spec.steps : keptSteps(spec.steps, spec.strength);
   const nfe = Math.max(1, steps) * (spec.guidance > 0 ? 2 : 1);
   return nfe * ((spec.width * spec.height) / 1e6) * spec.candidates.length;
