@@ -1,6 +1,11 @@
 import type { ProfileConfig } from '../config/schema.ts';
 import { engineError, type EngineError } from './errors.ts';
 
+/**
+ * How a request of a role is sampled when it does not say (its profile over its model's manifest), how many steps an
+ * img2img strength leaves to run, and what a job costs in the fair queue.
+ */
+
 /** How a model is meant to be sampled: its manifest's `defaults` (or, for another backend, whatever it binds). */
 export interface ModelDefaults {
   readonly steps: number;
@@ -10,11 +15,6 @@ export interface ModelDefaults {
   /** Distilled to run without classifier-free guidance: requests for guidance are refused unless a profile sets one. */
   readonly distilled: boolean;
 }
-
-/**
- * How a request of a role is sampled when it does not say (its profile over its model's manifest), how many steps an
- * img2img strength leaves to run, and what a job costs in the fair queue.
- */
 
 /** Steps that actually run for img2img strength s (diffusers' get_timesteps). */
 export function keptSteps(steps: number, strength: number): number {
