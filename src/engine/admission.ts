@@ -6,6 +6,7 @@ import type { Config, Role } from '../config/schema.ts';
 import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
 import { normalizeInputImage } from './image/input.ts';
 import { MAX_SEED } from './noise-spec.ts';
+import { expandPromptMatrix } from './prompt/matrix.ts';
 import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
 import { jobCost } from './sampling-settings.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
@@ -57,6 +58,8 @@ const newJobId = (): string => randomBytes(8).toString('base64url').replace(/[-_
  */
 export class Admission {
   readonly #options: AdmissionOptions;
+  readonly #reserved = new Map<string, number>();
+  #reservedTotal = 0;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -72,8 +75,7 @@ export class Admission {
     const userKey = userKeyOf(request.owner);
     const capError = this.capError(userKey);
     if (capError) return fail(capError);
-    // Only the positive prompt: a negative prompt lists exactly the words people want kept out ("nude, nsfw").
-    const promptError = this.#options.promptCheck?.(request.prompt);
+    const promptError = this.#promptError(request.prompt);
     if (promptError) return fail(promptError);
 
     const id = newJobId();
@@ -104,16 +106,52 @@ export class Admission {
     });
   }
 
-  /** The waiting caps, per user and in all; checked again when an admitted job is queued. */
+  /**
+   * Every prompt the job would draw: the prompt as typed and each one its matrix expands to (`a {nu|xx}de` is two
+   * prompts, one of them refused). Only positive prompts: a negative prompt lists exactly the words people want kept
+   * out ("nude, nsfw"), and it is never expanded.
+   */
+  #promptError(prompt: string): EngineError | undefined {
+    const check = this.#options.promptCheck;
+    if (!check) return undefined;
+    const expanded = expandPromptMatrix(prompt, this.#options.config.limits.maxCount);
+    for (const each of [prompt, ...(expanded.ok ? expanded.value : [])]) {
+      const refusal = check(each);
+      if (refusal) return refusal;
+    }
+    return undefined;
+  }
+
+  /**
+   * Holds a waiting slot for an admitted job from its last cap check until it is queued (or refused), so requests
+   * of one user that arrive together cannot all pass the check before any of them is counted.
+   */
+  reserve(userKey: string): EngineError | (() => void) {
+    const refusal = this.capError(userKey);
+    if (refusal) return refusal;
+    this.#reserved.set(userKey, (this.#reserved.get(userKey) ?? 0) + 1);
+    this.#reservedTotal += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#reserved.get(userKey) ?? 1) - 1;
+      if (left > 0) this.#reserved.set(userKey, left);
+      else this.#reserved.delete(userKey);
+      this.#reservedTotal -= 1;
+    };
+  }
+
+  /** The waiting caps, per user and in all, counting the slots held by jobs on their way into the queue. */
   capError(userKey: string): EngineError | undefined {
     const { maxWaitingPerUser, maxWaitingTotal } = this.#options.config.queue;
     const { waiting } = this.#options;
-    if (waiting.sizeOf(userKey) >= maxWaitingPerUser) {
+    if (waiting.sizeOf(userKey) + (this.#reserved.get(userKey) ?? 0) >= maxWaitingPerUser) {
       return engineError('user-queue-full', `You already have ${maxWaitingPerUser} jobs waiting; wait for one to start`, {
         max: maxWaitingPerUser,
       });
     }
-    if (waiting.size >= maxWaitingTotal) {
+    if (waiting.size + this.#reservedTotal >= maxWaitingTotal) {
       return engineError('queue-full', `The queue is full (${maxWaitingTotal} jobs); try again shortly`, { max: maxWaitingTotal });
     }
     return undefined;

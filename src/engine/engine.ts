@@ -171,11 +171,19 @@ export class Engine {
       if (!checked.ok) return checked;
       admitted = checked.value;
     }
-    // Checking took time: the caps may have filled, or a shutdown begun, meanwhile.
-    const late = this.accepting ? this.#admission.capError(admitted.userKey) : SHUTTING_DOWN;
-    if (late) return fail(late);
-    await this.#admission.store(admitted);
-    const record = this.#journal.add({
+    // Checking took time: the caps may have filled, or a shutdown begun, meanwhile. The slot is held until queued.
+    const reservation = this.accepting ? this.#admission.reserve(admitted.userKey) : SHUTTING_DOWN;
+    if (typeof reservation !== 'function') return fail(reservation);
+    try {
+      await this.#admission.store(admitted);
+      return ok(this.#dispatch.enqueue(this.#journalAdd(admitted, options), options.onEvent));
+    } finally {
+      reservation();
+    }
+  }
+
+  #journalAdd(admitted: AdmittedJob, options: SubmitOptions): JobRecord {
+    return this.#journal.add({
       id: admitted.id,
       owner: admitted.owner,
       scope: options.scope ?? { platform: admitted.owner.platform, workspace: null, channel: '' },
@@ -185,7 +193,6 @@ export class Engine {
       policy: options.policy ?? 'block',
       parentId: admitted.parentId,
     });
-    return ok(this.#dispatch.enqueue(record, options.onEvent));
   }
 
   /** Cancels a job by id (the adapters' Cancel button, after the core's permission check). */
