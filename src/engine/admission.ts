@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Config, Role } from '../config/schema.ts';
-import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
+import { engineError, fail, ok, storageError, type EngineError, type Result } from './errors.ts';
 import { normalizeInputImage } from './image/input.ts';
 import { MAX_SEED } from './noise-spec.ts';
 import { expandPromptMatrix } from './prompt/matrix.ts';
@@ -157,11 +157,16 @@ export class Admission {
     return undefined;
   }
 
-  /** Writes an accepted job's uploads where its spec says they are. */
-  async store(job: AdmittedJob): Promise<void> {
-    for (const upload of job.uploads) {
-      await mkdir(dirname(upload.path), { recursive: true });
-      await writeFile(upload.path, upload.png);
+  /** Writes an accepted job's uploads where its spec says they are; a full or read-only disk is a clear refusal. */
+  async store(job: AdmittedJob): Promise<Result<void>> {
+    try {
+      for (const upload of job.uploads) {
+        await mkdir(dirname(upload.path), { recursive: true, mode: 0o700 });
+        await writeFile(upload.path, upload.png, { mode: 0o600 });
+      }
+      return ok(undefined);
+    } catch (error) {
+      return fail(storageError(error));
     }
   }
 

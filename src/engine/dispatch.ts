@@ -3,11 +3,11 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
 import type { ImageModerator } from '../moderation/verdict.ts';
 import type { Backend, RunOutcome } from './backend.ts';
-import { engineError } from './errors.ts';
+import { engineError, isStorageFailure, storageError } from './errors.ts';
 import type { EtaModel } from './eta.ts';
 import { JobHandle } from './job-handle.ts';
 import type { JobEvent, JobRecord, JobStatus } from './job.ts';
-import type { JobJournal } from './journal/journal.ts';
+import type { JournalWriter } from './journal/journal-writer.ts';
 import { remainingByProgress, type LiveJob, type RunningJob } from './live-job.ts';
 import type { PipelineOutput, RgbPixels } from './pipeline.ts';
 import type { Positions } from './positions.ts';
@@ -17,7 +17,7 @@ import type { Scheduler } from './scheduler.ts';
 
 export interface DispatchOptions {
   readonly config: Readonly<Config>;
-  readonly journal: JobJournal;
+  readonly journal: JournalWriter;
   readonly scheduler: Scheduler<LiveJob>;
   readonly backends: readonly Backend[];
   readonly eta: EtaModel;
@@ -221,7 +221,8 @@ export class Dispatch {
     } catch (error) {
       scheduler.refund(job.userKey, job.cost);
       log.error({ job: job.id, err: error }, 'post-processing failed');
-      this.#finish(job, 'failed', { type: 'failed', error: engineError('internal', `Post-processing failed: ${(error as Error).message}`) });
+      const failure = isStorageFailure(error) ? storageError(error) : engineError('internal', `Post-processing failed: ${(error as Error).message}`);
+      this.#finish(job, 'failed', { type: 'failed', error: failure });
     }
   }
 

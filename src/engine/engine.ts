@@ -6,11 +6,13 @@ import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.t
 import type { Backend, BackendStats } from './backend.ts';
 import { Dispatch } from './dispatch.ts';
 import { engineError, fail, ok, type Result } from './errors.ts';
+import { JOURNAL_UNAVAILABLE } from './journal/journal-writer.ts';
 import { EtaModel } from './eta.ts';
 import { FairScheduler } from './fair-scheduler.ts';
 import type { JobHistory } from './history.ts';
 import type { JobHandle } from './job-handle.ts';
 import type { JobEvent, JobRecord, JobScope } from './job.ts';
+import { JournalWriter } from './journal/journal-writer.ts';
 import { JobJournal } from './journal/journal.ts';
 import type { LiveJob } from './live-job.ts';
 import { Positions } from './positions.ts';
@@ -58,6 +60,7 @@ const SHUTTING_DOWN = engineError('shutting-down', 'The bot is restarting; try a
 export class Engine {
   readonly #options: EngineOptions;
   readonly #journal: JobJournal;
+  readonly #writer: JournalWriter;
   readonly #backends: readonly Backend[];
   readonly #scheduler: Scheduler<LiveJob>;
   readonly #admission: Admission;
@@ -68,12 +71,13 @@ export class Engine {
   private constructor(options: EngineOptions, journal: JobJournal, backends: readonly Backend[]) {
     this.#options = options;
     this.#journal = journal;
+    this.#writer = new JournalWriter(journal, options.logger);
     this.#backends = backends;
     const { config } = options;
     this.#scheduler = options.scheduler ?? new FairScheduler<LiveJob>({ quantum: config.queue.quantum });
     this.#admission = new Admission({ ...options, waiting: this.#scheduler });
     const eta = new EtaModel({ initialSecondsPerCost: config.queue.initialSecondsPerCost, smoothing: config.queue.etaSmoothing });
-    this.#dispatch = new Dispatch({ config, journal, scheduler: this.#scheduler, backends, eta, moderator: options.moderator, log: options.logger });
+    this.#dispatch = new Dispatch({ config, journal: this.#writer, scheduler: this.#scheduler, backends, eta, moderator: options.moderator, log: options.logger });
     this.#dispatch.attach(
       new Positions({
         scheduler: this.#scheduler,
@@ -155,6 +159,7 @@ export class Engine {
   /** Every check a request must pass, without queueing it; `submit` takes the result. Changes nothing. */
   async check(request: GenerationRequest): Promise<Result<AdmittedJob>> {
     if (!this.accepting) return fail(SHUTTING_DOWN);
+    if (!this.#writer.healthy) return fail(JOURNAL_UNAVAILABLE);
     return this.#admission.check(request);
   }
 
@@ -175,15 +180,17 @@ export class Engine {
     const reservation = this.accepting ? this.#admission.reserve(admitted.userKey) : SHUTTING_DOWN;
     if (typeof reservation !== 'function') return fail(reservation);
     try {
-      await this.#admission.store(admitted);
-      return ok(this.#dispatch.enqueue(this.#journalAdd(admitted, options), options.onEvent));
+      const stored = await this.#admission.store(admitted);
+      if (!stored.ok) return stored;
+      const record = this.#journalAdd(admitted, options);
+      return record.ok ? ok(this.#dispatch.enqueue(record.value, options.onEvent)) : record;
     } finally {
       reservation();
     }
   }
 
-  #journalAdd(admitted: AdmittedJob, options: SubmitOptions): JobRecord {
-    return this.#journal.add({
+  #journalAdd(admitted: AdmittedJob, options: SubmitOptions): Result<JobRecord> {
+    return this.#writer.add({
       id: admitted.id,
       owner: admitted.owner,
       scope: options.scope ?? { platform: admitted.owner.platform, workspace: null, channel: '' },
@@ -202,13 +209,13 @@ export class Engine {
 
   /** Replaces an adapter's data of a job (its message moved, an expired token dropped); never the job itself. */
   updateDelivery(jobId: string, delivery: unknown): void {
-    this.#journal.setDelivery(jobId, delivery);
+    this.#writer.setDelivery(jobId, delivery);
   }
 
   /** Start-up: re-queues the unfinished jobs their adapters can still deliver, fails the rest with the reason. */
   recover(decide: (record: JobRecord) => ResumeDecision): { resumed: JobHandle[]; failed: JobRecord[] } {
     return recoverJobs(
-      { journal: this.#journal, isLive: (id) => this.#dispatch.has(id), enqueue: (record) => this.#dispatch.enqueue(record), log: this.#options.logger },
+      { unfinished: () => this.#journal.unfinished(), journal: this.#writer, isLive: (id) => this.#dispatch.has(id), enqueue: (record) => this.#dispatch.enqueue(record), log: this.#options.logger },
       decide,
     );
   }
@@ -222,6 +229,7 @@ export class Engine {
       this.#dispatch.halt();
       await this.#dispatch.drain();
       await Promise.all(this.#backends.map((b) => b.stop({ graceful: true })));
+      this.#writer.close();
       this.#journal.close();
     })();
     return this.#shutdown;
@@ -232,6 +240,7 @@ export class Engine {
     this.#accepting = false;
     this.#dispatch.halt();
     await Promise.all(this.#backends.map((b) => b.stop({ graceful: false })));
+    this.#writer.close();
     this.#journal.close();
   }
 }

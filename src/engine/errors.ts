@@ -25,6 +25,8 @@ export type EngineErrorCode =
   | 'user-running-cap'
   | 'queue-full'
   | 'shutting-down'
+  | 'journal-unavailable'
+  | 'storage-unavailable'
   | 'unknown-job'
   // after queueing
   | 'model-error'
@@ -47,6 +49,19 @@ export function engineError(
   params?: Record<string, string | number>,
 ): EngineError {
   return params === undefined ? { code, message } : { code, message, params };
+}
+
+/** The error of a write that failed for want of a writable disk (full, read-only, not ours). */
+export function isStorageFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'EDQUOT';
+}
+
+/** A file the engine could not write (a full or read-only disk), as the refusal or failure users are told. */
+export function storageError(error: unknown): EngineError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+  return engineError('storage-unavailable', `Could not write under DATA_DIR: ${reason}`, { reason });
 }
 
 /** Thrown inside the worker and pipelines; crosses the thread boundary as its code and message. */

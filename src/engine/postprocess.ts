@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageModerator, ModerationPolicy, ModerationVerdict } from '../moderation/verdict.ts';
+import { isStorageFailure } from './errors.ts';
 import { composeGrid } from './image/grid.ts';
 import { withTextChunks } from './image/png-text.ts';
 import type { DeliveredImage } from './job-handle.ts';
@@ -52,12 +53,26 @@ async function judge(moderator: ImageModerator, candidate: RawCandidate): Promis
 }
 
 /**
+ * Runs a write under DATA_DIR; false when the disk is full or read-only. The image is then delivered all the same,
+ * only not kept (Refine and Vary of it will ask for it again), rather than failing a finished job.
+ */
+async function storing(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isStorageFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
  * PNG encoding and moderation of one job's candidates, on the main thread's libuv pool and the moderation worker,
  * never on the inference worker. Each candidate is judged on its own: a flagged one is withheld (or, where the
  * channel allows, marked as a spoiler) and the rest are delivered. A withheld image is never encoded or stored.
  */
 export async function postprocess(input: PostprocessInput): Promise<{ images: DeliveredImage[]; grid: Buffer | null }> {
-  await mkdir(input.outputDir, { recursive: true });
+  const stored = await storing(() => mkdir(input.outputDir, { recursive: true, mode: 0o700 }));
   const images = await Promise.all(
     input.candidates.map(async (candidate): Promise<DeliveredImage> => {
       const verdict = await judge(input.moderator, candidate);
@@ -76,8 +91,8 @@ export async function postprocess(input: PostprocessInput): Promise<{ images: De
         .toBuffer();
       const png = withTextChunks(encoded, parameterChunks(input.spec, candidate));
       const path = join(input.outputDir, `${candidate.index}.png`);
-      await writeFile(path, png);
-      return { ...base, png, path, withheld: false, spoiler: verdict.flagged };
+      const kept = stored && (await storing(() => writeFile(path, png, { mode: 0o600 })));
+      return { ...base, png, path: kept ? path : null, withheld: false, spoiler: verdict.flagged };
     }),
   );
   const first = images[0];

@@ -2,7 +2,7 @@ import type { Logger } from '../logging.ts';
 import { engineError } from './errors.ts';
 import type { JobHandle } from './job-handle.ts';
 import type { JobRecord } from './job.ts';
-import type { JobJournal } from './journal/journal.ts';
+import type { JournalWriter } from './journal/journal-writer.ts';
 
 /** What an adapter says about a job found unfinished at start-up. */
 export type ResumeDecision =
@@ -10,7 +10,8 @@ export type ResumeDecision =
   | { readonly resume: false; readonly reason: string };
 
 export interface RecoveryDeps {
-  readonly journal: JobJournal;
+  readonly unfinished: () => readonly JobRecord[];
+  readonly journal: JournalWriter;
   readonly isLive: (id: string) => boolean;
   readonly enqueue: (record: JobRecord) => JobHandle;
   readonly log: Logger;
@@ -24,7 +25,7 @@ export interface RecoveryDeps {
 export function recoverJobs(deps: RecoveryDeps, decide: (record: JobRecord) => ResumeDecision): { resumed: JobHandle[]; failed: JobRecord[] } {
   const resumed: JobHandle[] = [];
   const failed: JobRecord[] = [];
-  for (const record of deps.journal.unfinished()) {
+  for (const record of deps.unfinished()) {
     if (deps.isLive(record.id)) continue;
     let decision: ResumeDecision;
     try {

@@ -21,7 +21,9 @@ function candidate(history: JobHistory, jobId: string, index: number): Resolved<
   const record = history.get(jobId);
   const image = record?.result?.images.find((i) => i.index === index);
   if (!record || !image) return fail({ code: 'expired-button' });
-  if (image.withheld || image.path === null) return fail({ code: 'input-blocked', message: 'withheld candidate' });
+  if (image.withheld) return fail({ code: 'input-blocked', message: 'withheld candidate' });
+  // Delivered but never kept (the disk was full): it has to come back as an upload.
+  if (image.path === null) return fail({ code: 'missing-image', message: 'candidate not stored' });
   return ok({ record, path: image.path, prompt: image.prompt, noise: image.noise });
 }
 

@@ -38,10 +38,10 @@ export class DeletedJobs {
   add(jobId: string): void {
     if (this.#ids.has(jobId)) return;
     this.#ids.set(jobId, true);
-    mkdirSync(dirname(this.#file), { recursive: true });
+    mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
     const temp = `${this.#file}.tmp`;
     // Oldest first, as they are read back in.
-    writeFileSync(temp, JSON.stringify([...this.#ids.rkeys()]));
+    writeFileSync(temp, JSON.stringify([...this.#ids.rkeys()]), { mode: 0o600 });
     renameSync(temp, this.#file);
   }
 }

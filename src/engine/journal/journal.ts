@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import type { EngineError } from '../errors.ts';
@@ -61,6 +61,42 @@ export interface NewJob {
   readonly parentId: string | null;
 }
 
+const BUSY_WAIT_MS = 50;
+
+/** Rewrites the schema version with its own value: the cheapest real write, to learn whether any will succeed. */
+function isWritable(db: Database.Database): boolean {
+  try {
+    db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The journal holds platform tokens: its folder is the owner's alone (0700) and the database is created 0600 before
+ * SQLite opens it, so its WAL and shared-memory files, which SQLite creates with the database's mode, are 0600 too.
+ * Files from an earlier release lose their group and world bits (nothing is ever added: a read-only journal stays
+ * read-only, and is reported as such).
+ */
+function privateFile(file: string): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  tighten(dir);
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) tighten(path);
+}
+
+function tighten(path: string): void {
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmodSync(path, mode & 0o700);
+  } catch {
+    // Not ours to change (another user's file): it is still used, and its mode is the operator's to fix.
+  }
+}
+
 const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /**
@@ -69,6 +105,8 @@ const json = (value: unknown): string | null => (value === undefined || value ==
  * holds one; everyone else reads through JobHistory.
  */
 export class JobJournal implements JobHistory {
+  /** False when the file could only be opened read-only (its mode, its file system): every write will fail. */
+  readonly writable: boolean;
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
   readonly #get: Database.Statement;
@@ -79,11 +117,14 @@ export class JobJournal implements JobHistory {
   readonly #open: Database.Statement;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new Database(file);
+    if (file !== ':memory:') privateFile(file);
+    // A short busy wait: a journal locked by another program costs a failed write (retried by JournalWriter), never
+    // seconds of a frozen event loop (better-sqlite3's default wait is 5 s, spent blocking).
+    this.#db = new Database(file, { timeout: BUSY_WAIT_MS });
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     migrate(this.#db, file);
+    this.writable = isWritable(this.#db);
     this.#insert = this.#db.prepare(
       `INSERT INTO jobs (id, seq, owner_platform, owner_id, owner_name, scope_platform, scope_workspace, scope_channel,
                          role, spec, cost, delivery, policy, parent_id, status, created_at)
