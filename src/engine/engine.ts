@@ -212,6 +212,16 @@ export class Engine {
     this.#writer.setDelivery(jobId, delivery);
   }
 
+  /** Rewrites the adapter data of every job of a platform for which `rewrite` returns something (a token sweep). */
+  rewriteDeliveries(platform: string, rewrite: (delivery: unknown) => unknown): number {
+    const changes = [...this.#journal.deliveries(platform)].flatMap(({ id, delivery }) => {
+      const changed = rewrite(delivery);
+      return changed === undefined ? [] : [{ id, changed }];
+    });
+    for (const { id, changed } of changes) this.#writer.setDelivery(id, changed);
+    return changes.length;
+  }
+
   /** Start-up: re-queues the unfinished jobs their adapters can still deliver, fails the rest with the reason. */
   recover(decide: (record: JobRecord) => ResumeDecision): { resumed: JobHandle[]; failed: JobRecord[] } {
     return recoverJobs(

@@ -134,13 +134,17 @@ describe('BotCore', () => {
     const { core } = await setup();
     const job = await run(core, { kind: 'draft', text: 'slow [step=40] --steps 16' }, alice);
     if (job.kind !== 'queued') throw new Error(job.kind);
-    const refused = core.cancel(job.handle.id, bob);
+    const refused = core.cancel(job.handle.id, { actor: bob, place });
     expect(refused.ok ? 'cancelled' : errorText(bob.locale, refused.error)).toContain('只有发起此任务的人');
-    expect(core.cancel(job.handle.id, alice)).toMatchObject({ ok: true, value: { id: job.handle.id } });
+    expect(core.cancel(job.handle.id, { actor: alice, place })).toMatchObject({ ok: true, value: { id: job.handle.id } });
     await job.finished;
     expect((await job.handle.settled).type).toBe('cancelled');
-    expect(core.delete(job.handle.id, bob)).toMatchObject({ ok: false, error: { code: 'not-owner' } });
-    expect(core.delete(job.handle.id, { ...bob, isAdmin: true })).toMatchObject({ ok: true, value: { id: job.handle.id } });
+    expect(core.delete(job.handle.id, { actor: bob, place })).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+    expect(core.delete(job.handle.id, { actor: { ...bob, isAdmin: true }, place })).toMatchObject({ ok: true, value: { id: job.handle.id } });
+    // An admin of another workspace is nobody here.
+    const elsewhere = { actor: { ...bob, isAdmin: true }, place: { ...place, guildId: 'other-guild' } };
+    expect(core.delete(job.handle.id, elsewhere)).toMatchObject({ ok: false, error: { code: 'not-owner' } });
+    expect(core.cancel(job.handle.id, elsewhere)).toMatchObject({ ok: false, error: { code: 'not-owner' } });
   });
 
   it('refines the latest draft in the channel when no image is given, and says so when there is none', async () => {

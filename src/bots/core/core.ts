@@ -161,24 +161,48 @@ export class BotCore {
     );
   }
 
-  /** Cancel: the job's owner or an admin. The job's own sink then shows it cancelled. */
-  cancel(jobId: string, actor: Actor): Resolved<JobRecord> {
-    const record = this.#ownedBy(jobId, actor);
+  /** Changes a journaled job's adapter data (its envelope stays the core's): a message that moved, a token dropped. */
+  updateDelivery(jobId: string, change: (data: unknown) => unknown): void {
+    // The journal's copy first: the live record is the one the job was queued with.
+    const record = this.history.get(jobId) ?? this.live(jobId)?.record;
+    const envelope = record?.delivery as DeliveryEnvelope | null | undefined;
+    if (envelope) this.#deps.engine.updateDelivery(jobId, { ...envelope, data: change(envelope.data) });
+  }
+
+  /** The same for every job of a platform whose data `change` rewrites (returns something for); how many were. */
+  rewriteDeliveries(platform: string, change: (data: unknown) => unknown): number {
+    return this.#deps.engine.rewriteDeliveries(platform, (delivery) => {
+      const envelope = delivery as Partial<DeliveryEnvelope> | null;
+      const changed = envelope && 'data' in envelope ? change(envelope.data) : undefined;
+      return changed === undefined ? undefined : { ...envelope, data: changed };
+    });
+  }
+
+  /** Cancel: the job's owner, or an admin where the job was asked for. The job's own sink then shows it cancelled. */
+  cancel(jobId: string, who: Who): Resolved<JobRecord> {
+    const record = this.#ownedBy(jobId, who);
     if (!record.ok) return record;
     const cancelled = this.#deps.engine.cancel(jobId);
     return cancelled.ok ? record : cancelled;
   }
 
-  /** Delete: the owner or an admin may remove a job's messages; the record says where they are. */
-  delete(jobId: string, actor: Actor): Resolved<JobRecord> {
-    return this.#ownedBy(jobId, actor);
+  /** Delete: the owner, or an admin where the job was asked for, may remove its messages; the record says where. */
+  delete(jobId: string, who: Who): Resolved<JobRecord> {
+    return this.#ownedBy(jobId, who);
   }
 
-  #ownedBy(jobId: string, actor: Actor): Resolved<JobRecord> {
-    const record = this.history.get(jobId);
+  /**
+   * The job, if `who` may act on it: its owner, or an admin of the workspace (guild, Slack team) it was asked in —
+   * an admin elsewhere is nobody here.
+   */
+  #ownedBy(jobId: string, who: Who): Resolved<JobRecord> {
+    const record = this.history.get(jobId) ?? this.live(jobId)?.record;
     if (!record) return fail({ code: 'unknown-job' });
+    const { actor } = who;
     const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
-    return isOwner || actor.isAdmin ? ok(record) : fail({ code: 'not-owner' });
+    const here = scopeOf(who.place);
+    const adminHere = actor.isAdmin === true && record.scope.platform === here.platform && record.scope.workspace === here.workspace;
+    return isOwner || adminHere ? ok(record) : fail({ code: 'not-owner' });
   }
 }
 

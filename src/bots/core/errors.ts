@@ -18,7 +18,8 @@ export type CoreErrorCode =
   | 'no-draft'
   | 'not-owner'
   | 'unknown-job'
-  | 'expired-button';
+  | 'expired-button'
+  | 'wrong-message';
 
 export interface CoreError {
   readonly code: CoreErrorCode;

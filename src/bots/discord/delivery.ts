@@ -14,13 +14,18 @@ export interface DiscordDelivery {
   readonly guildId: string | null;
   /** The largest file Discord takes here (bytes); bigger images are downscaled to fit. */
   readonly uploadLimit: number;
-  /** The interaction this job answers; null for a reply-to-image (mention) edit. */
-  readonly interaction: { readonly applicationId: string; readonly token: string; readonly createdAt: number } | null;
+  /**
+   * The interaction this job answers; null for a reply-to-image (mention) edit. Its token is dropped (null) once the
+   * job no longer needs it: the journal does not keep a credential longer than it is of use.
+   */
+  readonly interaction: { readonly applicationId: string; readonly token: string | null; readonly createdAt: number } | null;
   /**
    * The message a channel-message result replies to: the interaction's response (the status card) or the user's
    * own message. Null when it could not be learned.
    */
   readonly replyTo: string | null;
+  /** Messages the bot posted for this job in the channel (a mention's card, a card after the token expired). */
+  readonly posted?: readonly string[];
 }
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
@@ -30,9 +35,40 @@ const deliverySchema = z.object({
   channelId: snowflake,
   guildId: snowflake.nullable(),
   uploadLimit: z.number().int().positive(),
-  interaction: z.object({ applicationId: snowflake, token: z.string().min(1), createdAt: z.number().int().nonnegative() }).nullable(),
+  interaction: z.object({ applicationId: snowflake, token: z.string().min(1).nullable(), createdAt: z.number().int().nonnegative() }).nullable(),
   replyTo: snowflake.nullable(),
+  posted: z.array(snowflake).max(20).optional(),
 });
+
+/** Interaction tokens are good for 15 minutes from the interaction. */
+const TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * The same delivery without its interaction token (the job's messages go on as channel messages), or undefined when
+ * there is no token to drop — or, with `olderThan`, none that has expired yet.
+ */
+export function withoutToken(data: unknown, now?: number): DiscordDelivery | undefined {
+  const parsed = deliverySchema.safeParse(data);
+  const interaction = parsed.success ? parsed.data.interaction : null;
+  if (!parsed.success || interaction === null || interaction.token === null) return undefined;
+  if (now !== undefined && now - interaction.createdAt < TOKEN_LIFETIME_MS) return undefined;
+  return { ...parsed.data, interaction: { ...interaction, token: null } };
+}
+
+/** The same delivery, knowing one more message the bot posted for the job. */
+export function withPosted(data: unknown, messageId: string): DiscordDelivery | undefined {
+  const parsed = deliverySchema.safeParse(data);
+  if (!parsed.success) return undefined;
+  return { ...parsed.data, posted: [...(parsed.data.posted ?? []), messageId].slice(-20) };
+}
+
+/**
+ * The messages that are this job's on Discord: the interaction's response, and what the bot posted for it. A Delete
+ * pressed anywhere else is not this job's to act on.
+ */
+export function messagesOf(delivery: DiscordDelivery): ReadonlySet<string> {
+  return new Set([...(delivery.interaction && delivery.replyTo ? [delivery.replyTo] : []), ...(delivery.posted ?? [])]);
+}
 
 /** The Discord delivery of a journal record and the language its messages are in; undefined when unusable. */
 export function deliveryOf(record: JobRecord): { readonly delivery: DiscordDelivery; readonly locale: Locale } | undefined {

@@ -7,11 +7,11 @@ import { scrubSecrets } from '../../logging.ts';
 import type { Runtime } from '../../runtime.ts';
 import { createDiscordClient } from './client.ts';
 import { COMMANDS } from './commands/index.ts';
-import { deliveryOf } from './delivery.ts';
+import { deliveryOf, withoutToken } from './delivery.ts';
 import { DiscordBot } from './discord-bot.ts';
 import { EditForms } from './edit-forms.ts';
 import { JobMessage } from './job-message.ts';
-import { jobMessageSink } from './ports.ts';
+import { jobMessageSink, portDeps } from './ports.ts';
 import { commandDefinitions, registerCommands } from './register.ts';
 import { failureOf, restTransport, type DiscordTransport } from './transport.ts';
 
@@ -51,6 +51,9 @@ export class DiscordAdapter implements Adapter {
       throw new Error(`Discord login failed: ${failureOf(error).message}`);
     }
     log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord connected');
+    // Tokens left in the journal by jobs of an earlier process, long expired: no file should keep them.
+    const dropped = runtime.core.rewriteDeliveries('discord', (data) => withoutToken(data, Date.now()));
+    if (dropped > 0) log.info({ jobs: dropped }, 'dropped expired interaction tokens from the journal');
     if (config.discord.registerCommands) await adapter.#register();
     return adapter;
   }
@@ -93,7 +96,7 @@ export class DiscordAdapter implements Adapter {
     if (this.#stopped) return { resume: false, reason: 'the Discord adapter is stopped' };
     const found = deliveryOf(record);
     if (!found) return { resume: false, reason: 'no Discord delivery data' };
-    const sink = jobMessageSink({ config: this.#runtime.config, transport: this.#transport, log: this.#runtime.log }, found.delivery, found.locale);
+    const sink = jobMessageSink(portDeps(this.#runtime, this.#transport), found.delivery, found.locale);
     return { resume: true, attach: (handle) => void this.#runtime.core.follow(handle, sink) };
   }
 

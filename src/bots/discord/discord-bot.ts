@@ -6,10 +6,11 @@ import { errorText } from '../core/texts.ts';
 import type { CommandModule } from './commands/index.ts';
 import { handleEditForm, isEditFormId } from './components/edit-form.ts';
 import { handleJobButton, isJobButtonId } from './components/job-buttons.ts';
+import { deliveryOf, messagesOf } from './delivery.ts';
 import type { EditForms } from './edit-forms.ts';
 import { handleMention } from './events/mention-edit.ts';
 import type { HandlerContext, Intent, OwnerAction } from './intent.ts';
-import { interactionPort, mentionPort, replyPrivately, type PortDeps } from './ports.ts';
+import { interactionPort, mentionPort, portDeps, replyPrivately, type PortDeps } from './ports.ts';
 import { failureOf, type DiscordTransport } from './transport.ts';
 import { actorOf, formFields, messageActor, messageView, optionReader, placeOf } from './views.ts';
 
@@ -35,7 +36,7 @@ export class DiscordBot {
 
   constructor(deps: DiscordBotDeps) {
     this.#deps = deps;
-    this.#ports = { config: deps.runtime.config, transport: deps.transport, log: deps.runtime.log };
+    this.#ports = portDeps(deps.runtime, deps.transport);
     this.#slash = new Map(deps.commands.flatMap((c) => (c.type === 'slash' ? [[c.name, c] as const] : [])));
     this.#menus = new Map(deps.commands.flatMap((c) => (c.type === 'message' ? [[c.name, c] as const] : [])));
   }
@@ -118,12 +119,20 @@ export class DiscordBot {
   async #ownerAction(interaction: ButtonInteraction, command: OwnerAction): Promise<void> {
     const { runtime, transport } = this.#deps;
     const actor = actorOf(interaction);
-    const outcome = command.kind === 'cancel' ? runtime.core.cancel(command.jobId, actor) : runtime.core.delete(command.jobId, actor);
+    const who = { actor, place: placeOf(interaction.channelId, interaction.guildId, interaction.channel) };
+    const outcome = command.kind === 'cancel' ? runtime.core.cancel(command.jobId, who) : runtime.core.delete(command.jobId, who);
     if (!outcome.ok) return replyPrivately(this.#ports, interaction, errorText(actor.locale, outcome.error));
+    if (command.kind === 'delete') {
+      // Only the job's own message, in the job's own guild: a Delete arriving on any other message deletes nothing.
+      const delivery = deliveryOf(outcome.value)?.delivery;
+      if (!delivery || delivery.guildId !== interaction.guildId || !messagesOf(delivery).has(interaction.message.id)) {
+        return replyPrivately(this.#ports, interaction, errorText(actor.locale, { code: 'wrong-message' }));
+      }
+    }
     // Cancelled: the job's own card turns into "Cancelled." through its sink; this press only needs acknowledging.
     await interaction.deferUpdate();
     if (command.kind !== 'delete') return;
-    // After deferUpdate, @original is the message the button is on: the result being deleted.
+    // After deferUpdate, @original is the message the button is on: checked above to be the job's result.
     const ref = { applicationId: interaction.applicationId, token: interaction.token };
     const removed = await transport.deleteOriginal(ref);
     if (removed.ok) return;

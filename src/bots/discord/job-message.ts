@@ -19,6 +19,13 @@ export interface JobMessageOptions {
   readonly locale: Locale;
   readonly log: Logger;
   readonly now?: () => number;
+  /**
+   * Called once when the interaction token is of no more use to this job (its result is out, or the token expired):
+   * the token should then leave the journal.
+   */
+  readonly onTokenRetired?: (jobId: string) => void;
+  /** Called for each message the bot posts in the channel for the job (so Delete can tell it is the job's). */
+  readonly onPosted?: (jobId: string, messageId: string) => void;
 }
 
 /**
@@ -35,17 +42,20 @@ export class JobMessage {
   #ownCard: string | null = null;
   /** The interaction's response could not be edited as a channel message either. */
   #originalLocked = false;
+  #tokenRetired = false;
+  #jobId: string | undefined;
 
   constructor(options: JobMessageOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#useToken = options.delivery.interaction !== null;
+    this.#useToken = options.delivery.interaction?.token != null;
   }
 
   /** The core's sink: called in order, never concurrently. */
   readonly sink: ReplySink = (reply) => this.show(reply);
 
   async show(reply: Reply): Promise<void> {
+    if ('jobId' in reply) this.#jobId = reply.jobId;
     const closing = reply.kind !== 'status';
     const rendered = renderReply(reply, this.#options.locale);
     let limit = this.#options.delivery.uploadLimit;
@@ -53,21 +63,32 @@ export class JobMessage {
     for (let attempt = 0; ; attempt++) {
       const message = rendered.files.length > 0 ? { ...rendered, files: await fitFiles(rendered.files, limit) } : rendered;
       const failure = await this.#deliver(message, closing);
-      if (!failure) return;
+      if (!failure) return this.#retireToken(reply, closing);
       const tooLarge = failure.code === 40005 || failure.status === 413;
       if (!tooLarge || attempt > 0 || rendered.files.length === 0) throw new PlatformError(failure);
       limit = Math.floor(limit / 4);
     }
   }
 
+  #retireToken(reply: Reply, closing: boolean): void {
+    if (this.#tokenRetired || this.#options.delivery.interaction?.token == null || !('jobId' in reply)) return;
+    if (!closing && this.#useToken) return;
+    this.#tokenRetired = true;
+    this.#options.onTokenRetired?.(reply.jobId);
+  }
+
+  #posted(messageId: string): void {
+    if (this.#jobId !== undefined && messageId !== '') this.#options.onPosted?.(this.#jobId, messageId);
+  }
+
   #tokenFresh(): boolean {
     const interaction = this.#options.delivery.interaction;
-    return interaction !== null && this.#now() - interaction.createdAt < TOKEN_SAFE_MS;
+    return interaction?.token != null && this.#now() - interaction.createdAt < TOKEN_SAFE_MS;
   }
 
   #ref(): InteractionRef | undefined {
     const interaction = this.#options.delivery.interaction;
-    return interaction ? { applicationId: interaction.applicationId, token: interaction.token } : undefined;
+    return interaction?.token != null ? { applicationId: interaction.applicationId, token: interaction.token } : undefined;
   }
 
   async #deliver(message: RenderedMessage, closing: boolean): Promise<PlatformFailure | undefined> {
@@ -106,6 +127,7 @@ export class JobMessage {
     const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
     if (!posted.ok) return posted.error;
     this.#ownCard = posted.value.id;
+    this.#posted(posted.value.id);
     return undefined;
   }
 
@@ -118,6 +140,7 @@ export class JobMessage {
     }
     const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
     if (!posted.ok) return posted.error;
+    this.#posted(posted.value.id);
     const original = this.#original();
     if (original && !this.#originalLocked) {
       // The old status card would otherwise keep offering Cancel for a job that is over.

@@ -4,7 +4,8 @@ import type { Logger } from '../../logging.ts';
 import type { Locale } from '../core/command.ts';
 import type { ChatPort } from '../core/flow.ts';
 import type { ReplySink } from '../core/reply.ts';
-import type { DiscordDelivery } from './delivery.ts';
+import type { Runtime } from '../../runtime.ts';
+import { withoutToken, withPosted, type DiscordDelivery } from './delivery.ts';
 import { fetchPolicy } from './images.ts';
 import { JobMessage } from './job-message.ts';
 import { NO_MENTIONS, type RenderedMessage } from './render.ts';
@@ -14,6 +15,21 @@ export interface PortDeps {
   readonly config: Readonly<Config>;
   readonly transport: DiscordTransport;
   readonly log: Logger;
+  /** Drops a job's interaction token from the journal once it is of no more use. */
+  readonly retireToken: (jobId: string) => void;
+  /** Records a message the bot posted for a job. */
+  readonly recordPosted: (jobId: string, messageId: string) => void;
+}
+
+/** The ports' needs from the runtime: where the token of a finished job goes is the core's journal. */
+export function portDeps(runtime: Runtime, transport: DiscordTransport): PortDeps {
+  return {
+    config: runtime.config,
+    transport,
+    log: runtime.log,
+    retireToken: (jobId) => runtime.core.updateDelivery(jobId, (data) => withoutToken(data) ?? data),
+    recordPosted: (jobId, messageId) => runtime.core.updateDelivery(jobId, (data) => withPosted(data, messageId) ?? data),
+  };
 }
 
 const privately = (text: string): RenderedMessage => ({ content: text, files: [], components: [], ephemeral: true });
@@ -33,7 +49,7 @@ export async function replyPrivately(deps: PortDeps, interaction: RepliableInter
 
 /** A job's messages, wherever its delivery says they are (also for jobs recovered after a restart). */
 export function jobMessageSink(deps: PortDeps, delivery: DiscordDelivery, locale: Locale): ReplySink {
-  return new JobMessage({ transport: deps.transport, delivery, locale, log: deps.log }).sink;
+  return new JobMessage({ transport: deps.transport, delivery, locale, log: deps.log, onTokenRetired: deps.retireToken, onPosted: deps.recordPosted }).sink;
 }
 
 /**

@@ -100,12 +100,12 @@ export class SlackBot {
     const { core } = this.#deps;
     const { actor } = who;
     if (command.kind === 'cancel') {
-      const cancelled = core.cancel(command.jobId, actor);
+      const cancelled = core.cancel(command.jobId, who);
       // Cancelled: the job's own sink turns its card into "Cancelled."
       if (!cancelled.ok) await this.tell(notify, errorText(actor.locale, cancelled.error));
       return;
     }
-    const allowed = core.delete(command.jobId, actor);
+    const allowed = core.delete(command.jobId, who);
     if (!allowed.ok) return this.tell(notify, errorText(actor.locale, allowed.error));
     const delivery = deliveryOf(allowed.value);
     const deleted = delivery !== undefined && (await this.#deps.cards.delete(allowed.value, delivery));

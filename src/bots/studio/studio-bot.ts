@@ -100,12 +100,12 @@ export class StudioBot {
     const actor: Actor = { platform: STUDIO_PLATFORM, userId: tab.userId, name: tab.name, locale: tab.locale };
     switch (command.kind) {
       case 'cancel': {
-        const cancelled = runtime.core.cancel(command.jobId, actor);
+        const cancelled = runtime.core.cancel(command.jobId, { actor, place: STUDIO_PLACE });
         // The job's own sink turns its card into "Cancelled." in every tab.
         return cancelled.ok ? tab.send({ t: 'ack', ref, jobId: command.jobId }) : this.#refuse(tab, ref, cancelled.error);
       }
       case 'delete': {
-        const allowed = runtime.core.delete(command.jobId, actor);
+        const allowed = runtime.core.delete(command.jobId, { actor, place: STUDIO_PLACE });
         if (!allowed.ok) return this.#refuse(tab, ref, allowed.error);
         deleted.add(command.jobId);
         this.#metas.delete(command.jobId);

@@ -186,6 +186,12 @@ export class JobJournal implements JobHistory {
     this.#setDelivery.run(json(delivery), id);
   }
 
+  /** Every job of a platform that holds adapter data, oldest first (for an adapter to clean its data up). */
+  *deliveries(platform: string): Generator<{ readonly id: string; readonly delivery: unknown }> {
+    const rows = this.#db.prepare('SELECT id, delivery FROM jobs WHERE scope_platform = ? AND delivery IS NOT NULL ORDER BY seq').iterate(platform) as Iterable<{ id: string; delivery: string }>;
+    for (const row of rows) yield { id: row.id, delivery: JSON.parse(row.delivery) as unknown };
+  }
+
   /** Jobs that were waiting or running, oldest first: what a restart must re-queue or report. */
   unfinished(): JobRecord[] {
     return (this.#open.all() as Row[]).map(fromRow);

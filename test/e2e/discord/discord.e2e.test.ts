@@ -250,6 +250,30 @@ describe('discord adapter against a fake Discord', () => {
     await fake.waitFor('the deleted result', () => result.deleted);
   });
 
+  it('Delete acts on the job’s own message only, and a moderator’s right only in the job’s own guild', async () => {
+    const mine = await draft('a lantern of mine');
+    const theirs = await draft('a kettle of theirs', {}, fake.bob);
+    const mineId = jobOf(mine.result);
+    // A Delete for alice's job arriving on bob's result (a crafted interaction): bob's message stays.
+    const crossed = fake.click(theirs.result, `z:delete:${mineId}`);
+    expect(await privateReply(crossed.token)).toBe(errorText('en', { code: 'wrong-message' }));
+    expect(theirs.result.deleted).toBe(false);
+    expect(mine.result.deleted).toBe(false);
+    // A moderator of another guild is nobody here; one of this guild may delete.
+    const otherGuild = fake.click(theirs.result, `z:delete:${jobOf(theirs.result)}`, { user: fake.alice, guildId: '999999999999999999', manageMessages: true });
+    expect(await privateReply(otherGuild.token)).toBe(errorText('en', { code: 'not-owner' }));
+    expect(theirs.result.deleted).toBe(false);
+    fake.click(theirs.result, `z:delete:${jobOf(theirs.result)}`, { user: fake.alice, manageMessages: true });
+    await fake.waitFor('the moderator’s delete', () => theirs.result.deleted);
+  });
+
+  it('keeps no interaction token in the journal once the job’s result is out', async () => {
+    const { interaction, result } = await draft('a lighthouse at dusk');
+    const jobId = jobOf(result);
+    await fake.waitFor('the token dropped from the journal', () => !JSON.stringify(journal().get(jobId)!.delivery).includes(interaction.token));
+    expect(journal().get(jobId)!.delivery).toMatchObject({ data: { interaction: { token: null }, replyTo: result.id } });
+  });
+
   it('bad input gets one private message, and the bot keeps working', async () => {
     const grammar = fake.slash('draft', { prompt: 'a fox --seed banana' });
     expect(await privateReply(grammar.token)).toBe(errorText('en', { code: 'not-a-number', params: { flag: '--seed', value: 'banana', kind: 'integer' } }));

@@ -94,6 +94,10 @@ export interface InteractOptions {
   readonly uploadLimit?: number;
   /** The token works for the acknowledgement, then every webhook call fails with 50027 (it "expired" meanwhile). */
   readonly expireOnFirstEdit?: boolean;
+  /** The guild the interaction comes from (another guild the bot is in); default the fake's own. */
+  readonly guildId?: string;
+  /** The member may manage messages there (a moderator). */
+  readonly manageMessages?: boolean;
 }
 
 export interface Interacted {
@@ -104,6 +108,8 @@ export interface Interacted {
 const user = (id: string, username: string, bot = false): APIUser => ({ id, username, discriminator: '0', global_name: null, avatar: null, ...(bot ? { bot: true } : {}) });
 
 const PERMISSIONS_MEMBER = String((1n << 10n) | (1n << 11n) | (1n << 15n) | (1n << 16n) | (1n << 31n));
+/** A member's rights plus Manage Messages (1 << 13). */
+const PERMISSIONS_MODERATOR = String(BigInt(PERMISSIONS_MEMBER) | (1n << 13n));
 
 export class FakeDiscord {
   readonly token = `fake.${randomBytes(12).toString('hex')}`;
@@ -396,10 +402,10 @@ export class FakeDiscord {
       type,
       version: 1,
       application_id: this.appId,
-      guild_id: this.guildId,
+      guild_id: opts.guildId ?? this.guildId,
       channel_id: channelId,
       channel: this.#channel(channelId),
-      member: this.#member(opts.user ?? this.alice),
+      member: { ...this.#member(opts.user ?? this.alice), ...(opts.manageMessages ? { permissions: PERMISSIONS_MODERATOR } : {}) },
       app_permissions: PERMISSIONS_MEMBER,
       locale: opts.locale ?? 'en-US',
       guild_locale: 'en-US',

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscordAdapter, type DiscordAdapter } from '../../../src/bots/discord/index.ts';
 import { errorText } from '../../../src/bots/core/texts.ts';
+import { join } from 'node:path';
 import type { JobRecord } from '../../../src/engine/history.ts';
+import { JobJournal } from '../../../src/engine/journal/journal.ts';
 import type { Runtime } from '../../../src/runtime.ts';
 import { tempDir } from '../../support/fakes.ts';
 import { startTestRuntime } from '../support/test-runtime.ts';
@@ -70,8 +72,28 @@ describe('discord adapter across a restart', () => {
     child.kill('SIGKILL');
     await exited;
 
+    // A job an earlier process finished long ago, whose interaction token it never dropped.
+    const stale = 'aW50ZXJhY3Rpb24ubGVmdC5iZWhpbmQ';
+    const previous = new JobJournal(join(dataDir, 'zimage.db'));
+    const old = previous.get(keptCard.jobId)!;
+    const oldEnvelope = old.delivery as { data: { interaction: object } };
+    previous.add({
+      id: 'staletoken1',
+      owner: old.owner,
+      scope: old.scope,
+      spec: old.spec,
+      cost: old.cost,
+      delivery: { ...oldEnvelope, data: { ...oldEnvelope.data, interaction: { applicationId: fake.appId, token: stale, createdAt: Date.now() - 20 * 60_000 } } },
+      policy: 'block',
+      parentId: null,
+    });
+    previous.finish('staletoken1', 'failed', { error: { code: 'internal', message: 'old' } });
+    previous.close();
+
     runtime = await startTestRuntime({ statusIntervalMs: 100, config: { dataDir, discord: { token: fake.token, apiBase: fake.apiBase, guildId: fake.guildId } } });
     adapter = await startDiscordAdapter(runtime);
+    // Start-up drops it: the file keeps no credential that has expired.
+    expect(JSON.stringify(runtime.core.history.get('staletoken1')!.delivery)).not.toContain(stale);
     const started = adapter;
     const { resumed, failed } = runtime.engine.recover((record: JobRecord) =>
       record.owner.platform !== 'discord' ? { resume: false, reason: 'load' } : record.id === lostCard.jobId ? { resume: false, reason: 'test' } : started.resume(record),
