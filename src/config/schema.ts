@@ -105,6 +105,10 @@ export const configSchema = z
         host: z.string().min(1),
         /** Jobs the page shows when a tab opens (the journal's newest studio jobs). */
         history: z.number().int().min(1).max(500).default(50),
+        /** New studio users (browser identities never seen by this process) welcomed per minute; the rest wait. */
+        newUsersPerMinute: z.number().int().min(1).max(10_000).default(10),
+        /** Uploads one user may have waiting for a command at once (their oldest makes room for a new one). */
+        uploadsPerUser: z.number().int().min(1).max(64).default(4),
       })
       .strict(),
     discord: z

@@ -111,6 +111,7 @@ const EN = {
   'slack.modal.instruction': 'What should change?',
   'slack.modal.candidate': 'Which candidate',
   'studio.bad-message': 'The studio could not read that message. Reload the page and try again.',
+  'studio.too-many-new-users': 'Too many new studio users joined in the last minute. Reload the page in a minute to join.',
 } satisfies Record<string, Template>;
 
 export type TextKey = keyof typeof EN;
@@ -214,6 +215,7 @@ const ZH: Record<TextKey, Template> = {
   'slack.modal.instruction': '要改什么？',
   'slack.modal.candidate': '哪个候选',
   'studio.bad-message': '工作室无法读取这条消息，请刷新页面后重试。',
+  'studio.too-many-new-users': '最近一分钟加入的新用户太多了。请一分钟后刷新页面再加入。',
 };
 
 const CATALOGS: Record<Locale, Record<TextKey, Template>> = { en: EN, 'zh-CN': ZH };

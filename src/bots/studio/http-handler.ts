@@ -7,12 +7,15 @@ import { USER_ID } from './protocol.ts';
 import { hostAllowed, originAllowed, type OriginPolicy } from './request-guard.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
 import type { StaticFile } from './static-files.ts';
+import type { StudioIdentities } from './identities.ts';
 import type { UploadStore } from './uploads.ts';
 
 export interface HttpDeps {
   readonly files: ReadonlyMap<string, StaticFile>;
   readonly media: StudioMedia;
   readonly uploads: UploadStore;
+  /** Uploads are taken only for a user a tab has presented (so minted ids get no room of their own). */
+  readonly identities: StudioIdentities;
   /** Known once the server listens (the port may be chosen by the system). */
   readonly policy: () => OriginPolicy;
   readonly log: Logger;
@@ -55,7 +58,7 @@ async function handle(deps: HttpDeps, request: IncomingMessage, response: Server
     if (!originAllowed(request.headers.origin, policy)) return reply(response, 403, 'text/plain; charset=utf-8', 'Forbidden');
     const locale = localeFrom(url.searchParams.get('locale'));
     const userId = url.searchParams.get('user') ?? '';
-    if (!USER_ID.test(userId)) return json(response, 400, { error: text(locale, 'studio.bad-message') });
+    if (!USER_ID.test(userId) || !deps.identities.has(userId)) return json(response, 400, { error: text(locale, 'studio.bad-message') });
     const length = request.headers['content-length'];
     const result = await deps.uploads.receive(request, length === undefined ? undefined : Number(length), userId);
     if (result.ok) return json(response, 200, { id: result.value });

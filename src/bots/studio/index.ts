@@ -14,6 +14,7 @@ import { attachSession } from './socket-session.ts';
 import { loadStaticFiles } from './static-files.ts';
 import { StudioBot, STUDIO_PLATFORM } from './studio-bot.ts';
 import { UploadStore } from './uploads.ts';
+import { StudioIdentities } from './identities.ts';
 
 export type { StudioDelivery } from './studio-bot.ts';
 
@@ -56,14 +57,15 @@ export async function startStudio(runtime: Runtime): Promise<StudioAdapter> {
   }
   const deleted = DeletedJobs.open(join(config.dataDir, 'studio', 'deleted.json'));
   const media = new StudioMedia({ history: runtime.core.history, outputsDir: join(config.dataDir, 'outputs'), hidden: (id) => deleted.has(id) });
-  const uploads = new UploadStore({ maxBytes: config.limits.maxInputBytes });
+  const uploads = new UploadStore({ maxBytes: config.limits.maxInputBytes, perUser: config.studio.uploadsPerUser });
+  const identities = new StudioIdentities({ perMinute: config.studio.newUsersPerMinute });
   const channel = new StudioChannel();
   const bot = new StudioBot({ runtime, channel, media, uploads, deleted });
   let policy: OriginPolicy = originPolicy(config.studio.port);
 
-  const server = createServer(createHttpHandler({ files: loadStaticFiles(PUBLIC_DIR), media, uploads, policy: () => policy, log }));
+  const server = createServer(createHttpHandler({ files: loadStaticFiles(PUBLIC_DIR), media, uploads, identities, policy: () => policy, log }));
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  sockets.on('connection', (socket) => attachSession(socket, { bot, channel, log }));
+  sockets.on('connection', (socket) => attachSession(socket, { bot, channel, identities, log }));
   server.on('upgrade', (request, socket: Socket, head) => {
     // Node hands the raw socket over without its error listener: a peer resetting during our 403 would crash us.
     socket.on('error', () => socket.destroy());

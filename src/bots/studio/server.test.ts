@@ -105,8 +105,13 @@ describe('studio server: HTTP', () => {
     expect((await raw('/', { headers: { host: `localhost:${port}` } })).status).toBe(200);
   });
 
-  it('takes uploads only from its own origin, capped, and only images', async () => {
+  it('takes uploads only from its own origin, for a user a tab has presented, capped, and only images', async () => {
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#08f' } }).png().toBuffer();
+    // No tab has said it is tab-aaaaaaaa yet: an id nobody presented gets no room.
+    expect((await raw('/upload?user=tab-aaaaaaaa', { method: 'POST', headers: { origin }, body: png })).status).toBe(400);
+    const tab = await client();
+    tab.ws.send(hello('tab-aaaaaaaa', 'Ada'));
+    await tab.next((m) => m.t === 'welcome');
     const post = (headers: Record<string, string>, body: Buffer | Buffer[], query = '?user=tab-aaaaaaaa&locale=zh-CN'): Promise<RawResponse> =>
       raw(`/upload${query}`, { method: 'POST', headers, body });
     expect((await post({}, png)).status).toBe(403);
@@ -127,6 +132,7 @@ describe('studio server: HTTP', () => {
     expect(ok.status).toBe(200);
     expect(JSON.parse(String(ok.body)).id).toMatch(/^[a-f0-9]{32}$/);
     expect((await raw('/upload', { method: 'PUT', headers: { origin } })).status).toBe(405);
+    tab.ws.close();
   });
 });
 
@@ -224,6 +230,53 @@ describe('studio server: WebSocket', () => {
     tab.ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft a cat' }));
     const refusal = await tab.next((m) => m.t === 'error');
     expect(refusal).toEqual({ t: 'error', ref: 1, text: errorText('en', { code: 'shutting-down', message: '' }) });
+    runtime.core.resume();
+    tab.ws.close();
+  });
+});
+
+describe('studio server: hardening', () => {
+  it('welcomes new identities at a limited rate, and anyone seen before at any time', async () => {
+    const limited = await startFakeRuntime({ studio: { newUsersPerMinute: 3 } });
+    const limitedStudio = await startStudio(limited);
+    const limitedOrigin = `http://127.0.0.1:${new URL(limitedStudio.url).port}`;
+    try {
+      const connect = async (userId: string): Promise<TabMessage> => {
+        const ws = new WebSocket(`ws://127.0.0.1:${new URL(limitedStudio.url).port}/ws`, { headers: { origin: limitedOrigin } });
+        const first = new Promise<TabMessage>((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)) as TabMessage)));
+        await new Promise((resolve) => ws.once('open', resolve));
+        ws.send(hello(userId, 'Someone'));
+        const message = await first;
+        ws.close();
+        return message;
+      };
+      for (const id of ['tab-new00001', 'tab-new00002', 'tab-new00003']) expect((await connect(id)).t).toBe('welcome');
+      expect(await connect('tab-new00004')).toEqual({ t: 'error', ref: null, text: text('en', 'studio.too-many-new-users') });
+      // Someone already seen (another tab, a reload) is always welcome.
+      expect((await connect('tab-new00001')).t).toBe('welcome');
+    } finally {
+      await limitedStudio.stop();
+      await limited.close();
+    }
+  });
+
+  it('cancels a waiting or running job its owner deletes, so it does not run on', async () => {
+    const tab = await client();
+    tab.ws.send(hello('tab-eeeeeeee', 'Eve'));
+    await tab.next((m) => m.t === 'welcome');
+    // At least 16 × 200 ms: still running when the delete arrives, however loaded the machine.
+    tab.ws.send(JSON.stringify({ t: 'command', ref: 1, text: '/draft slow [step=200] --steps 16 --count 1' }));
+    tab.ws.send(JSON.stringify({ t: 'command', ref: 2, text: '/draft waiting --count 1' }));
+    const acks = await Promise.all([1, 2].map((ref) => tab.next((m) => m.t === 'ack' && m.ref === ref)));
+    const [running, waiting] = acks.map((m) => (m.t === 'ack' ? m.jobId! : ''));
+    await tab.next((m) => m.t === 'card' && m.card.jobId === running && m.card.state === 'status' && m.card.status?.phase === 'running');
+    tab.ws.send(JSON.stringify({ t: 'button', ref: 3, id: `z:delete:${waiting}` }));
+    tab.ws.send(JSON.stringify({ t: 'button', ref: 4, id: `z:delete:${running}` }));
+    await tab.next((m) => m.t === 'removed' && m.jobId === running);
+    for (const id of [running!, waiting!]) {
+      await expect.poll(() => runtime.core.history.get(id)?.status, { timeout: 30_000 }).toBe('cancelled');
+      expect(runtime.core.history.get(id)!.result).toBeNull();
+    }
     tab.ws.close();
   });
 });

@@ -5,11 +5,13 @@ import { errorText, text } from '../core/texts.ts';
 import type { Logger } from '../../logging.ts';
 import type { StudioChannel, Tab } from './channel.ts';
 import { parseClientMessage, viewFor, type ServerMessage } from './protocol.ts';
+import type { StudioIdentities } from './identities.ts';
 import type { StudioBot } from './studio-bot.ts';
 
 export interface SessionDeps {
   readonly bot: StudioBot;
   readonly channel: StudioChannel;
+  readonly identities: StudioIdentities;
   readonly log: Logger;
 }
 
@@ -36,6 +38,11 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
       // One user per connection: the hello comes once.
       if (tab) return refuse();
       locale = localeFrom(message.locale);
+      if (!deps.identities.admit(message.userId)) {
+        send({ t: 'error', ref: null, text: text(locale, 'studio.too-many-new-users') });
+        socket.close(1013, 'try again later');
+        return;
+      }
       tab = { userId: message.userId, name: message.name, locale, send };
       deps.channel.join(tab);
       try {

@@ -107,6 +107,8 @@ export class StudioBot {
       case 'delete': {
         const allowed = runtime.core.delete(command.jobId, { actor, place: STUDIO_PLACE });
         if (!allowed.ok) return this.#refuse(tab, ref, allowed.error);
+        // A deleted job must not run on (and keep its files): a waiting or running one is cancelled first.
+        if (runtime.core.live(command.jobId)) runtime.core.cancel(command.jobId, { actor, place: STUDIO_PLACE });
         deleted.add(command.jobId);
         this.#metas.delete(command.jobId);
         channel.broadcast({ t: 'removed', jobId: command.jobId });

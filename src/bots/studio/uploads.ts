@@ -13,6 +13,8 @@ const MAX_ENTRIES = 64;
 export interface UploadLimits {
   /** Bytes per upload (config limits.maxInputBytes). */
   readonly maxBytes: number;
+  /** Uploads one user may have waiting at once (config studio.uploadsPerUser). */
+  readonly perUser: number;
 }
 
 interface Upload {
@@ -29,16 +31,27 @@ export type UploadResult = Result<string, UploadRefusal>;
 
 /**
  * Images a tab uploaded for its next command (an image to edit or refine, a painted mask). Each is capped while
- * it streams in, sniffed before it is kept, owned by the tab that sent it, used once, and forgotten after two
- * minutes; the engine then normalises what a command hands it.
+ * it streams in, sniffed before it is kept, owned by the user that sent it, used once, and forgotten after two
+ * minutes; the engine then normalises what a command hands it. Room is shared fairly: a user past their quota makes
+ * room with their own oldest upload, and when the store is full the user holding the most gives up their oldest, so
+ * one tab can never push out another's only upload.
  */
 export class UploadStore {
   readonly #limits: UploadLimits;
   readonly #uploads: LRUCache<string, Upload>;
+  /** Each user's uploads, oldest first. */
+  readonly #byUser = new Map<string, string[]>();
 
   constructor(limits: UploadLimits, now: () => number = Date.now) {
     this.#limits = limits;
-    this.#uploads = new LRUCache({ max: MAX_ENTRIES, ttl: TTL_MS, ttlResolution: 0, perf: { now } });
+    this.#uploads = new LRUCache({
+      ttl: TTL_MS,
+      ttlResolution: 0,
+      perf: { now },
+      // Room is managed by the fair rule in #makeRoom; `max` is only the backstop lru-cache requires with a TTL.
+      max: MAX_ENTRIES + 1,
+      dispose: (upload, id) => this.#forget(upload.userId, id),
+    });
   }
 
   get maxBytes(): number {
@@ -55,8 +68,29 @@ export class UploadStore {
     const bytes = read.value;
     if (sniffImageType(bytes) === null) return fail({ status: 415, error: { code: 'unsupported-attachment' } });
     const id = randomBytes(16).toString('hex');
+    this.#makeRoom(userId);
     this.#uploads.set(id, { userId, bytes });
+    this.#byUser.set(userId, [...(this.#byUser.get(userId) ?? []), id]);
     return ok(id);
+  }
+
+  #makeRoom(userId: string): void {
+    this.#uploads.purgeStale();
+    const own = this.#byUser.get(userId) ?? [];
+    if (own.length >= this.#limits.perUser) {
+      this.#uploads.delete(own[0]!);
+      return;
+    }
+    if (this.#uploads.size < MAX_ENTRIES) return;
+    let largest: string[] = [];
+    for (const ids of this.#byUser.values()) if (ids.length > largest.length) largest = ids;
+    if (largest.length > 0) this.#uploads.delete(largest[0]!);
+  }
+
+  #forget(userId: string, id: string): void {
+    const left = (this.#byUser.get(userId) ?? []).filter((each) => each !== id);
+    if (left.length > 0) this.#byUser.set(userId, left);
+    else this.#byUser.delete(userId);
   }
 
   /** The upload's bytes, once, and only for the tab that sent it. */
