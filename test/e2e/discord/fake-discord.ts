@@ -53,6 +53,8 @@ export interface RecordedRequest {
   readonly json: Record<string, unknown> | unknown[] | null;
   readonly files: readonly RecordedFile[];
   status: number;
+  /** When it arrived (performance.now()): the load benchmark measures from it. */
+  readonly at: number;
 }
 
 export interface FakeMessage {
@@ -483,7 +485,7 @@ export class FakeDiscord {
     }
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
     const { json, files } = await this.#body(req, raw);
-    const record: RecordedRequest = { method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, json, files, status: 0 };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, json, files, status: 0, at: performance.now() };
     this.requests.push(record);
     const limited = this.#rateLimits.findIndex((match) => match(record.method, path));
     if (limited >= 0) {

@@ -34,6 +34,8 @@ export interface ApiCall {
   readonly authorization: string | undefined;
   /** What the fake answered. */
   result?: Record<string, unknown>;
+  /** When it arrived (performance.now()): the load benchmark measures from it. */
+  readonly at: number;
 }
 
 export interface FakeUser {
@@ -177,7 +179,7 @@ export class FakeSlack {
       res.end(typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
     };
     if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
-      const call: ApiCall = { method: url.pathname.slice(5), args: parseArgs(req, body), authorization: req.headers.authorization };
+      const call: ApiCall = { method: url.pathname.slice(5), args: parseArgs(req, body), authorization: req.headers.authorization, at: performance.now() };
       this.calls.push(call);
       call.result = this.#api(call);
       return send(200, call.result);
