@@ -50,11 +50,11 @@ const term = z.string().trim().min(1);
 
 const promptFilterSchema = z
   .object({
-    /** Explicit sexual terms (English and Chinese); a prompt containing one is refused. */
+    /** Explicit sexual terms (English, Chinese in Simplified, pinyin, Japanese); a prompt containing one is refused. */
     terms: z.array(term).default([]),
     /** Terms that sexualise minors; kept apart so the refusal carries its own category. */
     minorTerms: z.array(term).default([]),
-    /** Phrases that contain a term but are harmless ("异性交往" holds 性交); masked before matching. */
+    /** Phrases that contain a term but are harmless ("异性交往" holds 性交, "カロリー" holds ロリ); masked before matching. */
     allow: z.array(term).default([]),
     /** Extra terms, one per line (blank lines and lines starting with # are skipped); null → none. */
     file: z.string().min(1).nullable().default(null),

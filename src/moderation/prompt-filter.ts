@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { engineError, type EngineError } from '../engine/errors.ts';
 import type { ModerationConfig } from './config.ts';
 import { ModerationSetupError } from './errors.ts';
+import { readKanaLongVowels } from './lookalikes.ts';
 import { compactText, decodeLeet, foldText, isCjkTerm, spelledOutRuns } from './text-normalize.ts';
 
 /** Which list a matched term came from; the refusal's only parameter. Checked in this order. */
@@ -50,8 +51,8 @@ interface Views {
   readonly words: readonly string[];
   /** Spelled-out runs ("n u d e" → "nude"), plain and leet-read: matched as substrings. */
   readonly spelled: readonly string[];
-  /** Everything but letters and digits removed: CJK terms are substrings of it. */
-  readonly compact: string;
+  /** Everything but letters and digits removed, dashes after kana also read as ー: CJK terms are substrings of these. */
+  readonly compact: readonly string[];
 }
 
 function findIn(matcher: TermMatcher, views: Views): string | undefined {
@@ -66,7 +67,11 @@ function findIn(matcher: TermMatcher, views: Views): string | undefined {
     const term = matcher.spelled.find((t) => run.includes(t));
     if (term !== undefined) return term;
   }
-  return matcher.substrings.find((term) => views.compact.includes(term));
+  for (const compact of views.compact) {
+    const term = matcher.substrings.find((t) => compact.includes(t));
+    if (term !== undefined) return term;
+  }
+  return undefined;
 }
 
 const removeAll = (text: string, phrases: readonly string[]): string => phrases.reduce((out, p) => out.split(p).join(' '), text);
@@ -80,7 +85,7 @@ function viewsOf(text: string, allow: TermMatcher): Views {
   return {
     words: (leet === folded ? [folded] : [folded, leet]).map(maskWords),
     spelled: runs.map((run) => removeAll(run, allow.spelled)),
-    compact: removeAll(compactText(folded), allow.substrings),
+    compact: [...new Set([folded, readKanaLongVowels(folded)])].map((view) => removeAll(compactText(view), allow.substrings)),
   };
 }
 
@@ -99,10 +104,11 @@ function readTermFile(file: string): string[] {
 
 /**
  * Builds the prompt filter once (reading `promptFilter.file` now, so a missing file stops start-up). Matching works
- * on normalised views of the prompt: compatibility-folded, lowercased, accent- and zero-width-free; leetspeak read as
- * letters; spelled-out runs of single letters joined. Latin terms need word boundaries ("Essex" is not "sex", "pen
- * is" is not "penis"), except inside a spelled-out run; CJK terms match as substrings once spaces and punctuation
- * are gone.
+ * on normalised views of the prompt: compatibility-folded, lowercased, accent- and zero-width-free, look-alike
+ * letters read as Latin, Traditional Chinese as Simplified; leetspeak read as letters; spelled-out runs of single
+ * letters joined. Latin terms need word boundaries ("Essex" is not "sex", "pen is" is not "penis"), except inside a
+ * spelled-out run; CJK terms match as substrings once spaces and punctuation are gone (a dash after a kana read
+ * both as a separator and as the long-vowel mark).
  *
  * The refusal carries only the category in its params (what an adapter may show); the matched term is in the
  * English message, which goes to logs and the operator's CLI, not to chat, so the list cannot be probed from chat.

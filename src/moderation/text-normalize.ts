@@ -4,29 +4,28 @@
  * words sit next to each other ("pen is" stays two words).
  */
 
-const MARKS = /\p{M}/gu;
+import { Converter } from 'opencc-js/t2cn';
+import { readLookalikes } from './lookalikes.ts';
+
+/** Accents and other combining marks; a kana keeps its voicing mark (ド is not ト, パ is not ハ). */
+const MARKS = /(?<![\p{Script=Katakana}\p{Script=Hiragana}])[\u3099\u309a]|(?![\u3099\u309a])\p{M}/gu;
 /** Zero-width spaces and joiners, word joiner, BOM, soft hyphen, variation selectors, bidi controls... */
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+const HAN = /\p{Script=Han}/u;
 
-/** Lowercase look-alikes from other scripts that people swap into Latin words. Deliberately small. */
-const HOMOGLYPHS: Readonly<Record<string, string>> = {
-  а: 'a', с: 'c', е: 'e', һ: 'h', і: 'i', ј: 'j', к: 'k', о: 'o', р: 'p', ԛ: 'q', ѕ: 's', ԝ: 'w', х: 'x', у: 'y',
-  α: 'a', ε: 'e', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x',
-};
-const HOMOGLYPH = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'gu');
+/** OpenCC's Traditional → Simplified tables (phrases first, then characters): 裸體 → 裸体, 強姦 → 强奸. */
+const toSimplified = Converter({ from: 't', to: 'cn' });
 
 /**
- * Compatibility-folds (full-width → ASCII, ligatures, styled math letters), strips accents and invisible characters,
- * and lowercases.
+ * Compatibility-folds (full-width → ASCII, half-width kana → full-width, ligatures, styled math letters), strips
+ * accents and invisible characters, reads look-alike letters as Latin (Cyrillic р, small capitals), lowercases, and
+ * writes Traditional Chinese characters as Simplified.
  */
 export function foldText(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(MARKS, '')
-    .replace(INVISIBLE, '')
+  const folded = readLookalikes(text.normalize('NFKD').replace(MARKS, '').replace(INVISIBLE, ''))
     .toLowerCase()
-    .replace(HOMOGLYPH, (ch) => HOMOGLYPHS[ch] ?? ch)
     .normalize('NFKC');
+  return HAN.test(folded) ? toSimplified(folded) : folded;
 }
 
 /** A run of at least three characters that each stand alone between separators: "n u d e", "n.u.d.e", "n-u-d-e". */
