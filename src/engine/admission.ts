@@ -75,13 +75,26 @@ export class Admission {
     const userKey = userKeyOf(request.owner);
     const capError = this.capError(userKey);
     if (capError) return fail(capError);
-    const promptError = this.#promptError(request.prompt);
-    if (promptError) return fail(promptError);
+    for (const prompt of [request.prompt, ...(request.sources ?? []).map((s) => s.prompt)]) {
+      const promptError = this.#promptError(prompt);
+      if (promptError) return fail(promptError);
+    }
 
     const id = newJobId();
-    const inputs = await this.#checkInputs(id, request.image, request.mask);
+    const inputs = await this.#checkInputs(id, request.image ?? request.sources?.[0]?.image, request.mask);
     if (!inputs.ok) return inputs;
-    const { image, mask } = inputs.value;
+    const { mask } = inputs.value;
+    const sources: CheckedImage[] = [];
+    for (const [i, source] of (request.sources ?? []).entries()) {
+      if (i === 0 && inputs.value.image) {
+        sources.push(inputs.value.image);
+        continue;
+      }
+      const checked = await this.#checkInput(`${id}-${i}`, source.image, 'image');
+      if (!checked.ok) return checked;
+      sources.push(checked.value);
+    }
+    const image = request.sources ? null : inputs.value.image;
     const resolved = resolveRequest(request, {
       profile,
       model,
@@ -89,12 +102,13 @@ export class Admission {
       styles: this.#options.styles,
       randomSeed: this.#options.randomSeed ?? (() => randomInt(0, MAX_SEED)),
       imagePath: image?.path ?? null,
+      ...(request.sources ? { sourcePaths: sources.map((s) => s.path) } : {}),
       maskPath: mask?.path ?? null,
-      imageAspect: image ? image.width / image.height : null,
+      imageAspect: image ? image.width / image.height : sources[0] ? sources[0].width / sources[0].height : null,
       defaultCount: role === 'draft' ? config.limits.maxCount : 1,
     });
     if (!resolved.ok) return resolved;
-    const uploads = [image, mask].flatMap((input) => (input?.png ? [{ path: input.path, png: input.png }] : []));
+    const uploads = [image, ...sources, mask].flatMap((input) => (input?.png ? [{ path: input.path, png: input.png }] : []));
     return ok({
       id,
       owner: request.owner,

@@ -37,6 +37,11 @@ export interface GenerationRequest {
   readonly height?: number;
   readonly strength?: number;
   readonly image?: ImageInput;
+  /**
+   * One source per candidate (an edit of every candidate of a grid): each candidate starts from its own image with
+   * its own prompt; the count is theirs. Instead of `image`.
+   */
+  readonly sources?: readonly CandidateSource[];
   readonly mask?: ImageInput;
   readonly region?: string;
   /** Vary one candidate of an earlier result: its noise and prompt come from there. */
@@ -59,9 +64,17 @@ export interface ModelInfo {
   readonly defaults: ModelDefaults;
 }
 
+/** A candidate's own starting point, in a job that edits several images at once. */
+export interface CandidateSource {
+  readonly image: ImageInput;
+  readonly prompt: string;
+}
+
 export interface Candidate {
   readonly prompt: string;
   readonly noise: NoiseSpec;
+  /** Its own stored source image, when the job's candidates start from different images. */
+  readonly image?: string;
 }
 
 /**
@@ -108,6 +121,8 @@ export interface ResolveContext {
   readonly randomSeed: () => number;
   /** Paths of stored inputs; the engine stores uploads before resolving. */
   readonly imagePath: string | null;
+  /** Each candidate's own source, in order, when the request has `sources`. */
+  readonly sourcePaths?: readonly string[];
   readonly maskPath: string | null;
   /** Width / height of the input image: refine and edit keep its aspect ratio unless told otherwise. */
   readonly imageAspect: number | null;
@@ -151,10 +166,15 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     range('strength', request.strength, 0, 1, false);
   if (rangeError) return fail(rangeError);
 
-  if (request.role === 'draft' && (request.image || request.mask || request.region)) {
+  if (request.role === 'draft' && (request.image || request.sources || request.mask || request.region)) {
     return fail(engineError('invalid-request', 'A draft starts from text only; use refine or edit with an image'));
   }
-  if (request.role !== 'draft' && ctx.imagePath === null) {
+  if (request.sources && (request.image || request.sources.length === 0 || request.sources.length > limits.maxCount)) {
+    return fail(engineError('invalid-request', `Give one image, or from 1 to ${limits.maxCount} sources (one per candidate)`));
+  }
+  const sourcePaths = request.sources ? (ctx.sourcePaths ?? []) : [];
+  const imagePath = ctx.imagePath ?? sourcePaths[0] ?? null;
+  if (request.role !== 'draft' && imagePath === null) {
     return fail(engineError('missing-image', `${request.role} needs an image to start from`, { role: request.role }));
   }
   if (request.role !== 'draft' && !model.canEncode) {
@@ -208,7 +228,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     }
   }
 
-  const prompts = expandPromptMatrix(prompt, limits.maxCount);
+  // A grid edit: each candidate's prompt is its own source's; otherwise the prompt matrix decides.
+  const prompts = request.sources ? ok(request.sources.map((s) => s.prompt)) : expandPromptMatrix(prompt, limits.maxCount);
   if (!prompts.ok) return prompts;
   const isMatrix = prompts.value.length > 1;
   if (isMatrix && request.count !== undefined && request.count !== prompts.value.length) {
@@ -252,8 +273,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     chaos,
     style: style?.name ?? null,
     userPrompt: prompt,
-    candidates: noises.map((noise, i) => ({ prompt: styled[isMatrix ? i : 0]!.prompt, noise })),
-    image: ctx.imagePath,
+    candidates: noises.map((noise, i) => ({ prompt: styled[isMatrix ? i : 0]!.prompt, noise, ...(sourcePaths[i] ? { image: sourcePaths[i] } : {}) })),
+    image: imagePath,
     mask,
   });
 }

@@ -182,6 +182,18 @@ describe('image-to-image', () => {
     });
   }
 
+  it('starts each candidate from its own source when a job edits several images at once', async () => {
+    const sources = [await flatImage([200, 100, 50]), await flatImage([20, 60, 220])];
+    const spec = jobSpec(dirs.still, { role: 'edit', image: sources[0], strength: 0.3, seeds: [9, 10] });
+    const out = await pipeline.run({ ...spec, candidates: spec.candidates.map((c, k) => ({ ...c, image: sources[k]! })) }, recordingContext());
+    const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.3)]!;
+    for (const [k, rgb] of [[0, [200, 100, 50]], [1, [20, 60, 220]]] as const) {
+      const noise = noiseFor({ seed: 9 + k }, 16 * 8 * 8);
+      const expected = rgb.map((v, c) => pixel(sigma0 * noise[c * 64 + 3 * 8 + 3]! + (1 - sigma0) * encoded(v)));
+      closeTo(rgbAt(out, k, 3 * 8 + 4, 3 * 8 + 4), expected);
+    }
+  });
+
   it('refuses a strength that leaves no step to run, naming the smallest strength that runs one', async () => {
     const source = await flatImage([30, 160, 90]);
     const error = await pipeline.run(jobSpec(dirs.oracle, { role: 'refine', image: source, strength: 0 }), recordingContext()).catch((e: unknown) => e);
@@ -285,6 +297,22 @@ describe('inpaint', () => {
     const seam = rgbAt(out, 0, 31, 30);
     expect(seam).not.toEqual([40, 40, 200]);
     expect(seam).not.toEqual(rgbAt(out, 0, 2, 30));
+  });
+
+  it('keeps each candidate’s own source outside the mask when the candidates start from different images', async () => {
+    const sources = [await flatImage([40, 40, 200]), await flatImage([200, 200, 40])];
+    const spec = jobSpec(dirs.oracle, {
+      role: 'edit',
+      prompt: 'a red fox',
+      image: sources[0],
+      strength: 1,
+      seeds: [1, 2],
+      mask: { kind: 'region', region: { x: 0, y: 0, w: 0.5, h: 1 }, composite: true },
+    });
+    const out = await pipeline.run({ ...spec, candidates: spec.candidates.map((c, k) => ({ ...c, image: sources[k]! })) }, recordingContext());
+    expect(rgbAt(out, 0, 62, 30)).toEqual([40, 40, 200]);
+    expect(rgbAt(out, 1, 62, 30)).toEqual([200, 200, 40]);
+    closeTo(rgbAt(out, 1, 2, 30), target('a red fox').slice(0, 3).map(pixel), 2);
   });
 
   it('takes a mask image (white = change) and refuses one of the wrong size', async () => {

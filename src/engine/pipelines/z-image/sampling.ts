@@ -8,6 +8,7 @@ import { loadFitted, resizeFrame } from './image-ops.ts';
 import { previewFrame, type PreviewMap } from './preview.ts';
 import { noiseFor, posteriorNoiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
+import type { Posterior } from './vae.ts';
 import { toOutput } from './output.ts';
 import type { TextFeatures, Tokenized } from './text-encoder.ts';
 import type { RgbFrame } from './vae.ts';
@@ -123,7 +124,7 @@ export async function denoiseAndDecode(
     readonly start: number;
     readonly encodeMs: number;
     readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
-    readonly frame?: (frame: RgbFrame) => RgbFrame;
+    readonly frame?: (frame: RgbFrame, candidate: number) => RgbFrame;
   },
 ): Promise<PipelineOutput> {
   const { prepared, latents } = run;
@@ -146,9 +147,9 @@ export async function denoiseAndDecode(
   return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated);
 }
 
-/** What img2img and inpainting start from: the source at output size, its latents, and the noised first latents. */
+/** What img2img and inpainting start from: each candidate's source at output size, its latents, the noised first latents. */
 export interface ImageStart {
-  readonly source: RgbFrame;
+  readonly sources: RgbFrame[];
   /** Each candidate's clean latents x₀: the posterior's mean, or its own sample when the encoder has a variance. */
   readonly cleans: Float32Array[];
   readonly start: number;
@@ -166,12 +167,18 @@ export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepare
   const start = img2imgStartIndex(spec.steps, spec.strength);
   if (start >= spec.steps) throw new EngineFailure(noDenoisingSteps(spec.steps, spec.strength));
   const downscale = bundle.model.manifest.vaeEncoder?.downscale ?? 8;
-  const source = await loadFitted(spec.image!, spec.width, spec.height);
-  const posterior = await bundle.vae.encode(await resizeFrame(source, prepared.shape.width * downscale, prepared.shape.height * downscale));
-  const size = posterior.mean.length;
-  const mean = bundle.vae.samplesPosterior ? null : bundle.vae.latents(posterior, null);
-  const cleans = spec.candidates.map((c) => mean ?? bundle.vae.latents(posterior, posteriorNoiseFor(c.noise, size)));
+  // Most jobs have one source for every candidate; an edit of a whole grid has one each. Each is encoded once.
+  const encoded = new Map<string, { frame: RgbFrame; posterior: Posterior }>();
+  for (const path of new Set(spec.candidates.map((c) => c.image ?? spec.image!))) {
+    const frame = await loadFitted(path, spec.width, spec.height);
+    encoded.set(path, { frame, posterior: await bundle.vae.encode(await resizeFrame(frame, prepared.shape.width * downscale, prepared.shape.height * downscale)) });
+  }
+  const of = (k: number): { frame: RgbFrame; posterior: Posterior } => encoded.get(spec.candidates[k]!.image ?? spec.image!)!;
+  const cleans = spec.candidates.map((c, k) => {
+    const { posterior } = of(k);
+    return bundle.vae.latents(posterior, bundle.vae.samplesPosterior ? posteriorNoiseFor(c.noise, posterior.mean.length) : null);
+  });
   const sigma0 = prepared.schedule.sigmas[start]!;
-  const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(size), cleans[k]!, noise, sigma0));
-  return { source, cleans, start, latents, encodeMs: performance.now() - began };
+  const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(cleans[k]!.length), cleans[k]!, noise, sigma0));
+  return { sources: spec.candidates.map((_, k) => of(k).frame), cleans, start, latents, encodeMs: performance.now() - began };
 }
