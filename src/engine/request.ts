@@ -62,12 +62,35 @@ export interface ModelInfo {
   readonly shift: number;
   readonly canEncode: boolean;
   readonly defaults: ModelDefaults;
+  /** Set when the role runs on a remote backend (ComfyUI): what it cannot do, refused here by name. */
+  readonly remote?: RemoteTraits;
+}
+
+/**
+ * What a role's model can do on a remote backend, whose workflows do not express every knob of the local pipeline.
+ * A knob it cannot express is refused with the backend's name, never ignored.
+ */
+export interface RemoteTraits {
+  /** The backend as users read its name (ComfyUI). */
+  readonly backend: string;
+  /** Chaos below 100: candidates' noises blended, which needs the noise itself. */
+  readonly chaos: boolean;
+  /** Vary: an img2img path for a candidate (the draft role). */
+  readonly vary: boolean;
+  /** A strength other than 1 (the workflow takes a denoise). */
+  readonly strength: boolean;
+  /** The edit role: whether an edit without a mask or region runs (an instruction workflow is configured). */
+  readonly unmasked: boolean;
+  /** The edit role with a mask or a region: that workflow's model, or null when none is configured. */
+  readonly masked: ModelInfo | null;
 }
 
 /** A candidate's own starting point, in a job that edits several images at once. */
 export interface CandidateSource {
   readonly image: ImageInput;
   readonly prompt: string;
+  /** Which candidate of the parent job it is (the job's lineage, candidate by candidate). */
+  readonly parentIndex?: number;
 }
 
 export interface Candidate {
@@ -75,6 +98,8 @@ export interface Candidate {
   readonly noise: NoiseSpec;
   /** Its own stored source image, when the job's candidates start from different images. */
   readonly image?: string;
+  /** Which candidate of the parent job it started from, when not the job's one parent candidate. */
+  readonly parentIndex?: number;
 }
 
 /**
@@ -111,6 +136,11 @@ export interface JobSpec {
   /** Stored input image (PNG under DATA_DIR), for refine and edit. */
   readonly image: string | null;
   readonly mask: MaskSpec | null;
+  /**
+   * A Vary job: the candidate it varies, stored, and how strongly. The local pipeline varies the candidate's noise
+   * (its `candidates` say how); a remote backend, which has no access to the noise, re-noises the image itself.
+   */
+  readonly vary?: { readonly image: string | null; readonly strength: VaryStrength };
 }
 
 export interface ResolveContext {
@@ -124,6 +154,8 @@ export interface ResolveContext {
   /** Each candidate's own source, in order, when the request has `sources`. */
   readonly sourcePaths?: readonly string[];
   readonly maskPath: string | null;
+  /** A Vary's candidate as stored (null when it was not kept); absent for other requests. */
+  readonly varyImage?: string | null;
   /** Width / height of the input image: refine and edit keep its aspect ratio unless told otherwise. */
   readonly imageAspect: number | null;
   readonly defaultCount: number;
@@ -143,8 +175,32 @@ function range(setting: string, value: number | undefined, min: number, max: num
   return undefined;
 }
 
+/** A knob the role's remote backend cannot express, refused with the backend's name (see RemoteTraits). */
+function remoteRefusal(request: GenerationRequest, roleModel: ModelInfo, model: ModelInfo, masked: boolean, varyImage: string | null | undefined): EngineError | undefined {
+  const remote = roleModel.remote;
+  if (!remote) return undefined;
+  const refuse = (knob: string, why: string): EngineError =>
+    engineError('backend-unsupported', `${knob} is not available on ${remote.backend}: ${why}`, { knob, backend: remote.backend });
+  if (request.role === 'edit' && masked && !remote.masked) return refuse('masked-edit', 'no inpaint workflow is configured (comfyui.workflows.inpaint)');
+  if (request.role === 'edit' && !masked && !remote.unmasked) {
+    return refuse('unmasked-edit', 'no instruction-edit workflow is configured (comfyui.workflows.edit); give a mask or a region');
+  }
+  if (request.chaos !== undefined && request.chaos < 100 && !remote.chaos) {
+    return refuse('chaos', "chaos below 100 blends the candidates' starting noise, which a workflow cannot; there every candidate has its own seed, as at chaos 100");
+  }
+  if (request.vary !== undefined && !remote.vary) return refuse('vary', 'no vary workflow is configured (comfyui.workflows.vary)');
+  if (request.vary !== undefined && varyImage === null) return engineError('missing-image', 'The candidate to vary is no longer stored; upload it to /edit or /refine instead');
+  if (request.strength !== undefined && request.strength !== 1 && !(model.remote ?? remote).strength) {
+    return refuse('strength', `the ${model.name} workflow always redraws the whole image from the instruction`);
+  }
+  return undefined;
+}
+
 export function resolveRequest(request: GenerationRequest, ctx: ResolveContext): Result<JobSpec> {
-  const { profile, model, limits } = ctx;
+  const { profile, limits } = ctx;
+  // On a remote backend an edit inside a mask or region runs its own workflow, with its own model and ranges.
+  const masked = request.role === 'edit' && (request.mask !== undefined || request.region !== undefined);
+  const model = masked && ctx.model.remote?.masked ? ctx.model.remote.masked : ctx.model;
   const prompt = request.prompt.trim();
   if (prompt.length === 0) return fail(engineError('empty-prompt', 'The prompt is empty'));
   if ([...prompt].length > limits.maxPromptChars) {
@@ -165,6 +221,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     range('guidance', request.guidance, 0, sampling.maxGuidance, false, noGuidance) ??
     range('strength', request.strength, 0, 1, false);
   if (rangeError) return fail(rangeError);
+  const remoteError = remoteRefusal(request, ctx.model, model, masked, ctx.varyImage);
+  if (remoteError) return fail(remoteError);
 
   if (request.role === 'draft' && (request.image || request.sources || request.mask || request.region)) {
     return fail(engineError('invalid-request', 'A draft starts from text only; use refine or edit with an image'));
@@ -197,7 +255,9 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
   }
 
   const steps = request.steps ?? sampling.steps;
-  const strength = request.role === 'draft' ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength));
+  // A remote workflow that takes no denoise (an instruction model) runs at strength 1: the spec says what ran.
+  const fixedStrength = request.role === 'draft' || (model.remote !== undefined && !model.remote.strength);
+  const strength = fixedStrength ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength));
   if (keptSteps(steps, strength) < 1) return fail(noDenoisingSteps(steps, strength));
 
   let size: { width: number; height: number };
@@ -273,8 +333,12 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     chaos,
     style: style?.name ?? null,
     userPrompt: prompt,
-    candidates: noises.map((noise, i) => ({ prompt: styled[isMatrix ? i : 0]!.prompt, noise, ...(sourcePaths[i] ? { image: sourcePaths[i] } : {}) })),
+    candidates: noises.map((noise, i) => {
+      const from = request.sources?.[i];
+      return { prompt: styled[isMatrix ? i : 0]!.prompt, noise, ...(sourcePaths[i] ? { image: sourcePaths[i] } : {}), ...(from?.parentIndex !== undefined ? { parentIndex: from.parentIndex } : {}) };
+    }),
     image: imagePath,
     mask,
+    ...(request.vary !== undefined ? { vary: { image: ctx.varyImage ?? null, strength: request.vary.strength } } : {}),
   });
 }

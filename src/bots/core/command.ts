@@ -31,13 +31,14 @@ export interface Place {
 }
 
 /**
- * An image to start from: bytes already at hand (a studio upload, a file from the terminal), a candidate of one of
- * this bot's results, or an attachment on the platform's file servers that the core downloads under the adapter's
- * fetch policy (the size the platform declares is checked before anything is downloaded).
+ * An image to start from: bytes already at hand (a studio upload, a file from the terminal), one of this bot's
+ * results (one candidate, or — without an index — the whole result, every candidate it delivered), or an attachment
+ * on the platform's file servers that the core downloads under the adapter's fetch policy (the size the platform
+ * declares is checked before anything is downloaded).
  */
 export type ImageSource =
   | { readonly bytes: Uint8Array }
-  | { readonly jobId: string; readonly index: number }
+  | { readonly jobId: string; readonly index?: number }
   | { readonly url: string; readonly declaredBytes?: number };
 
 /** Platform-neutral commands: slash commands, inline text, buttons, context menus all become one of these. */
@@ -54,9 +55,11 @@ export type CommandRequest =
       readonly kind: 'edit';
       readonly text: string;
       readonly options?: CommandOptions;
-      /** Absent: the actor's newest delivered image in this channel. */
+      /** Absent: the actor's newest result in this channel. */
       readonly image?: ImageSource;
       readonly mask?: ImageSource;
+      /** Which candidate of a whole result (1-based), from a form's field; `#n` at the start of the text says the same. */
+      readonly candidate?: number;
     }
   | { readonly kind: 'vary'; readonly jobId: string; readonly index: number; readonly strength: VaryStrength }
   | { readonly kind: 'reroll'; readonly jobId: string }
@@ -67,7 +70,15 @@ export type CommandRequest =
 export type ParsedCommand =
   | { readonly kind: 'draft'; readonly prompt: string; readonly options: CommandOptions }
   | { readonly kind: 'refine'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource }
-  | { readonly kind: 'edit'; readonly prompt: string; readonly options: CommandOptions; readonly image?: ImageSource; readonly mask?: ImageSource }
+  | {
+      readonly kind: 'edit';
+      readonly prompt: string;
+      readonly options: CommandOptions;
+      readonly image?: ImageSource;
+      readonly mask?: ImageSource;
+      /** The candidate of a whole result to edit (1-based); absent: every candidate it delivered. */
+      readonly pick?: number;
+    }
   | Extract<CommandRequest, { kind: 'vary' | 'reroll' }>;
 
 /** Who asked, and where. */

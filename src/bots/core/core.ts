@@ -120,13 +120,24 @@ export class BotCore {
         return ok({ kind: 'refine', ...parsed.value, ...(command.image ? { image: command.image } : {}) });
       }
       case 'edit': {
-        const parsed = parseOptions('edit', command.text, command.options ?? {});
+        const { text, pick } = candidatePick(command.text);
+        if (pick !== undefined && command.candidate !== undefined && pick !== command.candidate) {
+          return fail({ code: 'duplicate-flag', params: { flag: `#${pick}` } });
+        }
+        const parsed = parseOptions('edit', text, command.options ?? {});
         if (!parsed.ok) return parsed;
         for (const source of [command.image, command.mask]) {
           const refusal = source && sourceRefusal(source, fetchPolicy);
           if (refusal) return fail(refusal);
         }
-        return ok({ kind: 'edit', ...parsed.value, ...(command.image ? { image: command.image } : {}), ...(command.mask ? { mask: command.mask } : {}) });
+        const chosen = pick ?? command.candidate;
+        return ok({
+          kind: 'edit',
+          ...parsed.value,
+          ...(command.image ? { image: command.image } : {}),
+          ...(command.mask ? { mask: command.mask } : {}),
+          ...(chosen !== undefined ? { pick: chosen } : {}),
+        });
       }
     }
   }
@@ -223,6 +234,15 @@ function parseOptions(role: Role, text: string, slash: CommandOptions): Resolved
     (options as Record<string, unknown>)[key] = value;
   }
   return ok({ prompt: parsed.value.prompt, options });
+}
+
+/**
+ * `#2 make it blue` (or `＃2`, as a Chinese keyboard types it) picks candidate 2 of a result with several; the rest is
+ * the instruction. One rule on every platform, decided here.
+ */
+function candidatePick(text: string): { text: string; pick?: number } {
+  const match = /^\s*[#＃]([1-9１-９])\s*([\s\S]*)$/u.exec(text);
+  return match ? { text: match[2]!, pick: Number(match[1]!.normalize('NFKC')) } : { text };
 }
 
 /** An attachment refused before anything is downloaded (its host, its declared size). */

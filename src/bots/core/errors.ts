@@ -19,7 +19,8 @@ export type CoreErrorCode =
   | 'not-owner'
   | 'unknown-job'
   | 'expired-button'
-  | 'wrong-message';
+  | 'wrong-message'
+  | 'no-such-candidate';
 
 export interface CoreError {
   readonly code: CoreErrorCode;

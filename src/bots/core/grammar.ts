@@ -65,6 +65,7 @@ export function parseValue(spec: OptionSpec, raw: string | number): Result<strin
     return { ok: true, value };
   }
   const text = String(raw).trim();
-  if (spec.kind === 'ratio' || spec.kind === 'region') return ok(toAscii(text));
+  // NFKC can open a value with a space (¨ → space + combining diaeresis): trim what it made too.
+  if (spec.kind === 'ratio' || spec.kind === 'region') return ok(toAscii(text).trim());
   return ok(text);
 }

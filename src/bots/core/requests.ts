@@ -27,12 +27,35 @@ function candidate(history: JobHistory, jobId: string, index: number): Resolved<
   return ok({ record, path: image.path, prompt: image.prompt, noise: image.noise });
 }
 
+/** The candidates a result delivered (never a withheld one), in order. */
+const deliveredOf = (record: JobRecord | undefined): number[] => record?.result?.images.filter((i) => !i.withheld).map((i) => i.index) ?? [];
+
+/**
+ * Which candidates of a whole result an edit starts from: the one `pick` names (1-based), else every one it delivered
+ * — one job, one source per candidate, one grid back.
+ */
+function candidatesOf(history: JobHistory, jobId: string, pick: number | undefined): Resolved<number[]> {
+  const record = history.get(jobId);
+  if (!record?.result) return fail({ code: 'expired-button' });
+  const count = record.result.images.length;
+  if (pick === undefined) {
+    const delivered = deliveredOf(record);
+    return delivered.length > 0 ? ok(delivered) : fail({ code: 'input-blocked', message: 'every candidate withheld' });
+  }
+  if (pick > count) return fail({ code: 'no-such-candidate', params: { n: pick, count } });
+  return ok([pick - 1]);
+}
+
+type Image = { input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null };
+
 /** An image source as engine input, plus the prompt that made it when this bot made it. */
-async function imageOf(ctx: RequestContext, source: ImageSource): Promise<Resolved<{ input: ImageInput; prompt: string | null; parent: { jobId: string; index: number } | null }>> {
+async function imageOf(ctx: RequestContext, source: ImageSource): Promise<Resolved<Image>> {
   if ('jobId' in source) {
-    const found = candidate(ctx.history, source.jobId, source.index);
+    // A whole result where one image is wanted: its first delivered candidate.
+    const index = source.index ?? deliveredOf(ctx.history.get(source.jobId))[0] ?? 0;
+    const found = candidate(ctx.history, source.jobId, index);
     if (!found.ok) return found;
-    return ok({ input: { path: found.value.path }, prompt: found.value.prompt, parent: { jobId: source.jobId, index: source.index } });
+    return ok({ input: { path: found.value.path }, prompt: found.value.prompt, parent: { jobId: source.jobId, index } });
   }
   let bytes: Uint8Array;
   if ('url' in source) {
@@ -46,13 +69,15 @@ async function imageOf(ctx: RequestContext, source: ImageSource): Promise<Resolv
   return ok({ input: { bytes }, prompt: promptInPng(bytes), parent: null });
 }
 
-/** The actor's newest delivered candidate in this channel, of one of the roles. */
+/** The actor's newest result in this channel, of one of the roles (a done job always delivered something). */
 function latest(history: JobHistory, who: Who, roles: readonly Role[]): ImageSource | undefined {
   const owner = { platform: who.actor.platform, userId: who.actor.userId };
   const found = history.latestDone({ owner, roles, scope: scopeOf(who.place) });
-  const index = found?.result?.images.find((i) => !i.withheld)?.index;
-  return found && index !== undefined ? { jobId: found.id, index } : undefined;
+  return found ? { jobId: found.id } : undefined;
 }
+
+/** The prompt of an edit: an image this bot made has a known prompt, and the instruction edits it. */
+const editPrompt = (made: string | null, instruction: string): string => (made && instruction ? `${made}, ${instruction}` : instruction || made || '');
 
 /**
  * A parsed command → the engine's request: its images resolved (a candidate of an earlier result, an upload, a
@@ -84,22 +109,28 @@ export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestC
     case 'edit': {
       const source = command.image ?? latest(ctx.history, who, ['draft', 'refine', 'edit']);
       if (!source) return fail({ code: 'no-image' });
-      const image = await imageOf(ctx, source);
-      if (!image.ok) return image;
       const mask = command.mask ? await imageOf(ctx, command.mask) : undefined;
       if (mask && !mask.ok) return mask;
-      const instruction = command.prompt;
-      // An image this bot made: its prompt is known, and the instruction edits it.
-      const prompt = image.value.prompt && instruction ? `${image.value.prompt}, ${instruction}` : instruction || image.value.prompt || '';
-      return ok({
-        role: 'edit',
-        owner,
-        prompt,
-        image: image.value.input,
-        ...(mask ? { mask: mask.value.input } : {}),
-        ...(image.value.parent ? { parent: image.value.parent } : {}),
-        ...engineOptions(command.options),
-      });
+      const common = { role: 'edit', owner, ...(mask ? { mask: mask.value.input } : {}), ...engineOptions(command.options) } as const;
+      if ('jobId' in source && source.index === undefined) {
+        const indices = candidatesOf(ctx.history, source.jobId, command.pick);
+        if (!indices.ok) return indices;
+        const images: Image[] = [];
+        for (const index of indices.value) {
+          const image = await imageOf(ctx, { jobId: source.jobId, index });
+          if (!image.ok) return image;
+          images.push(image.value);
+        }
+        if (images.length > 1) {
+          const sources = images.map((image) => ({ image: image.input, prompt: editPrompt(image.prompt, command.prompt), parentIndex: image.parent!.index }));
+          return ok({ ...common, prompt: command.prompt || sources[0]!.prompt, sources, parent: { jobId: source.jobId } });
+        }
+        const [only] = images;
+        return ok({ ...common, prompt: editPrompt(only!.prompt, command.prompt), image: only!.input, parent: only!.parent! });
+      }
+      const image = await imageOf(ctx, source);
+      if (!image.ok) return image;
+      return ok({ ...common, prompt: editPrompt(image.value.prompt, command.prompt), image: image.value.input, ...(image.value.parent ? { parent: image.value.parent } : {}) });
     }
     case 'vary': {
       const chosen = candidate(ctx.history, command.jobId, command.index);

@@ -40,7 +40,7 @@ export function ownResultOf(message: MessageView, botUserId: string): OwnResult 
     if (!command) continue;
     if (command.kind === 'vary' || command.kind === 'reroll' || command.kind === 'cancel' || command.kind === 'delete') {
       jobId ??= command.jobId;
-    } else if (command.kind === 'refine' && command.image && 'jobId' in command.image) {
+    } else if (command.kind === 'refine' && command.image && 'jobId' in command.image && command.image.index !== undefined) {
       jobId ??= command.image.jobId;
       if (command.image.jobId === jobId) indices.push(command.image.index);
     }
@@ -58,15 +58,12 @@ export function imageAttachment(attachments: readonly AttachmentRef[]): Attachme
 export const attachmentSource = (attachment: AttachmentRef): ImageSource => ({ url: attachment.url, declaredBytes: attachment.size });
 
 /**
- * The image of a message: one of ours → its candidate (`candidate` is 1-based; default the first delivered), else
- * its first image attachment. Undefined when the message has no image or the candidate is not one of it.
+ * The image of a message: one of ours → the whole result (the core decides which candidates an edit takes), else
+ * its first image attachment. Undefined when the message has no image.
  */
-export function imageOfMessage(message: MessageView, botUserId: string, candidate?: number): ImageSource | undefined {
+export function imageOfMessage(message: MessageView, botUserId: string): ImageSource | undefined {
   const own = ownResultOf(message, botUserId);
-  if (own) {
-    const index = candidate === undefined ? own.indices[0] : own.indices.find((i) => i === candidate - 1);
-    return index === undefined ? undefined : { jobId: own.jobId, index };
-  }
+  if (own) return { jobId: own.jobId };
   const attachment = imageAttachment(message.attachments);
   return attachment ? attachmentSource(attachment) : undefined;
 }

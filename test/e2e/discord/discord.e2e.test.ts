@@ -194,6 +194,25 @@ describe('discord adapter against a fake Discord', () => {
     expect(answer.content).toBe(errorText('en', { code: 'no-image' }));
   });
 
+  it('a reply without `#n` to a result of several candidates edits every one in one job, with a grid back', async () => {
+    const reply = fake.postMessage(fake.bob, { content: `<@${fake.bot.id}> make it green`, replyTo: first.result, mentionsBot: true });
+    const card = await fake.waitFor('the grid edit result', () =>
+      [...fake.messages.values()].find((m) => m.message_reference?.message_id === reply.id && m.attachments.length > 0 && customIds(m).some((id) => id.startsWith('z:refine:'))),
+    );
+    const record = journal().get(jobOf(card))!;
+    expect(record).toMatchObject({ role: 'edit', parentId: first.jobId, owner: { userId: fake.bob.id } });
+    expect(record.spec.candidates.map((c) => [c.prompt, c.parentIndex])).toEqual([
+      ['a red fox @everyone <@123456789012345678>, make it green', 0],
+      ['a red fox @everyone <@123456789012345678>, make it green', 1],
+    ]);
+    expect(card.attachments[0]!.filename).toBe(`${record.id}-grid.png`);
+    expect(customIds(card)).toEqual(expect.arrayContaining([`z:refine:${record.id}:0`, `z:refine:${record.id}:1`]));
+    // A pick past the result's candidates is refused, in the channel (a mention has no private way back).
+    const tooFar = fake.postMessage(fake.bob, { content: `<@${fake.bot.id}> #3 make it green`, replyTo: first.result, mentionsBot: true });
+    const answer = await fake.waitFor('the refusal of #3', () => [...fake.messages.values()].find((m) => m.message_reference?.message_id === tooFar.id));
+    expect(answer.content).toBe(errorText('en', { code: 'no-such-candidate', params: { n: 3, count: 2 } }));
+  });
+
   it('the "Edit image" menu opens a form; submitting it edits the chosen candidate or the upload', async () => {
     const menu = fake.contextMenu(first.result, 'Edit image');
     const modal = await fake.waitFor('the edit form', () => fake.modalOf(menu.token) ?? undefined);

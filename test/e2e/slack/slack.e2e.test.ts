@@ -352,27 +352,41 @@ describe('Slack adapter (HTTP mode)', () => {
     expect(complete.args.thread_ts).toBe(message.ts);
   });
 
-  it('a grid of several candidates: a mention asks which one, the shortcut’s modal lets the user pick it', async () => {
+  it('a grid of several candidates: a mention edits every one (one job, a grid back) or the one `#n` picks; the modal’s candidate is optional', async () => {
     await slash('/draft', '{red|blue} kite over a field', 'UANN');
     const { ts, jobId } = await cardFor('kite over a field');
     await resultOf('C1', ts, jobId);
     const upload = fake.thread('C1', ts).find((m) => m.files?.[0]?.name === `${jobId}-grid.png`)!;
     expect(upload).toBeDefined();
+    const editsOf = (): JobRecord[] => journal().recent({ limit: 200 }).filter((r) => r.role === 'edit' && r.parentId === jobId);
 
+    // No pick: both candidates, each from its own image with its own prompt, in one job whose result is a grid.
     await postEvent({ type: 'app_mention', user: 'UANN', text: `<@${fake.botUserId}> add clouds`, ts: fake.nextTs(), event_ts: fake.nextTs(), channel: 'C1', thread_ts: ts });
-    const ask = await waitFor(() => fake.callsTo('chat.postEphemeral').find((c) => c.args.thread_ts === ts), 'the question which candidate');
-    expect(String(ask.args.text)).toContain('several candidates');
+    const all = await waitFor(() => editsOf()[0], 'the edit of every candidate');
+    expect(all.spec.candidates.map((c) => c.prompt)).toEqual(['red kite over a field, add clouds', 'blue kite over a field, add clouds']);
+    expect(all.spec.candidates.map((c) => c.parentIndex)).toEqual([0, 1]);
+    await resultOf('C1', deliveryTs(all)!, all.id);
+    expect(fake.thread('C1', ts).some((m) => m.files?.[0]?.name === `${all.id}-grid.png`)).toBe(true);
 
+    // `#2` (or ＃2) at the start: candidate 2 alone — of the thread's newest image, which is now the edit's grid.
+    await postEvent({ type: 'app_mention', user: 'UANN', text: `<@${fake.botUserId}> ＃2 add a sun`, ts: fake.nextTs(), event_ts: fake.nextTs(), channel: 'C1', thread_ts: ts });
+    const second = await waitFor(() => journal().recent({ limit: 200 }).find((r) => r.role === 'edit' && r.parentId === all.id), 'the edit of candidate 2');
+    expect(second.spec.candidates.map((c) => c.prompt)).toEqual(['blue kite over a field, add clouds, add a sun']);
+    await resultOf('C1', deliveryTs(second)!, second.id);
+
+    // The shortcut's modal offers the candidates, none chosen (every one); choosing 1 edits candidate 1.
     await interact(editShortcut('trigger-grid-1', { id: 'C1', name: 'general' }, { type: 'message', user: fake.botUserId, ts: upload.ts, thread_ts: ts, text: '', files: upload.files }));
     const open = await waitFor(() => fake.callsTo('views.open').find((c) => c.args.trigger_id === 'trigger-grid-1'), 'views.open');
-    const view = open.args.view as { private_metadata: string; blocks: { block_id: string; element: { options?: { value: string }[] } }[] };
-    expect(view.blocks.find((b) => b.block_id === 'candidate')!.element.options!.map((o) => o.value)).toEqual(['0', '1']);
+    const view = open.args.view as { private_metadata: string; blocks: { block_id: string; optional?: boolean; element: { options?: { value: string }[]; initial_option?: unknown } }[] };
+    const select = view.blocks.find((b) => b.block_id === 'candidate')!;
+    expect(select.element.options!.map((o) => o.value)).toEqual(['1', '2']);
+    expect(select.optional).toBe(true);
+    expect(select.element.initial_option).toBeUndefined();
     const downloads = fake.downloads.length;
-    expect((await interact(viewSubmission('UANN', view.private_metadata, 'add clouds', '', '1'))).status).toBe(200);
-    // Candidate 2 of the prompt matrix is the blue kite: the edit starts from it, its prompt known.
-    const record = await waitFor(() => journal().recent({ limit: 200 }).find((r) => r.role === 'edit' && r.parentId === jobId), 'the edit of candidate 2');
-    expect(record.spec.userPrompt).toBe('blue kite over a field, add clouds');
-    await resultOf('C1', deliveryTs(record)!, record.id);
+    expect((await interact(viewSubmission('UANN', view.private_metadata, 'add birds', '', '1'))).status).toBe(200);
+    const first = await waitFor(() => editsOf().find((r) => r.spec.userPrompt.endsWith('add birds')), 'the edit of candidate 1');
+    expect(first.spec.candidates.map((c) => c.prompt)).toEqual(['red kite over a field, add birds']);
+    await resultOf('C1', deliveryTs(first)!, first.id);
     expect(fake.downloads.length).toBe(downloads);
   });
 

@@ -52,7 +52,7 @@ export function editForm(locale: Locale, target: FormTarget, maxPromptChars: num
               style: TextInputStyle.Short,
               required: false,
               max_length: 2,
-              placeholder: String(target.result.indices[0]! + 1),
+              placeholder: text(locale, 'discord.modal.candidate.all'),
             }),
           ]
         : []),
@@ -66,12 +66,13 @@ export const isEditFormId = (id: string): boolean => id.startsWith(PREFIX);
 export function handleEditForm(ctx: HandlerContext, id: string, fields: ReadonlyMap<string, string>): Intent {
   const refuse = (text: string): Intent => ({ kind: 'refuse', text });
   let image: ImageSource;
+  let candidate: number | undefined;
   const job = /^zf:j:([A-Za-z0-9]{4,32}):(\d{1,8})$/.exec(id);
   const upload = /^zf:u:([A-Za-z0-9_-]{6,32})$/.exec(id);
   if (job) {
+    // Blank: every candidate (one job, one grid back); a number: that one — the same rule as `#n` in a reply.
     const indices = [...job[2]!].map(Number);
     const raw = fields.get(FIELD.candidate)?.trim() ?? '';
-    let index = indices[0]!;
     if (raw !== '') {
       const max = Math.max(...indices) + 1;
       const flag = text(ctx.locale, 'discord.modal.candidate', { max });
@@ -80,9 +81,9 @@ export function handleEditForm(ctx: HandlerContext, id: string, fields: Readonly
       if (n < 1 || n > max) return refuse(errorText(ctx.locale, { code: 'option-out-of-range', params: { flag, value: n, min: 1, max } }));
       // A number between the delivered ones is a candidate the content filter withheld.
       if (!indices.includes(n - 1)) return refuse(errorText(ctx.locale, { code: 'input-blocked', message: 'withheld candidate' }));
-      index = n - 1;
+      candidate = n;
     }
-    image = { jobId: job[1]!, index };
+    image = { jobId: job[1]! };
   } else if (upload) {
     const attachment = ctx.forms.get(upload[1]!);
     if (!attachment) return refuse(text(ctx.locale, 'discord.error.form-expired'));
@@ -94,5 +95,5 @@ export function handleEditForm(ctx: HandlerContext, id: string, fields: Readonly
   const parsedRegion = region === '' ? undefined : parseValue(OPTION_BY_NAME.get('region')!, region);
   if (parsedRegion && !parsedRegion.ok) return refuse(errorText(ctx.locale, parsedRegion.error));
   const options = parsedRegion ? { region: String(parsedRegion.value) } : {};
-  return { kind: 'job', command: { kind: 'edit', text: fields.get(FIELD.instruction) ?? '', options, image } };
+  return { kind: 'job', command: { kind: 'edit', text: fields.get(FIELD.instruction) ?? '', options, image, ...(candidate !== undefined ? { candidate } : {}) } };
 }

@@ -4,9 +4,9 @@ import { attachmentSource, imageAttachment, imageOfMessage, type AttachmentRef, 
 
 /**
  * "@bot make the sky pink" in reply to an image → an edit of that image. A message that mentions the app carries
- * its content without the privileged Message Content intent. On a result with several candidates, `#2` at the
- * start picks the candidate (default: the first). Without a replied image, an image attached to the mention itself
- * is edited.
+ * its content without the privileged Message Content intent. On one of the bot's results the core decides which
+ * candidates: `#2` at the start picks candidate 2, no pick edits every one. Without a replied image, an image attached
+ * to the mention itself is edited.
  */
 export interface MentionView {
   readonly content: string;
@@ -15,16 +15,14 @@ export interface MentionView {
   readonly reference: MessageView | null;
 }
 
-/** The instruction: the message without the bot's mention(s), and the optional leading candidate selector. */
-export function mentionInstruction(content: string, botUserId: string): { text: string; candidate?: number } {
-  const text = content.replaceAll(`<@${botUserId}>`, ' ').replaceAll(`<@!${botUserId}>`, ' ').replace(/\s+/g, ' ').trim();
-  const pick = /^[#＃]([1-9])\s*(.*)$/su.exec(text);
-  return pick ? { text: pick[2]!.trim(), candidate: Number(pick[1]) } : { text };
+/** The instruction: the message without the bot's mention(s). */
+export function mentionInstruction(content: string, botUserId: string): string {
+  return content.replaceAll(`<@${botUserId}>`, ' ').replaceAll(`<@!${botUserId}>`, ' ').replace(/\s+/g, ' ').trim();
 }
 
 export function handleMention(ctx: HandlerContext, message: MentionView): Intent {
-  const { text, candidate } = mentionInstruction(message.content, ctx.botUserId);
-  const fromReference = message.reference ? imageOfMessage(message.reference, ctx.botUserId, candidate) : undefined;
+  const text = mentionInstruction(message.content, ctx.botUserId);
+  const fromReference = message.reference ? imageOfMessage(message.reference, ctx.botUserId) : undefined;
   const attached = fromReference ? undefined : imageAttachment(message.attachments);
   const image = fromReference ?? (attached ? attachmentSource(attached) : undefined);
   if (!image) return { kind: 'refuse', text: errorText(ctx.locale, { code: 'no-image' }) };

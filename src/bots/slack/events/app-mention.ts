@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { LRUCache } from 'lru-cache';
-import { errorText, text as sentence } from '../../core/texts.ts';
+import { errorText } from '../../core/texts.ts';
 import { imageFilesOf, sourceFor, type SlackFile } from '../images.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
 import { notifierOf, whoOf } from '../middleware.ts';
@@ -37,7 +37,7 @@ export function appMention(deps: ListenerDeps): (args: MentionArgs) => Promise<v
     const file = imageFilesOf(event)[0] ?? (threadTs ? await newestThreadImage(client, event.channel, threadTs, event.ts) : undefined);
     if (!file) return bot.tell(notify, errorText(locale, { code: 'no-image' }));
     const source = sourceFor(file, { history: bot.history, botUserId: bot.botUserId });
-    if (!source.ok) return bot.tell(notify, 'pick' in source.error ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
+    if (!source.ok) return bot.tell(notify, errorText(locale, source.error));
     await bot.run({ ...command, image: source.value }, who, { channel: event.channel, threadTs: threadTs ?? event.ts, notify });
   };
 }

@@ -21,12 +21,11 @@ export function editImageShortcut(deps: ListenerDeps): (args: ShortcutArgs) => P
     const { locale } = (await whoOf(context)).actor;
     const file = imageFilesOf(shortcut.message as { files?: unknown })[0];
     if (!file) return bot.tell(notifierOf(context), errorText(locale, { code: 'no-image' }));
-    const own = ownImage(file, bot.botUserId, bot.history);
-    const pick = own && !own.ok && 'pick' in own.error ? own.error.pick.indices : undefined;
+    const candidates = ownImage(file, bot.botUserId, bot.history)?.candidates;
     const message = shortcut.message as { ts: string; thread_ts?: string };
     await client.views.open({
       trigger_id: shortcut.trigger_id,
-      view: editModal(locale, { channel: shortcut.channel.id, threadTs: message.thread_ts ?? message.ts, file, ...(pick ? { pick } : {}) }),
+      view: editModal(locale, { channel: shortcut.channel.id, threadTs: message.thread_ts ?? message.ts, file, ...(candidates && candidates.length > 1 ? { candidates } : {}) }),
     });
   };
 }

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { errorText, text as sentence } from '../../core/texts.ts';
+import { errorText } from '../../core/texts.ts';
 import { sourceFor } from '../images.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
 import { setNotifier, slackPlace, whoOf } from '../middleware.ts';
@@ -37,8 +37,8 @@ export function editImageSubmit(deps: ListenerDeps): (args: SubmitArgs) => Promi
     const notify = notifyByEphemeral(client, { channel: target.channel, user: who.actor.userId, threadTs: target.threadTs });
     setNotifier(context, notify);
     const { locale } = who.actor;
-    const source = sourceFor(target.file, { history: bot.history, botUserId: bot.botUserId, ...(submission.candidate !== undefined ? { candidate: submission.candidate } : {}) });
-    if (!source.ok) return bot.tell(notify, 'pick' in source.error ? sentence(locale, 'slack.pick-candidate') : errorText(locale, source.error));
-    await bot.run({ ...command, image: source.value }, who, { channel: target.channel, threadTs: target.threadTs, notify });
+    const source = sourceFor(target.file, { history: bot.history, botUserId: bot.botUserId });
+    if (!source.ok) return bot.tell(notify, errorText(locale, source.error));
+    await bot.run({ ...command, image: source.value, ...(submission.candidate !== undefined ? { candidate: submission.candidate } : {}) }, who, { channel: target.channel, threadTs: target.threadTs, notify });
   };
 }

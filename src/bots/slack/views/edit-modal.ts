@@ -12,8 +12,8 @@ export interface EditTarget {
   /** The thread the result goes into: the image message's thread, or the message itself. */
   readonly threadTs: string;
   readonly file: SlackFile;
-  /** The candidates to choose from, when the image is one of the bot's grids. */
-  readonly pick?: readonly number[];
+  /** The candidates to choose from, when the image is one of the bot's grids (none chosen: every one). */
+  readonly candidates?: readonly number[];
 }
 
 export interface EditSubmission {
@@ -50,13 +50,14 @@ export function editModal(locale: Locale, target: EditTarget): types.ModalView {
       element: { type: 'plain_text_input', action_id: 'value', max_length: 100 },
     },
   ];
-  if (target.pick && target.pick.length > 0) {
-    const options = target.pick.map((index) => ({ text: plain(String(index + 1)), value: String(index) }));
+  if (target.candidates && target.candidates.length > 1) {
+    const options = target.candidates.map((index) => ({ text: plain(String(index + 1)), value: String(index + 1) }));
     blocks.push({
       type: 'input',
       block_id: 'candidate',
+      optional: true,
       label: plain(text(locale, 'slack.modal.candidate')),
-      element: { type: 'static_select', action_id: 'value', options, initial_option: options[0]! },
+      element: { type: 'static_select', action_id: 'value', options },
     });
   }
   return {
@@ -87,6 +88,6 @@ export function readEditSubmission(view: ViewOutput): EditSubmission | undefined
     target,
     instruction,
     ...(region ? { region } : {}),
-    ...(candidate !== undefined && /^\d$/.test(candidate) ? { candidate: Number(candidate) } : {}),
+    ...(candidate !== undefined && /^[1-9]$/.test(candidate) ? { candidate: Number(candidate) } : {}),
   };
 }
