@@ -4,6 +4,7 @@ import { moderationPlace } from './bots/core/command.ts';
 import { BotCore } from './bots/core/core.ts';
 import type { Config, Role } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
+import { comfyModels, comfyRoles, loadWorkflows } from './engine/comfyui/setup.ts';
 import { Engine } from './engine/engine.ts';
 import { modelDirs, modelInfo } from './engine/model/model-info.ts';
 import { StyleCatalog } from './engine/prompt/styles.ts';
@@ -32,10 +33,17 @@ export interface RuntimeOptions {
   readonly statusIntervalMs?: number;
 }
 
-/** Loads the models' manifests, starts the classifier and the engine's workers, and builds the core. */
+/**
+ * Loads the models' manifests and the ComfyUI workflows (a role a ComfyUI server runs takes its model from its
+ * workflow's bindings), starts the classifier and the engine's backends, and builds the core.
+ */
 export async function startRuntime(config: Readonly<Config>, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const dirs = modelDirs(config);
-  const models = Object.fromEntries(ROLES.map((role) => [role, modelInfo(dirs[role])])) as Record<Role, ModelInfo>;
+  const remote = comfyRoles(config);
+  const workflows = loadWorkflows(config, ROOT);
+  const remoteModels = comfyModels(remote, workflows);
+  const models = Object.fromEntries(ROLES.map((role) => [role, remoteModels[role] ?? modelInfo(dirs[role])])) as Record<Role, ModelInfo>;
+  const localDirs = [...new Set(ROLES.filter((role) => !remote.has(role)).map((role) => dirs[role]))];
   const classifier = await NsfwClassifier.start(config.moderation, (level, message, detail) => log[level](detail ?? {}, message));
   let engine: Engine;
   try {
@@ -45,7 +53,8 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
       styles: StyleCatalog.fromFile(join(ROOT, 'config/styles.yaml')),
       moderator: classifier,
       pipelineModule: ZIMAGE_PIPELINE,
-      pipelineOptions: { preload: [...new Set(Object.values(dirs))], maxLoaded: 2 },
+      pipelineOptions: { preload: localDirs, maxLoaded: 2 },
+      comfyWorkflows: workflows,
       logger: log,
       promptCheck: createPromptFilter(config.moderation),
       ...(config.moderation.judgeInputs ? { inputCheck: createInputCheck(classifier, config.moderation) } : {}),

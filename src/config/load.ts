@@ -155,6 +155,12 @@ export function loadConfig(options: LoadConfigOptions): Readonly<Config> {
     setPath(tree, key, value);
     origins.set(key, `environment variable ${name}`);
   }
+  const comfyUrls = env.COMFYUI_URL?.trim();
+  if (comfyUrls) {
+    // Every role runs on these servers: they replace the configured devices, whatever those were.
+    setPath(tree, 'devices', comfyDevicesFromUrls(comfyUrls));
+    origins.set('devices', 'environment variable COMFYUI_URL');
+  }
   if (options.overrides) mergeInto(tree, options.overrides as Tree, 'overrides', origins);
 
   const parsed = configSchema.safeParse(tree);
@@ -174,6 +180,26 @@ export function loadConfig(options: LoadConfigOptions): Readonly<Config> {
     );
   }
   return deepFreeze(parsed.data);
+}
+
+/**
+ * `COMFYUI_URL=http://a:8188,http://b:8188` → one ComfyUI device per URL, named by its host and port (the name the
+ * journal and the result footer show). A malformed URL is left for the schema to refuse with the key and the value.
+ */
+export function comfyDevicesFromUrls(list: string): Tree[] {
+  const urls = list.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  const names = new Map<string, number>();
+  return urls.map((url) => {
+    let base: string;
+    try {
+      base = new URL(url).host || url;
+    } catch {
+      base = url;
+    }
+    const seen = (names.get(base) ?? 0) + 1;
+    names.set(base, seen);
+    return { name: seen === 1 ? base : `${base}#${seen}`, provider: 'comfyui', url };
+  });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -47,17 +47,83 @@ const profileSchema = z
   });
 export type ProfileConfig = z.infer<typeof profileSchema>;
 
-const deviceSchema = z
+/** A device that runs the ONNX pipelines in a worker thread of this process. */
+const localDeviceSchema = z
   .object({
     name: z.string().min(1),
     /** Execution provider: cpu, cuda (falls back to cpu with a warning when it cannot load) or webgpu. */
-    provider: z.enum(['cpu', 'cuda', 'webgpu']).default('cpu'),
+    provider: z.enum(['cpu', 'cuda', 'webgpu']),
     /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
     threads: nonNegativeInt.default(0),
     deviceId: nonNegativeInt.default(0),
+    /** The roles this device serves; absent = every role no ComfyUI server is configured for. */
+    roles: z.array(roleName).min(1).optional(),
   })
   .strict();
-export type DeviceConfig = z.infer<typeof deviceSchema>;
+export type DeviceConfig = z.infer<typeof localDeviceSchema>;
+
+/** A ComfyUI server (`python main.py --listen`) that runs the role's workflow from `comfyui.workflows`. */
+const comfyDeviceSchema = z
+  .object({
+    name: z.string().min(1),
+    provider: z.literal('comfyui'),
+    /** Its base URL, e.g. http://gpu-box:8188 (the WebSocket is the same host's /ws). */
+    url: z.string().url().refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' }),
+    /** Prompts the bot keeps on this server at once (the engine's fair queue holds the rest). */
+    concurrency: positiveInt.max(64).default(1),
+    /** For a server behind a proxy: the header sent with every request, its value read from the variable authEnv. */
+    authHeader: z.string().min(1).default('Authorization'),
+    authEnv: z.string().min(1).nullable().default(null),
+    /** The roles this server serves; absent = every role. */
+    roles: z.array(roleName).min(1).optional(),
+  })
+  .strict();
+export type ComfyDeviceConfig = z.infer<typeof comfyDeviceSchema>;
+
+/** `provider` may be left out of a local device (it is then `cpu`), so the entry is read by its provider. */
+const deviceSchema = z.preprocess(
+  (value) => (typeof value === 'object' && value !== null && !Array.isArray(value) && !('provider' in value) ? { ...value, provider: 'cpu' } : value),
+  z.discriminatedUnion('provider', [localDeviceSchema, comfyDeviceSchema]),
+);
+export type AnyDeviceConfig = DeviceConfig | ComfyDeviceConfig;
+
+export const isComfyDevice = (device: AnyDeviceConfig): device is ComfyDeviceConfig => device.provider === 'comfyui';
+
+/** The workflow files ComfyUI runs, one per kind of job (null: that kind is not offered on ComfyUI). */
+const workflowName = z.string().min(1).nullable();
+const comfyuiSchema = z
+  .object({
+    /** Folder of the workflow files (API format) and their bindings; relative paths are from the project root. */
+    workflowDir: z.string().min(1),
+    workflows: z
+      .object({
+        draft: workflowName,
+        vary: workflowName,
+        refine: workflowName,
+        inpaint: workflowName,
+        edit: workflowName,
+        upscale: workflowName,
+      })
+      .strict(),
+    /** Seconds between health checks (system_stats, object_info, model lists) of every server. */
+    checkIntervalSeconds: z.number().min(1).max(3600),
+    /** Milliseconds one HTTP request to a server may take before it counts as failed. */
+    requestTimeoutMs: positiveInt.max(600_000),
+    /** A prompt that makes no progress for this long is interrupted and its job failed. */
+    hungPromptSeconds: z.number().min(1).max(86_400),
+    /** Input images are uploaded under these names, overwritten in turn (ComfyUI has no route to delete them). */
+    uploadSubfolder: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
+    uploadRing: positiveInt.max(1000),
+    /** Ask the server for sampler previews (latent2rgb), shown once the classifier has passed them. */
+    previews: z.boolean(),
+    /** Vary on ComfyUI is img2img of the candidate at these denoise strengths. */
+    vary: z.object({ subtle: z.number().gt(0).max(1), strong: z.number().gt(0).max(1) }).strict(),
+    /** WebSocket reconnect backoff (ms): first wait, doubled up to the max. */
+    reconnectMinMs: positiveInt,
+    reconnectMaxMs: positiveInt,
+  })
+  .strict();
+export type ComfyuiConfig = z.infer<typeof comfyuiSchema>;
 
 export const configSchema = z
   .object({
@@ -98,7 +164,14 @@ export const configSchema = z
         postprocessConcurrency: positiveInt,
       })
       .strict(),
-    devices: z.array(deviceSchema).min(1),
+    devices: z.array(deviceSchema).min(1).superRefine((devices, ctx) => {
+      const seen = new Set<string>();
+      devices.forEach((device, i) => {
+        if (seen.has(device.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the device name "${device.name}" is used twice` });
+        seen.add(device.name);
+      });
+    }),
+    comfyui: comfyuiSchema,
     studio: z
       .object({
         port: z.number().int().min(0).max(65535),

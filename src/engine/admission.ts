@@ -10,6 +10,7 @@ import { expandPromptMatrix } from './prompt/matrix.ts';
 import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
 import { jobCost } from './sampling-settings.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
+import type { JobHistory } from './history.ts';
 
 /** Checks the engine runs on a request before it is accepted, supplied by moderation. */
 export interface AdmissionChecks {
@@ -26,6 +27,8 @@ export interface AdmissionOptions extends AdmissionChecks {
   /** How many jobs wait, in all and per user (the caps). */
   readonly waiting: { readonly size: number; sizeOf(userKey: string): number };
   readonly randomSeed?: () => number;
+  /** Earlier jobs: where a Vary's candidate is stored (a remote backend re-noises that image). */
+  readonly history?: JobHistory;
 }
 
 /** A request that passed every check: resolved, costed, its uploads decoded and judged, nothing written yet. */
@@ -104,6 +107,7 @@ export class Admission {
       imagePath: image?.path ?? null,
       ...(request.sources ? { sourcePaths: sources.map((s) => s.path) } : {}),
       maskPath: mask?.path ?? null,
+      ...(request.vary ? { varyImage: this.#varyImage(request) } : {}),
       imageAspect: image ? image.width / image.height : sources[0] ? sources[0].width / sources[0].height : null,
       defaultCount: role === 'draft' ? config.limits.maxCount : 1,
     });
@@ -134,6 +138,14 @@ export class Admission {
       if (refusal) return refusal;
     }
     return undefined;
+  }
+
+  /** A Vary's candidate as stored: its parent job's result, candidate `parent.index`; null when it was not kept. */
+  #varyImage(request: GenerationRequest): string | null {
+    const parent = request.parent;
+    if (!parent || parent.index === undefined) return null;
+    const image = this.#options.history?.get(parent.jobId)?.result?.images.find((i) => i.index === parent.index);
+    return image?.path ?? null;
   }
 
   /**

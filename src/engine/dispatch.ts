@@ -37,6 +37,8 @@ export class Dispatch {
   readonly #live = new Map<string, LiveJob>();
   readonly #running = new Map<string, RunningJob>();
   readonly #runningByUser = new Map<string, number>();
+  /** Jobs a backend lost mid-run (it died): the backend, which the job's one retry avoids. */
+  readonly #lostOn = new Map<string, string>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #postprocessing: PQueue;
   #positions: Positions | undefined;
@@ -120,7 +122,10 @@ export class Dispatch {
     for (const backend of backends) {
       while (backend.freeSlots > 0) {
         const job = scheduler.next(
-          (item) => (this.#runningByUser.get(item.userKey) ?? 0) < config.queue.maxRunningPerUser && backend.serves(item.record.spec),
+          (item) =>
+            (this.#runningByUser.get(item.userKey) ?? 0) < config.queue.maxRunningPerUser &&
+            backend.serves(item.record.spec) &&
+            this.#lostOn.get(item.id) !== backend.name,
         );
         if (!job) break;
         this.#startOn(backend, job);
@@ -141,10 +146,10 @@ export class Dispatch {
 
   #startOn(backend: Backend, job: LiveJob): void {
     const { journal, eta } = this.#options;
-    journal.markRunning(job.id);
+    journal.markRunning(job.id, backend.name);
     this.#runningByUser.set(job.userKey, (this.#runningByUser.get(job.userKey) ?? 0) + 1);
     const startedAt = Date.now();
-    const estimate = eta.seconds(job.record.role, job.cost) * 1000;
+    const estimate = eta.seconds(job.record.role, job.cost, backend.name) * 1000;
     const { run, outcome } = backend.run(job.record.spec, (step, total, preview) => {
       const running = this.#running.get(job.id);
       if (!running) return;
@@ -191,14 +196,41 @@ export class Dispatch {
       this.#finish(job, 'cancelled', { type: 'cancelled' });
       return;
     }
+    if (outcome.kind === 'lost') {
+      this.#options.scheduler.refund(job.userKey, job.cost);
+      if (this.#retryElsewhere(job, backend, outcome.error)) return;
+      this.#options.log.warn({ job: job.id, backend: backend.name, error: outcome.error.message }, 'job lost with its backend');
+      this.#lostOn.delete(job.id);
+      this.#finish(job, 'failed', { type: 'failed', error: engineError('backend-lost', `${outcome.error.message}; no other backend could finish it`, { backend: backend.name }) });
+      return;
+    }
+    this.#lostOn.delete(job.id);
     if (outcome.kind === 'failed') {
       this.#options.scheduler.refund(job.userKey, job.cost);
       this.#options.log.warn({ job: job.id, code: outcome.error.code, error: outcome.error.message }, 'job failed');
       this.#finish(job, 'failed', { type: 'failed', error: outcome.error });
       return;
     }
-    this.#options.eta.observe(job.record.role, job.cost, outcome.output.timings.totalMs / 1000);
+    this.#options.eta.observe(job.record.role, job.cost, outcome.output.timings.totalMs / 1000, backend.name);
     await this.#postprocessing.add(() => this.#deliver(job, backend, startedAt, outcome.output));
+  }
+
+  /**
+   * A job whose backend went away mid-run goes back to the queue once, for another backend that serves it; false
+   * when it was lost before or no other backend serves it (the caller fails it). It rejoins the end of its user's
+   * queue, and is charged again when it starts.
+   */
+  #retryElsewhere(job: LiveJob, lostOn: Backend, error: { readonly message: string }): boolean {
+    if (this.#halted || this.#lostOn.has(job.id)) return false;
+    if (!this.#options.backends.some((b) => b !== lostOn && b.serves(job.record.spec))) return false;
+    this.#lostOn.set(job.id, lostOn.name);
+    this.#options.log.warn({ job: job.id, backend: lostOn.name, error: error.message }, 'backend lost a running job; queued again for another backend');
+    this.#options.journal.markWaiting(job.id);
+    job.lastPosition = -1;
+    this.#options.scheduler.enqueue(job);
+    this.#positions?.refresh(true);
+    this.pump();
+    return true;
   }
 
   async #deliver(job: LiveJob, backend: Backend, startedAt: number, output: PipelineOutput): Promise<void> {
@@ -231,6 +263,7 @@ export class Dispatch {
     const error = event.type === 'failed' ? event.error : undefined;
     this.#options.journal.finish(job.id, status, { ...(error ? { error } : {}), ...(result ? { result } : {}) });
     this.#live.delete(job.id);
+    this.#lostOn.delete(job.id);
     job.handle.emit(event);
   }
 }

@@ -1,11 +1,15 @@
 import { join } from 'node:path';
 import type { Config, Role } from '../config/schema.ts';
+import { isComfyDevice, ROLES } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
 import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts';
 import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.ts';
-import type { Backend, BackendStats } from './backend.ts';
+import { limitedToRoles, type Backend, type BackendStats } from './backend.ts';
+import { ComfyBackend } from './comfyui/comfy-backend.ts';
+import { comfyRoles } from './comfyui/setup.ts';
+import type { Workflow, WorkflowKind } from './comfyui/workflow.ts';
 import { Dispatch } from './dispatch.ts';
-import { engineError, fail, ok, type Result } from './errors.ts';
+import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
 import { JOURNAL_UNAVAILABLE } from './journal/journal-writer.ts';
 import { EtaModel } from './eta.ts';
 import { FairScheduler } from './fair-scheduler.ts';
@@ -18,7 +22,7 @@ import type { LiveJob } from './live-job.ts';
 import { Positions } from './positions.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import { recoverJobs, type ResumeDecision } from './recovery.ts';
-import type { GenerationRequest, ModelInfo } from './request.ts';
+import type { GenerationRequest, JobSpec, ModelInfo } from './request.ts';
 import { samplingSettings, type SamplingSettings } from './sampling-settings.ts';
 import type { Scheduler } from './scheduler.ts';
 import { WorkerHost } from './worker/worker-host.ts';
@@ -38,6 +42,8 @@ export interface EngineOptions extends AdmissionChecks {
   readonly randomSeed?: () => number;
   /** The ordering policy; deficit round robin by user and cost unless given. */
   readonly scheduler?: Scheduler<LiveJob>;
+  /** The ComfyUI workflows (comfyui/setup.ts loadWorkflows), for the configured ComfyUI servers. */
+  readonly comfyWorkflows?: ReadonlyMap<WorkflowKind, Workflow>;
 }
 
 export interface SubmitOptions {
@@ -75,7 +81,7 @@ export class Engine {
     this.#backends = backends;
     const { config } = options;
     this.#scheduler = options.scheduler ?? new FairScheduler<LiveJob>({ quantum: config.queue.quantum });
-    this.#admission = new Admission({ ...options, waiting: this.#scheduler });
+    this.#admission = new Admission({ ...options, waiting: this.#scheduler, history: journal });
     const eta = new EtaModel({ initialSecondsPerCost: config.queue.initialSecondsPerCost, smoothing: config.queue.etaSmoothing });
     this.#dispatch = new Dispatch({ config, journal: this.#writer, scheduler: this.#scheduler, backends, eta, moderator: options.moderator, log: options.logger });
     this.#dispatch.attach(
@@ -83,34 +89,47 @@ export class Engine {
         scheduler: this.#scheduler,
         eta,
         running: () => this.#dispatch.running(),
-        slots: () => backends.length,
+        backends: () => backends.map((b) => ({ name: b.name, capacity: b.capacity ?? 1, serves: (job) => b.serves(job.record.spec) })),
         updateIntervalMs: config.queue.updateIntervalMs,
       }),
     );
   }
 
-  /** Opens the journal and starts one inference worker per configured device. */
+  /**
+   * Opens the journal, starts one inference worker per local device that has a role to serve, and connects every
+   * ComfyUI server, waiting for its first round of checks (a server that is down is reported, not fatal).
+   */
   static async start(options: EngineOptions): Promise<Engine> {
-    const journal = new JobJournal(join(options.config.dataDir, 'zimage.db'));
+    const { config, logger } = options;
+    const log = (level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown>): void => logger[level](detail ?? {}, message);
     let pump = (): void => undefined;
-    const workers = options.config.devices.map(
-      (device) =>
-        new WorkerHost({
-          device,
-          pipelineModule: options.pipelineModule,
-          pipelineOptions: options.pipelineOptions,
-          log: (level, message, detail) => options.logger[level](detail ?? {}, message),
-          onReady: () => pump(),
-        }),
+    // A role a ComfyUI server is configured for never runs on a local device, whatever that device's roles say.
+    const remote = comfyRoles(config);
+    const locals = config.devices.filter((d) => !isComfyDevice(d)).flatMap((device) => {
+      if (isComfyDevice(device)) return [];
+      const roles = new Set((device.roles ?? ROLES).filter((role) => !remote.has(role)));
+      const dropped = (device.roles ?? []).filter((role) => remote.has(role));
+      if (dropped.length > 0) log('warn', `device ${device.name} does not serve ${dropped.join(', ')}: a ComfyUI server is configured for it`, { device: device.name });
+      return roles.size > 0 ? [{ device, roles }] : [];
+    });
+    const workers = locals.map(
+      ({ device }) =>
+        new WorkerHost({ device, pipelineModule: options.pipelineModule, pipelineOptions: options.pipelineOptions, log, onReady: () => pump() }),
     );
+    const journal = new JobJournal(join(config.dataDir, 'zimage.db'));
+    let servers: ComfyBackend[] = [];
     try {
-      await Promise.all(workers.map((w) => w.start()));
+      servers = config.devices.filter(isComfyDevice).map(
+        (device) => new ComfyBackend({ device, settings: config.comfyui, workflows: options.comfyWorkflows ?? new Map(), log, onChange: () => pump() }),
+      );
+      await Promise.all([...workers.map((w) => w.start()), ...servers.map((s) => s.start())]);
     } catch (error) {
-      await Promise.all(workers.map((w) => w.stop({ graceful: false })));
+      await Promise.all([...workers, ...servers].map((b) => b.stop({ graceful: false })));
       journal.close();
       throw error;
     }
-    const engine = new Engine(options, journal, workers);
+    const backends = [...workers.map((w, i) => limitedToRoles(w, locals[i]!.roles)), ...servers];
+    const engine = new Engine(options, journal, backends);
     pump = () => engine.#dispatch.pump();
     return engine;
   }
@@ -160,7 +179,18 @@ export class Engine {
   async check(request: GenerationRequest): Promise<Result<AdmittedJob>> {
     if (!this.accepting) return fail(SHUTTING_DOWN);
     if (!this.#writer.healthy) return fail(JOURNAL_UNAVAILABLE);
-    return this.#admission.check(request);
+    const admitted = await this.#admission.check(request);
+    if (!admitted.ok) return admitted;
+    const refusal = this.#noBackend(admitted.value.spec);
+    return refusal ? fail(refusal) : admitted;
+  }
+
+  /** The refusal of a job no backend can run now (its servers are down or lack its workflow's files), with why. */
+  #noBackend(spec: JobSpec): EngineError | undefined {
+    if (this.#backends.some((b) => b.serves(spec) && b.unavailable?.(spec) === undefined)) return undefined;
+    const reasons = this.#backends.map((b) => b.unavailable?.(spec) ?? `${b.name} does not serve ${spec.role}`);
+    const why = reasons.length > 0 ? reasons.join('; ') : 'no device is configured';
+    return engineError('no-backend', `No backend can run ${spec.role} now: ${why}`, { role: spec.role, reasons: why });
   }
 
   /**

@@ -28,11 +28,17 @@ export type EngineErrorCode =
   | 'journal-unavailable'
   | 'storage-unavailable'
   | 'unknown-job'
+  | 'backend-unsupported'
+  | 'no-backend'
   // after queueing
   | 'model-error'
   | 'worker-crashed'
   | 'moderation-unavailable'
   | 'lost-on-restart'
+  | 'backend-failed'
+  | 'backend-lost'
+  | 'backend-hung'
+  | 'backend-bad-output'
   | 'internal';
 
 export interface EngineError {

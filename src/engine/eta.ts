@@ -1,11 +1,13 @@
 import type { Role } from '../config/schema.ts';
 
 /**
- * Seconds per cost unit, per role (model profile), as an exponential moving average of observed runs. ETAs are
- * estimated durations of the work ahead, laid onto the workers in queue order.
+ * Seconds per cost unit as exponential moving averages of observed runs: per role (model profile), and per role on
+ * each backend, since two GPU servers (or a server and a CPU) run the same job at different speeds. A backend with no
+ * history of a role yet is estimated from the role's average over every backend. ETAs are estimated durations of the
+ * work ahead, laid onto the backends' slots in queue order.
  */
 export class EtaModel {
-  readonly #rate = new Map<Role, number>();
+  readonly #rate = new Map<string, number>();
   readonly #initial: number;
   readonly #smoothing: number;
 
@@ -14,19 +16,21 @@ export class EtaModel {
     this.#smoothing = options.smoothing;
   }
 
-  observe(role: Role, cost: number, seconds: number): void {
+  observe(role: Role, cost: number, seconds: number, backend?: string): void {
     if (!(cost > 0) || !(seconds >= 0)) return;
     const sample = seconds / cost;
-    const current = this.#rate.get(role);
-    this.#rate.set(role, current === undefined ? sample : current + this.#smoothing * (sample - current));
+    for (const key of backend === undefined ? [role] : [role, `${backend}\u0000${role}`]) {
+      const current = this.#rate.get(key);
+      this.#rate.set(key, current === undefined ? sample : current + this.#smoothing * (sample - current));
+    }
   }
 
-  seconds(role: Role, cost: number): number {
-    return (this.#rate.get(role) ?? this.#initial) * cost;
+  seconds(role: Role, cost: number, backend?: string): number {
+    return this.secondsPerCost(role, backend) * cost;
   }
 
-  secondsPerCost(role: Role): number {
-    return this.#rate.get(role) ?? this.#initial;
+  secondsPerCost(role: Role, backend?: string): number {
+    return (backend === undefined ? undefined : this.#rate.get(`${backend}\u0000${role}`)) ?? this.#rate.get(role) ?? this.#initial;
   }
 }
 
@@ -41,6 +45,36 @@ export function startTimes(runningRemaining: readonly number[], workers: number,
     for (let i = 1; i < free.length; i++) if (free[i]! < free[best]!) best = i;
     const start = free[best]!;
     free[best] = start + duration;
+    return start;
+  });
+}
+
+/** One slot of a backend: when it is free (seconds from now) and how long a job takes there. */
+export interface Slot {
+  freeAt: number;
+  readonly backend: string;
+}
+
+/**
+ * The same over backends of different speeds that may not serve every job: each job in order takes the slot, among
+ * those whose backend serves it, where it would finish first, and starts when that slot is free. A job no slot
+ * serves (its servers are down) is placed as if any could take it.
+ */
+export function startTimesOnSlots<J>(slots: Slot[], jobs: readonly J[], duration: (job: J, backend: string) => number, serves: (job: J, backend: string) => boolean): number[] {
+  if (slots.length === 0) slots.push({ freeAt: 0, backend: '' });
+  return jobs.map((job) => {
+    const candidates = slots.filter((slot) => serves(job, slot.backend));
+    let best: Slot | undefined;
+    let bestEnd = Infinity;
+    for (const slot of candidates.length > 0 ? candidates : slots) {
+      const end = slot.freeAt + duration(job, slot.backend);
+      if (end < bestEnd) {
+        bestEnd = end;
+        best = slot;
+      }
+    }
+    const start = best!.freeAt;
+    best!.freeAt = bestEnd;
     return start;
   });
 }

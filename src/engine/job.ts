@@ -96,6 +96,8 @@ export interface JobRecord {
   readonly finishedAt: number | null;
   readonly error: EngineError | null;
   readonly result: JobResultRecord | null;
+  /** The backend (a device or a ComfyUI server, by name) it last ran on; null before it started. */
+  readonly backend: string | null;
 }
 
 /** The events of one job, a closed union. */

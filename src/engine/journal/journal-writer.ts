@@ -59,9 +59,9 @@ export class JournalWriter {
     }
   }
 
-  markRunning(id: string): void {
+  markRunning(id: string, backend: string | null = null): void {
     const startedAt = Date.now();
-    this.#write(id, () => this.#journal.markRunning(id, startedAt));
+    this.#write(id, () => this.#journal.markRunning(id, startedAt, backend));
   }
 
   markWaiting(id: string): void {

@@ -29,6 +29,7 @@ interface Row {
   finished_at: number | null;
   error: string | null;
   result: string | null;
+  backend: string | null;
 }
 
 const fromRow = (row: Row): JobRecord => ({
@@ -48,6 +49,7 @@ const fromRow = (row: Row): JobRecord => ({
   finishedAt: row.finished_at,
   error: row.error === null ? null : (JSON.parse(row.error) as EngineError),
   result: row.result === null ? null : (JSON.parse(row.result) as JobResultRecord),
+  backend: row.backend,
 });
 
 export interface NewJob {
@@ -137,7 +139,7 @@ export class JobJournal implements JobHistory {
     );
     this.#get = this.#db.prepare('SELECT * FROM jobs WHERE id = ?');
     this.#setStatus = this.#db.prepare('UPDATE jobs SET status = ? WHERE id = ?');
-    this.#start = this.#db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?");
+    this.#start = this.#db.prepare("UPDATE jobs SET status = 'running', started_at = ?, backend = ? WHERE id = ?");
     this.#finish = this.#db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ?, result = ? WHERE id = ?');
     this.#setDelivery = this.#db.prepare('UPDATE jobs SET delivery = ? WHERE id = ?');
     this.#open = this.#db.prepare("SELECT * FROM jobs WHERE status IN ('waiting', 'running') ORDER BY seq");
@@ -168,8 +170,9 @@ export class JobJournal implements JobHistory {
     return row ? fromRow(row) : undefined;
   }
 
-  markRunning(id: string, now = Date.now()): void {
-    this.#start.run(now, id);
+  /** Running, on the named backend (a device or a ComfyUI server). */
+  markRunning(id: string, now = Date.now(), backend: string | null = null): void {
+    this.#start.run(now, backend, id);
   }
 
   /** Back to waiting (a job recovered after a restart). */

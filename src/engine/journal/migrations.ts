@@ -44,6 +44,8 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
         scope_channel = COALESCE(CASE WHEN json_valid(delivery) THEN json_extract(delivery, '$.channel') END, '');
       CREATE INDEX jobs_scope ON jobs(scope_platform, scope_workspace, scope_channel, seq);
     `),
+  // 3: the backend (a local device or a ComfyUI server, by its configured name) a job last ran on; null until it starts.
+  (db) => db.exec('ALTER TABLE jobs ADD COLUMN backend TEXT;'),
 ];
 
 export class JournalVersionError extends Error {
