@@ -36,7 +36,7 @@ export function parseAspectRatio(text: string): Result<number> {
     return fail(engineError('bad-size', `"${text}" is not an aspect ratio; write it like 16:9`, { value: text }));
   }
   if (ratio > 4 || ratio < 1 / 4) {
-    return fail(engineError('out-of-range', `Aspect ratio ${text} is too extreme; use one between 1:4 and 4:1`, { setting: 'ar', value: text }));
+    return fail(engineError('out-of-range', `Aspect ratio ${text} is too extreme; use one between 1:4 and 4:1`, { setting: 'ar', value: text, min: '1:4', max: '4:1' }));
   }
   return ok(ratio);
 }
