@@ -35,6 +35,7 @@ describe('text normalisation', () => {
     expect(foldText('ﾇｰﾄﾞ ﾊﾟﾝﾀﾞ')).toBe('ヌード パンダ');
     // A kana keeps its voicing mark; a stray one on a Latin letter is dropped like any accent.
     expect(foldText('ヌード ハ\u309aンダ nu\u3099de')).toBe('ヌード パンダ nude');
+    expect(foldText('ヌート゛ ハ゜ンダ ヌート\u200b゛')).toBe('ヌード パンダ ヌード');
   });
 
   it('reads look-alike letters as Latin only in words that mix scripts or are made of look-alikes', () => {
@@ -112,7 +113,7 @@ describe('createPromptFilter', () => {
       '裸體', '做愛', '強姦', '陰莖', '一個裸體的女人', '淫穢圖片',
       'luoti', 'a seqing picture', 'zuoai', 'Ｌｕｏｔｉ', 'luǒtǐ', 'l u o t i',
       'ɴᴜᴅᴇ', 'ᴘᴏʀɴ', 'nսde woman', 'ոսde', '\u0440orn', '\u0455\u0435\u0445 scene', 'ΝUDE', 'NUDΙTY', 'ꓠꓴꓓꓰ',
-      'ヌード', 'ヌード写真', 'ヌ－ド', 'ﾇｰﾄﾞ', 'ヌ~ド', 'ヌ一ド', 'ヌ ー ド', 'エロ本', 'セックスシーン', 'ｾｯｸｽ', 'セッ-クス',
+      'ヌード', 'ヌード写真', 'ヌ－ド', 'ﾇｰﾄﾞ', 'ヌート゛', 'ヌ~ド', 'ヌ一ド', 'ヌ ー ド', 'エロ本', 'セックスシーン', 'ｾｯｸｽ', 'セッ-クス',
       'ポルノ', 'おっぱい', '強姦される', 'oppai', 'ecchi',
     ];
     for (const text of sexual) expect([text, blocked(text)]).toEqual([text, 'sexual']);

@@ -9,6 +9,8 @@ import { readLookalikes } from './lookalikes.ts';
 
 /** Accents and other combining marks; a kana keeps its voicing mark (ド is not ト, パ is not ハ). */
 const MARKS = /(?<![\p{Script=Katakana}\p{Script=Hiragana}])[\u3099\u309a]|(?![\u3099\u309a])\p{M}/gu;
+/** The spacing voicing marks (ト゛) typed after a kana stand for the combining ones (ド). */
+const SPACING_VOICING = /(?<=[\p{Script=Katakana}\p{Script=Hiragana}])[\u309b\u309c]/gu;
 /** Zero-width spaces and joiners, word joiner, BOM, soft hyphen, variation selectors, bidi controls... */
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
 const HAN = /\p{Script=Han}/u;
@@ -22,7 +24,9 @@ const toSimplified = Converter({ from: 't', to: 'cn' });
  * writes Traditional Chinese characters as Simplified.
  */
 export function foldText(text: string): string {
-  const folded = readLookalikes(text.normalize('NFKD').replace(MARKS, '').replace(INVISIBLE, ''))
+  const visible = text.replace(INVISIBLE, '');
+  const decomposed = visible.replace(SPACING_VOICING, (mark) => (mark === '\u309b' ? '\u3099' : '\u309a')).normalize('NFKD');
+  const folded = readLookalikes(decomposed.replace(MARKS, '').replace(INVISIBLE, ''))
     .toLowerCase()
     .normalize('NFKC');
   return HAN.test(folded) ? toSimplified(folded) : folded;
