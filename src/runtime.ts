@@ -14,6 +14,7 @@ import { createInputCheck } from './moderation/input-check.ts';
 import { NsfwClassifier } from './moderation/nsfw-classifier.ts';
 import { policyFor } from './moderation/policy.ts';
 import { createPromptFilter } from './moderation/prompt-filter.ts';
+import { openWebSocket } from './websocket.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ZIMAGE_PIPELINE = new URL('./engine/pipelines/z-image/index.ts', import.meta.url);
@@ -55,6 +56,7 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
       pipelineModule: ZIMAGE_PIPELINE,
       pipelineOptions: { preload: localDirs, maxLoaded: 2 },
       comfyWorkflows: workflows,
+      openSocket: openWebSocket,
       logger: log,
       promptCheck: createPromptFilter(config.moderation),
       ...(config.moderation.judgeInputs ? { inputCheck: createInputCheck(classifier, config.moderation) } : {}),

@@ -7,6 +7,7 @@ import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.t
 import { limitedToRoles, type Backend, type BackendStats } from './backend.ts';
 import { ComfyBackend } from './comfyui/comfy-backend.ts';
 import { comfyRoles } from './comfyui/setup.ts';
+import type { OpenSocket } from './comfyui/client.ts';
 import type { Workflow, WorkflowKind } from './comfyui/workflow.ts';
 import { Dispatch } from './dispatch.ts';
 import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
@@ -44,6 +45,8 @@ export interface EngineOptions extends AdmissionChecks {
   readonly scheduler?: Scheduler<LiveJob>;
   /** The ComfyUI workflows (comfyui/setup.ts loadWorkflows), for the configured ComfyUI servers. */
   readonly comfyWorkflows?: ReadonlyMap<WorkflowKind, Workflow>;
+  /** Opens a ComfyUI server's WebSocket; required when one is configured (the engine names no WebSocket library). */
+  readonly openSocket?: OpenSocket;
 }
 
 export interface SubmitOptions {
@@ -119,9 +122,10 @@ export class Engine {
     const journal = new JobJournal(join(config.dataDir, 'zimage.db'));
     let servers: ComfyBackend[] = [];
     try {
-      servers = config.devices.filter(isComfyDevice).map(
-        (device) => new ComfyBackend({ device, settings: config.comfyui, workflows: options.comfyWorkflows ?? new Map(), log, onChange: () => pump() }),
-      );
+      servers = config.devices.filter(isComfyDevice).map((device) => {
+        if (!options.openSocket) throw new Error('A ComfyUI server is configured but the engine was given no WebSocket client');
+        return new ComfyBackend({ device, settings: config.comfyui, workflows: options.comfyWorkflows ?? new Map(), log, onChange: () => pump(), openSocket: options.openSocket });
+      });
       await Promise.all([...workers.map((w) => w.start()), ...servers.map((s) => s.start())]);
     } catch (error) {
       await Promise.all([...workers, ...servers].map((b) => b.stop({ graceful: false })));

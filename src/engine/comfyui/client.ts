@@ -1,6 +1,20 @@
-import WebSocket from 'ws';
 import { parseBinaryFrame, parseTextFrame, type ComfyMessage, type FileRef, type ImageFrame } from './frames.ts';
 import type { ApiGraph } from './workflow.ts';
+
+/**
+ * What the client needs of a WebSocket. The engine names no WebSocket library (the rule of docs/architecture.md): the
+ * runtime hands one in (src/websocket.ts, on `ws`).
+ */
+export interface SocketLike {
+  on(event: 'open', listener: () => void): unknown;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  terminate(): void;
+  removeAllListeners(): unknown;
+}
+
+export type OpenSocket = (url: string, options: { readonly headers: Readonly<Record<string, string>>; readonly handshakeTimeout: number }) => SocketLike;
 
 /**
  * A thin client for one ComfyUI server: its HTTP routes (server.py) with fetch, and one WebSocket (`/ws?clientId=`)
@@ -18,8 +32,12 @@ export interface ComfyClientOptions {
   readonly reconnectMaxMs: number;
   readonly onMessage: (message: ComfyMessage) => void;
   readonly onImage: (frame: ImageFrame) => void;
-  /** The socket opened (again) or closed; `error` says why it closed or could not open. */
-  readonly onSocket: (open: boolean, error?: string) => void;
+  /**
+   * The socket opened (again) or closed; `error` says why it closed or could not open, `refused` that nothing listens
+   * at the address any more (the server process is gone).
+   */
+  readonly onSocket: (open: boolean, error?: string, refused?: boolean) => void;
+  readonly openSocket: OpenSocket;
 }
 
 /** A request the server answered with an error status: ComfyUI's own body is kept (a 400's node_errors). */
@@ -63,7 +81,7 @@ export type ObjectInfo = Readonly<Record<string, { readonly input?: Readonly<Rec
 export class ComfyClient {
   readonly #options: ComfyClientOptions;
   readonly #base: string;
-  #socket: WebSocket | undefined;
+  #socket: SocketLike | undefined;
   #open = false;
   #closed = false;
   #retryMs: number;
@@ -102,7 +120,7 @@ export class ComfyClient {
   #dial(first?: (open: boolean) => void): void {
     if (this.#closed) return;
     const wsUrl = `${this.#base.replace(/^http/i, 'ws')}/ws?clientId=${encodeURIComponent(this.#options.clientId)}`;
-    const socket = new WebSocket(wsUrl, { headers: { ...this.#options.headers }, handshakeTimeout: this.#options.requestTimeoutMs, perMessageDeflate: false });
+    const socket = this.#options.openSocket(wsUrl, { headers: { ...this.#options.headers }, handshakeTimeout: this.#options.requestTimeoutMs });
     this.#socket = socket;
     let settled = false;
     socket.on('open', () => {
@@ -123,8 +141,10 @@ export class ComfyClient {
       if (message) this.#options.onMessage(message);
     });
     let reason: string | undefined;
+    let refused = false;
     socket.on('error', (error) => {
       reason = error.message;
+      refused = (error as { code?: string }).code === 'ECONNREFUSED';
     });
     socket.on('close', () => {
       if (this.#socket !== socket) return;
@@ -135,7 +155,7 @@ export class ComfyClient {
         settled = true;
         first?.(false);
       }
-      if (wasOpen || first === undefined) this.#options.onSocket(false, reason ?? 'the connection closed');
+      if (wasOpen || first === undefined) this.#options.onSocket(false, reason ?? 'the connection closed', refused);
       this.#scheduleDial();
     });
   }

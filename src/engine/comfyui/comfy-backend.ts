@@ -5,7 +5,7 @@ import type { Backend, BackendStats, ProgressListener, RunOutcome } from '../bac
 import { engineError } from '../errors.ts';
 import type { JobSpec } from '../request.ts';
 import { checkServer, type ServerCheck } from './checks.ts';
-import { ComfyClient } from './client.ts';
+import { ComfyClient, type OpenSocket } from './client.ts';
 import { workflowKindOf } from './job-inputs.ts';
 import { PromptRun } from './prompt-run.ts';
 import type { Workflow, WorkflowKind } from './workflow.ts';
@@ -20,6 +20,8 @@ export interface ComfyBackendOptions {
   readonly log: ComfyLog;
   /** A slot freed, or what the server can run changed: the engine looks for work for it. */
   readonly onChange: () => void;
+  /** Opens the server's WebSocket (the runtime's, on `ws`). */
+  readonly openSocket: OpenSocket;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -60,6 +62,8 @@ export class ComfyBackend implements Backend {
   #ring = 0;
   #stopping = false;
   #reconnects = 0;
+  #opened = false;
+  #closedLogged = false;
 
   constructor(options: ComfyBackendOptions) {
     this.#options = options;
@@ -85,7 +89,8 @@ export class ComfyBackend implements Backend {
       onImage: (frame) => {
         for (const run of this.#runs.values()) if (run.executing) run.onImage(frame);
       },
-      onSocket: (open, error) => this.#onSocket(open, error),
+      onSocket: (open, error, refused) => this.#onSocket(open, error, refused === true),
+      openSocket: options.openSocket,
     });
   }
 
@@ -174,13 +179,17 @@ export class ComfyBackend implements Backend {
     this.#options.onChange();
   }
 
-  #onSocket(open: boolean, error?: string): void {
-    for (const run of this.#runs.values()) run.onSocket(open);
+  #onSocket(open: boolean, error: string | undefined, refused: boolean): void {
+    for (const run of this.#runs.values()) run.onSocket(open, refused);
     if (this.#stopping) return;
     if (open) {
-      this.#reconnects += 1;
+      if (this.#opened) this.#reconnects += 1;
+      this.#opened = true;
+      this.#closedLogged = false;
       void this.checkNow();
-    } else {
+    } else if (!this.#closedLogged) {
+      // Once per outage, not once per reconnect attempt.
+      this.#closedLogged = true;
       this.#options.log('warn', `ComfyUI ${this.name}: the WebSocket closed (${error ?? 'no reason'}); reconnecting`, { server: this.name });
       this.#options.onChange();
     }

@@ -42,6 +42,8 @@ interface Watch {
   readonly images: ImageFrame[];
   readonly files: FileRef[];
   settled: boolean;
+  /** Why the bot stopped it (a cancel, a hang): what its execution_interrupted means. */
+  stopping: PromptEnd | undefined;
   readonly resolve: (end: PromptEnd) => void;
 }
 
@@ -60,7 +62,7 @@ export class PromptRun {
   #cancelled = false;
   #hungTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
-  #lastPreview = 0;
+  #lastPreview = -Infinity;
   #lastStepAt = 0;
   /** The job's progress as last reported: steps done over all candidates. */
   #step = 0;
@@ -128,7 +130,7 @@ export class PromptRun {
         break;
       }
       case 'execution_interrupted':
-        watch.resolve({ kind: 'interrupted' });
+        watch.resolve(watch.stopping ?? { kind: 'interrupted' });
         break;
       default:
         break;
@@ -152,17 +154,27 @@ export class PromptRun {
     void this.#preview(watch, frame);
   }
 
-  /** The socket closed (false) or is back (true). */
-  onSocket(open: boolean): void {
+  /**
+   * The socket closed (false) or is back (true). While it is down the prompt may still run: it is given
+   * requestTimeoutMs to come back, unless nothing listens at the address any more (`refused`: the process is gone,
+   * and a restarted ComfyUI forgets its queue).
+   */
+  onSocket(open: boolean, refused = false): void {
     const watch = this.#watch;
     if (!watch || watch.settled) return;
     if (!open) {
-      clearTimeout(this.#graceTimer);
-      this.#graceTimer = setTimeout(() => watch.resolve({ kind: 'lost', why: `${this.#ctx.server} stopped answering while running this job` }), this.#ctx.settings.requestTimeoutMs);
-      this.#graceTimer.unref();
+      if (refused) {
+        watch.resolve({ kind: 'lost', why: `${this.#ctx.server} went away while running this job (connection refused)` });
+        return;
+      }
+      if (this.#graceTimer === undefined) {
+        this.#graceTimer = setTimeout(() => watch.resolve({ kind: 'lost', why: `${this.#ctx.server} stopped answering while running this job` }), this.#ctx.settings.requestTimeoutMs);
+        this.#graceTimer.unref();
+      }
       return;
     }
     clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
     void this.#reconcile(watch);
   }
 
@@ -230,11 +242,13 @@ export class PromptRun {
       images: [],
       files: [],
       settled: false,
+      stopping: undefined,
       resolve: (end) => {
         if (watch.settled) return;
         watch.settled = true;
         clearTimeout(this.#hungTimer);
         clearTimeout(this.#graceTimer);
+        this.#graceTimer = undefined;
         resolve(end);
       },
     };
@@ -286,6 +300,7 @@ export class PromptRun {
    */
   async #stopPrompt(watch: Watch, end: PromptEnd): Promise<void> {
     const { client } = this.#ctx;
+    watch.stopping ??= end;
     try {
       await client.deleteQueued(watch.promptId);
       await client.interrupt(watch.promptId);
