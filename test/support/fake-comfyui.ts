@@ -90,6 +90,7 @@ export class FakeComfyUI {
   #release: (() => void) | undefined;
   #alive = false;
   #worker: Promise<void> | undefined;
+  #paused: { promise: Promise<void>; resume: () => void } | undefined;
   stepMs: number;
   /** Every prompt POST /prompt accepted, in order. */
   readonly accepted: { promptId: string; clientId: string | undefined; prompt: QueueItem['prompt'] }[] = [];
@@ -147,6 +148,21 @@ export class FakeComfyUI {
     this.#hangNext = true;
   }
 
+  /** Accepts prompts but starts none (a GPU busy with someone else's work) until resume(). */
+  pause(): void {
+    if (this.#paused) return;
+    let resume!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    this.#paused = { promise, resume };
+  }
+
+  resume(): void {
+    this.#paused?.resume();
+    this.#paused = undefined;
+  }
+
   setModels(folder: string, files: readonly string[]): void {
     this.#models.set(folder, [...files]);
   }
@@ -161,6 +177,7 @@ export class FakeComfyUI {
   async die(): Promise<void> {
     this.#alive = false;
     this.#release?.();
+    this.resume();
     for (const socket of this.#sockets.values()) socket.terminate();
     this.#sockets.clear();
     for (const connection of this.#connections) connection.destroy();
@@ -439,6 +456,10 @@ export class FakeComfyUI {
   /** main.py's prompt_worker: one prompt at a time, FIFO. */
   async #work(): Promise<void> {
     while (this.#alive && this.#queue.length > 0) {
+      if (this.#paused) {
+        await this.#paused.promise;
+        continue;
+      }
       const item = this.#queue.shift()!;
       this.#running = item;
       this.#interrupt = false;
