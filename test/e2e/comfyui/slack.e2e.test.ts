@@ -115,6 +115,19 @@ describe('Slack on two ComfyUI servers', () => {
     }
   }, TEST_TIMEOUT_MS);
 
+  it('Vary n re-noises candidate n itself: img2img of it at the configured strength, on the vary workflow', async () => {
+    await slash('/draft', 'a paper crane --count 2 --seed 21', 'UBOB');
+    const parent = await settled((await jobOf('a paper crane')).id);
+    const known = new Set(journal().recent({ limit: 500 }).map((r) => r.id));
+    await press(`z:vary-strong:${parent.id}:1`, 'UCAT', parent);
+    const vary = await waitFor(() => journal().recent({ limit: 500 }).find((r) => !known.has(r.id)), 'the Vary job');
+    const done = await settled(vary.id);
+    expect(done).toMatchObject({ role: 'draft', parentId: parent.id, owner: { userId: 'UCAT' }, spec: { vary: { image: parent.result!.images[1]!.path, strength: 'strong' } } });
+    const prompts = [...gpu1().accepted, ...gpu2().accepted].filter((a) => a.prompt['6']?.class_type === 'LoadImage' && a.prompt['9']?.class_type === 'KSampler').slice(-2);
+    expect(prompts.map((a) => a.prompt['9']!.inputs.denoise)).toEqual([0.75, 0.75]);
+    expect(prompts.map((a) => a.prompt['4']!.inputs.text)).toEqual(['a paper crane', 'a paper crane']);
+  }, TEST_TIMEOUT_MS);
+
   it('a job whose server dies mid-run is run again on the other server and delivered', async () => {
     gpu1().hangNext();
     await slash('/draft', 'heron at dusk --count 1 --seed 5', 'UANN');
