@@ -303,7 +303,7 @@ ZH_FREE_TEMPLATES = [
     '{O}在{p}，背景颜色是{b}', '把背景设为{b}，{p}放{O}', '背景画成{b}，在{p}画{O}', '{p}画{O}，背景要{b}',
     '{b}当背景，{O}在{p}', '{b}的底色，{p}有{O}', '一张{b}的图，{p}有{O}', '{O}位于{p}，外面是{b}',
     '{p}有{O}，图的底色为{b}', '画面是{b}的，{p}有{O}', '给{O}一个{b}的背景，放在{p}', '背景全是{b}，{O}出现在{p}',
-    '{b}色的画面上，{p}是{O}', '{O}放在{p}，背景染成{b}',
+    '画面{b}，{p}是{O}', '{O}放在{p}，背景染成{b}',
 ]
 ZH_TEMPLATES_V1 = list(ZH_TEMPLATES)
 ZH_TEMPLATES = ZH_TEMPLATES_V1 + ZH_FREE_TEMPLATES
@@ -460,6 +460,40 @@ def _filler(s, r, lang):
     return ''.join(cs)
 
 
+def _protected_en():
+    out = set()
+    for d in (EN_COLOR, EN_SHAPE, EN_SIZE):
+        for v in d.values():
+            for w in v:
+                out.update(w.replace('-', ' ').split())
+    for v in EN_POS:
+        for w in v:
+            out.update(w.replace('-', ' ').split())
+    return out
+
+
+_PROTECTED_EN = _protected_en()
+_PROTECTED_ZH = set(''.join(''.join(v) for d in (ZH_COLOR, ZH_SHAPE, ZH_SIZE) for v in d.values())
+                    + ''.join(''.join(v) for v in ZH_POS))
+
+
+def _replace_words(s, r, lang):
+    """swap one or two of the caption's frame words (never a colour, shape, size or position word) for a filler
+    word: the frame words of an unseen phrasing ("a grey scene containing ...") are tokens the text encoder never
+    trained on, and this teaches it to read the attributes from their neighbours and order even then."""
+    if lang == 'en':
+        ws = s.split(' ')
+        slots = [k for k, w in enumerate(ws) if w.strip('.,;:!?').lower() not in _PROTECTED_EN and w.strip('.,;:!?')]
+        for k in r.sample(slots, min(len(slots), r.choice([1, 1, 2]))):
+            ws[k] = r.choice(FILLER_EN)
+        return ' '.join(ws)
+    cs = list(s)
+    slots = [k for k, c in enumerate(cs) if c not in _PROTECTED_ZH and c not in '，。：；,.:; ']
+    for k in r.sample(slots, min(len(slots), r.choice([1, 1, 2]))):
+        cs[k] = r.choice(FILLER_ZH)
+    return ''.join(cs)
+
+
 IGNORE = -100
 
 
@@ -531,6 +565,8 @@ def caption(scene, r, lang=None, heldout_templates=False, augment=True, template
         lab['bg'] = COLORS.index(scene['bg'])
     if augment and r.random() < 0.15:
         text = _filler(text, r, lang)
+    if augment and text and r.random() < 0.15:
+        text = _replace_words(text, r, lang)
     return text, lab
 
 

@@ -86,12 +86,13 @@ def decode(dec, z, shift, scale):
     return ((out.permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().astype(np.uint8)
 
 
-def run_eval(te, unet, dec, tok, items, shift_s=3.0, bs=32, shift=None, scale=None):
+def run_eval(te, unet, dec, tok, items, shift_s=3.0, bs=32, shift=None, scale=None, cfg=0.0):
     judged = []
     imgs_all = []
     for s in range(0, len(items), bs):
         chunk = items[s:s + bs]
-        z = sample(te, unet, tok, [i['caption'] for i in chunk], [s + k for k in range(len(chunk))], shift=shift_s)
+        z = sample(te, unet, tok, [i['caption'] for i in chunk], [s + k for k in range(len(chunk))], shift=shift_s,
+                   cfg=cfg)
         imgs = decode(dec, z, shift, scale)
         imgs_all.append(imgs)
         judged += [judge.judge(im) for im in imgs]
@@ -124,6 +125,7 @@ def main():
     ap.add_argument('--lr', type=float, default=4e-4)
     ap.add_argument('--warmup', type=int, default=300, help='steps of this run with a linear LR warm-up')
     ap.add_argument('--eval_every', type=float, default=15, help='minutes')
+    ap.add_argument('--eval_cfg', type=float, default=1.0, help='guidance of the in-loop eval (the model\'s default)')
     ap.add_argument('--ns_frac', type=float, default=0.12)
     ap.add_argument('--aux', type=float, default=0.1)
     ap.add_argument('--obj_weight', type=float, default=0.0)
@@ -278,8 +280,8 @@ def main():
             if now - last_eval > a.eval_every * 60:
                 ema_te.eval(); ema_unet.eval()
                 te0 = time.time()
-                res, imgs = run_eval(ema_te, ema_unet, dec, tok, ev_items, shift=shift, scale=scale)
-                res_t, _ = run_eval(ema_te, ema_unet, dec, tok, ev_train, shift=shift, scale=scale)
+                res, imgs = run_eval(ema_te, ema_unet, dec, tok, ev_items, shift=shift, scale=scale, cfg=a.eval_cfg)
+                res_t, _ = run_eval(ema_te, ema_unet, dec, tok, ev_train, shift=shift, scale=scale, cfg=a.eval_cfg)
                 # the held-out all-three and shape, each the mean of the two languages
                 score = sum(res[lg]['all3'] + res[lg]['shape'] for lg in ('en', 'zh')) / 4
                 rec = {'step': step, 'seconds': int(spent + now - t0), 'heldout': res, 'train_dist': res_t,
