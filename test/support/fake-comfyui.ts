@@ -96,6 +96,8 @@ export class FakeComfyUI {
   readonly accepted: { promptId: string; clientId: string | undefined; prompt: QueueItem['prompt'] }[] = [];
   /** Prompt ids in the order they started executing. */
   readonly started: string[] = [];
+  /** Each prompt's time in the executor (ms), from execution_start to its end: the server's own render time. */
+  readonly executions: { promptId: string; ms: number }[] = [];
   /** Request counts by route, for tests that check what was asked. */
   readonly requests = new Map<string, number>();
 
@@ -465,7 +467,9 @@ export class FakeComfyUI {
       this.#interrupt = false;
       this.#queueUpdated();
       this.started.push(item.promptId);
+      const began = performance.now();
       await this.#execute(item);
+      this.executions.push({ promptId: item.promptId, ms: performance.now() - began });
       if (!this.#alive) return;
       this.#running = undefined;
       this.#queueUpdated();
