@@ -108,7 +108,7 @@ export class Engine {
     let pump = (): void => undefined;
     // A role a ComfyUI server is configured for never runs on a local device, whatever that device's roles say.
     const remote = comfyRoles(config);
-    const locals = config.devices.filter((d) => !isComfyDevice(d)).flatMap((device) => {
+    const locals = config.devices.flatMap((device) => {
       if (isComfyDevice(device)) return [];
       const roles = new Set((device.roles ?? ROLES).filter((role) => !remote.has(role)));
       const dropped = (device.roles ?? []).filter((role) => remote.has(role));

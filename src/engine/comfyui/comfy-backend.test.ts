@@ -125,7 +125,8 @@ describe('ComfyUI backend', () => {
     const result = await collect(backend, spec).outcome;
     expect(result.kind).toBe('done');
     const prompt = fake.accepted[0]!.prompt;
-    expect(prompt['9']!.inputs).toMatchObject({ denoise: 0.6, cfg: 4, steps: 30, seed: 5 });
+    // 18 of a 30-step schedule run at strength 0.6, as locally: ComfyUI's KSampler runs `steps` over steps ÷ denoise.
+    expect(prompt['9']!.inputs).toMatchObject({ denoise: 0.6, cfg: 4, steps: 18, seed: 5 });
     expect(prompt['5']!.inputs).toMatchObject({ text: 'blurry' });
     expect(prompt['6']!.inputs.image).toBe('zimage-bot/in-0.png');
     expect(fake.inputFiles).toEqual(['zimage-bot/in-0.png']);

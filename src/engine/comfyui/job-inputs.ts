@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { engineError, EngineFailure } from '../errors.ts';
 import { buildMask, loadFitted } from '../pipelines/z-image/image-ops.ts';
 import type { JobSpec } from '../request.ts';
+import { keptSteps } from '../sampling-settings.ts';
 import type { Binding, WorkflowKind } from './workflow.ts';
 
 /**
@@ -35,17 +36,20 @@ export function candidateValues(
   vary: { readonly subtle: number; readonly strong: number },
 ): Partial<Record<Binding, string | number>> {
   const candidate = spec.candidates[index]!;
+  const denoise = denoiseOf(spec, vary);
   return {
     prompt: candidate.prompt,
     negative: spec.negativePrompt,
     seed: seedOf(candidate.noise),
-    steps: spec.steps,
+    // KSampler runs `steps` steps over a schedule of steps ÷ denoise: sending the steps that run (diffusers' share of
+    // the schedule, as the local pipeline runs them) samples the same schedule and costs what the queue charged.
+    steps: denoise < 1 ? keptSteps(spec.steps, denoise) : spec.steps,
     cfg: Math.round((1 + spec.guidance) * 1000) / 1000,
     shift: spec.shift,
     width: spec.width,
     height: spec.height,
     batch: 1,
-    denoise: denoiseOf(spec, vary),
+    denoise,
     ...(uploads.image !== undefined ? { image: uploads.image } : {}),
     ...(uploads.mask !== undefined ? { mask: uploads.mask } : {}),
   };
