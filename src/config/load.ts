@@ -173,7 +173,8 @@ export function loadConfig(options: LoadConfigOptions): Readonly<Config> {
     const origin = [...origins.entries()]
       .filter(([path]) => key === path || key.startsWith(`${path}.`))
       .sort(([a], [b]) => b.length - a.length)[0]?.[1];
-    const gotText = issue.code === 'unrecognized_keys' ? '' : `; got ${JSON.stringify(got) ?? 'nothing'}`;
+    // A URL's user and password never reach the message (it goes to logs).
+    const gotText = issue.code === 'unrecognized_keys' ? '' : `; got ${(JSON.stringify(got) ?? 'nothing').replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"]*@/gi, '$1[redacted]@')}`;
     throw new ConfigError(
       `Invalid setting "${key}"${origin ? ` (from ${origin})` : ''}: ${describeIssue(issue, defaultTree)}${gotText}`,
       key,

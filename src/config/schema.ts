@@ -68,7 +68,12 @@ const comfyDeviceSchema = z
     name: z.string().min(1),
     provider: z.literal('comfyui'),
     /** Its base URL, e.g. http://gpu-box:8188 (the WebSocket is the same host's /ws). */
-    url: z.string().url().refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' }),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' })
+      // A password in the URL would reach logs and messages: credentials go in authHeader/authEnv.
+      .refine((u) => !/^https?:\/\/[^/]*@/i.test(u), { message: 'must not hold credentials; use authHeader and authEnv' }),
     /** Prompts the bot keeps on this server at once (the engine's fair queue holds the rest). */
     concurrency: positiveInt.max(64).default(1),
     /** For a server behind a proxy: the header sent with every request, its value read from the variable authEnv. */

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import type { JobSpec } from '../request.ts';
 import { ComfyBackend } from './comfy-backend.ts';
 import { openWebSocket } from '../../websocket.ts';
 import { loadWorkflows } from './setup.ts';
+import { loadWorkflow } from './workflow.ts';
 
 /**
  * One ComfyUI backend against the fake server (its protocol, validation and event sequence as ComfyUI's): the
@@ -34,13 +35,13 @@ const config = testConfig({
 } as never);
 const workflows = loadWorkflows(config, ROOT);
 
-async function server(options: Parameters<typeof FakeComfyUI.start>[0] = {}, device: Partial<ComfyDeviceConfig> = {}, env: NodeJS.ProcessEnv = {}) {
+async function server(options: Parameters<typeof FakeComfyUI.start>[0] = {}, device: Partial<ComfyDeviceConfig> = {}, env: NodeJS.ProcessEnv = {}, kinds = workflows) {
   const fake = await FakeComfyUI.start({ stepMs: 1, ...options });
   const log: { level: string; message: string }[] = [];
   const backend = new ComfyBackend({
     device: { name: 'gpu1', provider: 'comfyui', url: fake.url, concurrency: 1, authHeader: 'Authorization', authEnv: null, ...device },
     settings: config.comfyui,
-    workflows,
+    workflows: kinds,
     log: (level, message) => log.push({ level, message }),
     onChange: () => undefined,
     openSocket: openWebSocket,
@@ -101,6 +102,20 @@ describe('ComfyUI backend', () => {
     expect(fake.accepted[0]!.prompt['6']!.inputs).toMatchObject({ width: 512, height: 512, batch_size: 1 });
     expect(fake.accepted[0]!.prompt['7']!.inputs).toMatchObject({ shift: 3 });
     expect(backend.freeSlots).toBe(1);
+  });
+
+  it('runs a workflow of one’s own whose output is SaveImage, fetching its file with /view', async () => {
+    const dir = tempDir('own-workflow-');
+    const graph = JSON.parse(readFileSync(join(ROOT, 'config/workflows/draft.json'), 'utf8')) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    graph['10'] = { class_type: 'SaveImage', inputs: { images: ['9', 0], filename_prefix: 'zimage' } };
+    writeFileSync(join(dir, 'mine.json'), JSON.stringify(graph));
+    writeFileSync(join(dir, 'mine.bindings.yaml'), readFileSync(join(ROOT, 'config/workflows/draft.bindings.yaml'), 'utf8'));
+    const own = new Map([['draft', loadWorkflow('draft', join(dir, 'mine.json'))]] as const);
+    const { fake, backend } = await server({}, {}, {}, own);
+    const result = await collect(backend, draft({ seeds: [8] })).outcome;
+    expect(result.kind).toBe('done');
+    expect(Buffer.from(pixelsOf(result, 0)).equals(Buffer.from(drawPattern(8, 'a red fox', 512, 512).data))).toBe(true);
+    expect(fake.requests.get('GET /view')).toBe(1);
   });
 
   it('sends previews from the sampler when asked for', async () => {

@@ -27,7 +27,7 @@ export interface RunContext {
 
 /** How one prompt ended, as seen from the socket (and, after a reconnect, from /queue and /history). */
 type PromptEnd =
-  | { readonly kind: 'success'; readonly images: readonly ImageFrame[]; readonly files: readonly FileRef[] }
+  | { readonly kind: 'success'; readonly promptId: string; readonly images: readonly ImageFrame[]; readonly files: readonly FileRef[] }
   | { readonly kind: 'failed'; readonly error: EngineError }
   | { readonly kind: 'lost'; readonly why: string }
   | { readonly kind: 'interrupted' }
@@ -111,7 +111,7 @@ export class PromptRun {
         watch.started = true;
         watch.node = message.data.node;
         // An older server's only end signal: the prompt left the executor (an error would have come first).
-        if (message.data.node === null) watch.resolve({ kind: 'success', images: watch.images, files: watch.files });
+        if (message.data.node === null) watch.resolve({ kind: 'success', promptId: watch.promptId, images: watch.images, files: watch.files });
         break;
       case 'progress':
         if (message.data.node === undefined || message.data.node === this.#ctx.workflow.sampler) this.#onStep(watch, message.data.value, message.data.max);
@@ -120,7 +120,7 @@ export class PromptRun {
         if (message.data.node === this.#ctx.workflow.output.node) watch.files.push(...(message.data.output?.images ?? []));
         break;
       case 'execution_success':
-        watch.resolve({ kind: 'success', images: watch.images, files: watch.files });
+        watch.resolve({ kind: 'success', promptId: watch.promptId, images: watch.images, files: watch.files });
         break;
       case 'execution_error': {
         const { node_id: node, node_type: type, exception_message: text } = message.data;
@@ -336,8 +336,8 @@ export class PromptRun {
         return;
       }
       const files = entry.outputs?.[this.#ctx.workflow.output.node]?.images ?? [];
-      if (this.#ctx.workflow.output.classType !== 'SaveImageWebsocket') watch.resolve({ kind: 'success', images: [], files });
-      else if (watch.images.length > 0) watch.resolve({ kind: 'success', images: watch.images, files: [] });
+      if (this.#ctx.workflow.output.classType !== 'SaveImageWebsocket') watch.resolve({ kind: 'success', promptId: watch.promptId, images: [], files });
+      else if (watch.images.length > 0) watch.resolve({ kind: 'success', promptId: watch.promptId, images: watch.images, files: [] });
       else watch.resolve({ kind: 'missed' });
     } catch (error) {
       watch.resolve({ kind: 'lost', why: `${this.#ctx.server} cannot be reached (${(error as Error).message})` });
@@ -375,8 +375,10 @@ export class PromptRun {
       const frame = end.images[end.images.length - 1];
       if (frame && frame.format !== 'png') throw this.#badOutput('the output came back as JPEG, not PNG');
       bytes = frame?.bytes;
-    } else if (end.files.length > 0) {
-      bytes = await this.#ctx.client.view(end.files[0]!);
+    } else {
+      // A cached output node may not announce its files again; the history has them.
+      const files = end.files.length > 0 ? end.files : ((await this.#ctx.client.history(end.promptId))?.outputs?.[workflow.output.node]?.images ?? []);
+      if (files.length > 0) bytes = await this.#ctx.client.view(files[0]!);
     }
     if (!bytes) throw this.#badOutput(`no image came back from node ${workflow.output.node}`);
     const scale = workflow.scale ?? 1;

@@ -110,6 +110,9 @@ describe('ComfyUI in the configuration', () => {
     expect(() => testConfig({ devices: [{ name: 'a', provider: 'tpu' }] } as never)).toThrow(/Invalid setting "devices\.0\.provider".*'comfyui'/);
     expect(() => testConfig({ devices: [{ name: 'a', provider: 'comfyui', url: 'http://x:1', threads: 2 }] } as never)).toThrow('Invalid setting "devices.0.threads"');
     expect(() => testConfig({ devices: [{ name: 'a', provider: 'cpu' }, { name: 'a', provider: 'comfyui', url: 'http://x:1' }] } as never)).toThrow('the device name "a" is used twice');
+    expect(() => loadConfig({ root: ROOT, env: { COMFYUI_URL: 'http://me:hunter2@gpu:8188' }, overrideFile: null })).toThrow(
+      'Invalid setting "devices.0.url" (from environment variable COMFYUI_URL): must not hold credentials; use authHeader and authEnv; got "http://[redacted]@gpu:8188"',
+    );
   });
 
   it('a local device keeps the roles no server is configured for; the server’s roles take their models from the workflows', () => {
