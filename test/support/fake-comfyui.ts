@@ -91,6 +91,8 @@ export class FakeComfyUI {
   #alive = false;
   #worker: Promise<void> | undefined;
   #paused: { promise: Promise<void>; resume: () => void } | undefined;
+  /** The node executing now (server.last_node_id). */
+  #lastNode: string | undefined;
   stepMs: number;
   /** Every prompt POST /prompt accepted, in order. */
   readonly accepted: { promptId: string; clientId: string | undefined; prompt: QueueItem['prompt'] }[] = [];
@@ -241,6 +243,8 @@ export class FakeComfyUI {
     });
     ws.on('error', () => undefined);
     this.#sendJson('status', { status: this.#queueInfo(), sid }, sid);
+    // "On reconnect if we are the currently executing client send the current node" (server.py), without a prompt id.
+    if (this.#running?.extra.client_id === sid && this.#lastNode !== undefined) this.#sendJson('executing', { node: this.#lastNode }, sid);
   }
 
   #queueInfo(): { exec_info: { queue_remaining: number } } {
@@ -497,6 +501,7 @@ export class FakeComfyUI {
     for (const id of order) {
       const node = item.prompt[id]!;
       try {
+        this.#lastNode = id;
         if (sid !== undefined) this.#sendJson('executing', { node: id, display_node: id, prompt_id: item.promptId }, sid);
         const failure = this.#failNext.get(node.class_type);
         if (failure !== undefined) {
@@ -533,6 +538,7 @@ export class FakeComfyUI {
         break;
       }
     }
+    this.#lastNode = undefined;
     if (status === 'success') add('execution_success', { prompt_id: item.promptId });
     this.#history.set(item.promptId, {
       prompt: [item.number, item.promptId, item.prompt, item.extra, item.outputs],

@@ -238,6 +238,18 @@ describe('ComfyUI backend', () => {
     expect(backend.stats().restarts).toBe(1);
   });
 
+  it('delivers a prompt that started while the socket was down (its start and maybe its image missed)', async () => {
+    const { fake, backend } = await server({ stepMs: 10 });
+    fake.pause();
+    const run = collect(backend, draft({ seeds: [2] }));
+    await waitUntil(() => fake.pendingPrompts.length === 1);
+    fake.dropSockets();
+    fake.resume();
+    const result = await run.outcome;
+    expect(result.kind).toBe('done');
+    expect(Buffer.from(pixelsOf(result, 0)).equals(Buffer.from(drawPattern(2, 'a red fox', 512, 512).data))).toBe(true);
+  });
+
   it('reports a job as lost when its server dies mid-run, and recovers the slot when the server is back', async () => {
     const { fake, backend, log } = await server();
     fake.hangNext();

@@ -68,7 +68,6 @@ export class PromptRun {
   #step = 0;
   #total = 0;
   readonly #stepMs: number[] = [];
-  readonly #promptIds = new Set<string>();
 
   constructor(ctx: RunContext, spec: JobSpec) {
     this.#ctx = ctx;
@@ -78,11 +77,6 @@ export class PromptRun {
         ? { kind: 'lost', error: engineError('backend-lost', error.message, { backend: ctx.server }) }
         : { kind: 'failed', error: this.#asError(error) },
     );
-  }
-
-  /** Whether an event of this prompt id is this run's. */
-  owns(promptId: string | undefined): boolean {
-    return promptId !== undefined && this.#promptIds.has(promptId);
   }
 
   /** Whether its prompt is the one the server executes now (binary frames carry no prompt id). */
@@ -101,6 +95,11 @@ export class PromptRun {
   onMessage(message: ComfyMessage): void {
     const watch = this.#watch;
     if (!watch || watch.settled || message.type === 'other' || message.type === 'status') return;
+    // On a reconnect ComfyUI tells its running prompt's client which node executes, without the prompt id.
+    if (message.type === 'executing' && message.data.prompt_id === undefined && message.data.node !== null && watch.started) {
+      watch.node = message.data.node;
+      return;
+    }
     if (!('prompt_id' in message.data) || message.data.prompt_id !== watch.promptId) return;
     this.#armHung(watch);
     switch (message.type) {
@@ -144,7 +143,10 @@ export class PromptRun {
     if (frame.promptId !== undefined && frame.promptId !== watch.promptId) return;
     this.#armHung(watch);
     const node = frame.node ?? watch.node;
-    if (this.#ctx.workflow.output.classType === 'SaveImageWebsocket' && node === this.#ctx.workflow.output.node) {
+    // Sampler previews are JPEG, SaveImageWebsocket's images PNG: when the executing node was missed (a reconnect),
+    // the format tells them apart.
+    const fromOutput = node === this.#ctx.workflow.output.node || (node === null && frame.format === 'png');
+    if (this.#ctx.workflow.output.classType === 'SaveImageWebsocket' && fromOutput) {
       watch.images.push(frame);
       return;
     }
@@ -229,7 +231,6 @@ export class PromptRun {
   /** Queues one prompt and waits for its end. */
   async #runPrompt(candidate: number, graph: ReturnType<typeof buildPrompt>): Promise<PromptEnd> {
     const promptId = randomUUID();
-    this.#promptIds.add(promptId);
     let resolve!: (end: PromptEnd) => void;
     const ended = new Promise<PromptEnd>((r) => {
       resolve = r;
@@ -263,9 +264,7 @@ export class PromptRun {
     }
     if (!this.#ctx.client.socketOpen && !watch.settled) this.onSocket(false);
     if (this.#cancelled && !watch.settled) void this.#stopPrompt(watch, { kind: 'interrupted' });
-    const end = await ended;
-    this.#promptIds.delete(promptId);
-    return end;
+    return ended;
   }
 
   #queueFailure(error: unknown): PromptEnd {
@@ -320,6 +319,8 @@ export class PromptRun {
       const queue = await client.queue();
       if (watch.settled) return;
       if (queue.running.includes(watch.promptId) || queue.pending.includes(watch.promptId)) {
+        // It may have started while the socket was down (its execution_start missed).
+        if (queue.running.includes(watch.promptId)) watch.started = true;
         this.#armHung(watch);
         return;
       }
