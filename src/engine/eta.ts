@@ -57,7 +57,8 @@ export interface Slot {
 
 /**
  * The same over backends of different speeds that may not serve every job: each job in order takes the slot, among
- * those whose backend serves it, where it would finish first, and starts when that slot is free. A job no slot
+ * those whose backend serves it, where it would finish first (the earlier start between equal finishes), and starts
+ * when that slot is free. A job no slot
  * serves (its servers are down) is placed as if any could take it.
  */
 export function startTimesOnSlots<J>(slots: Slot[], jobs: readonly J[], duration: (job: J, backend: string) => number, serves: (job: J, backend: string) => boolean): number[] {
@@ -68,7 +69,8 @@ export function startTimesOnSlots<J>(slots: Slot[], jobs: readonly J[], duration
     let bestEnd = Infinity;
     for (const slot of candidates.length > 0 ? candidates : slots) {
       const end = slot.freeAt + duration(job, slot.backend);
-      if (end < bestEnd) {
+      // The earliest finish; between equal finishes, the earlier start.
+      if (end < bestEnd || (end === bestEnd && best !== undefined && slot.freeAt < best.freeAt)) {
         bestEnd = end;
         best = slot;
       }
