@@ -16,6 +16,10 @@ export interface ButtonSpec {
   readonly ownerOnly: boolean;
 }
 
+/** A result's menu: its id names the job only; the option chosen is the action. */
+export const menuId = (jobId: string): string => `z:menu:${jobId}`;
+export const isMenuId = (id: string): boolean => id.startsWith('z:menu:');
+
 export function buttonId(action: ButtonAction, jobId: string, index?: number): string {
   return index === undefined ? `z:${action}:${jobId}` : `z:${action}:${jobId}:${index}`;
 }

@@ -66,6 +66,11 @@ export type CommandRequest =
   | { readonly kind: 'cancel'; readonly jobId: string }
   | { readonly kind: 'delete'; readonly jobId: string };
 
+/** The commands that make a job. */
+export type JobCommand = Extract<CommandRequest, { kind: 'draft' | 'refine' | 'edit' | 'vary' | 'reroll' }>;
+/** What a job's owner (or an admin) may do to it. */
+export type OwnerAction = Extract<CommandRequest, { kind: 'cancel' | 'delete' }>;
+
 /** A command whose text was read: grammar checked, flags parsed, attachments' declared sizes checked. */
 export type ParsedCommand =
   | { readonly kind: 'draft'; readonly prompt: string; readonly options: CommandOptions }

@@ -4,7 +4,7 @@ import { startFakeEngine, testConfig } from '../../../test/support/fakes.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { createLogger } from '../../logging.ts';
 import { commandFromButton } from './buttons.ts';
-import type { Actor, CommandRequest, Place } from './command.ts';
+import type { Actor, CommandRequest, JobCommand, Place } from './command.ts';
 import { BotCore } from './core.ts';
 import { runCommand, type ChatPort, type CommandOutcome } from './flow.ts';
 import type { Reply } from './reply.ts';
@@ -41,7 +41,7 @@ function recordingPort(): { port: ChatPort<string>; said: string[]; opened: stri
   return { port, said, opened, replies };
 }
 
-async function run(core: BotCore, command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, actor: Actor): Promise<CommandOutcome & { said: string[]; replies: Reply[] }> {
+async function run(core: BotCore, command: JobCommand, actor: Actor): Promise<CommandOutcome & { said: string[]; replies: Reply[] }> {
   const { port, said, replies } = recordingPort();
   const outcome = await runCommand(core, port, command, { actor, place }, log);
   return { ...outcome, said, replies };
@@ -65,12 +65,11 @@ describe('BotCore', () => {
     const result = replies.at(-1)!;
     if (result.kind !== 'result') return;
     expect(result.text).toMatch(/fake · seed 42 · 8 steps · 64×64 · [\d.]+ s · job /);
-    expect(result.buttonRows.map((row) => row.map((b) => b.label))).toEqual([
-      ['Refine 1', 'Refine 2'],
-      ['Vary 1 · subtle', 'Vary 2 · subtle'],
-      ['Vary 1 · strong', 'Vary 2 · strong'],
-      ['Reroll', 'Delete'],
-    ]);
+    // One button per candidate for the common action, everything else in one menu.
+    expect(result.buttons.map((b) => b.label)).toEqual(['Refine 1', 'Refine 2']);
+    expect(result.menu?.options.map((o) => o.label)).toEqual(['Vary 1 · subtle', 'Vary 1 · strong', 'Vary 2 · subtle', 'Vary 2 · strong', 'Reroll', 'Delete']);
+    expect(result.votes).toEqual([0, 0]);
+    expect(result.votesLine).toBeNull();
     expect(result.image?.name).toMatch(/-grid\.png$/);
     expect(result.candidates).toHaveLength(2);
     const statuses = replies.filter((r) => r.kind === 'status');
@@ -102,14 +101,14 @@ describe('BotCore', () => {
     const { core } = await setup();
     const draft = await queued(await run(core, { kind: 'draft', text: 'a tall lighthouse --count 1 --seed 3' }, alice));
     const { port, opened } = recordingPort();
-    await queued(await runCommand(core, port, commandFromButton(`z:refine:${draft}:0`)! as Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, { actor: bob, place }, log));
+    await queued(await runCommand(core, port, commandFromButton(`z:refine:${draft}:0`)! as JobCommand, { actor: bob, place }, log));
     expect(opened).toEqual(['a tall lighthouse']);
   });
 
   it('turns buttons into jobs charged to whoever pressed them, linked to their parent', async () => {
     const { core, engine } = await setup();
     const parent = await queued(await run(core, { kind: 'draft', text: 'a cat --count 2 --seed 5' }, alice));
-    const press = (id: string): Exclude<CommandRequest, { kind: 'cancel' | 'delete' }> => commandFromButton(id) as Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>;
+    const press = (id: string): JobCommand => commandFromButton(id) as JobCommand;
 
     const vary = await queued(await run(core, press(`z:vary-subtle:${parent}:1`), bob));
     const varyRecord = engine.history.get(vary)!;

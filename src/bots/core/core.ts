@@ -8,7 +8,7 @@ import type { Logger } from '../../logging.ts';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import { fail, ok, type Result } from '../../result.ts';
 import { precheckDownload, type FetchPolicy } from './attachments.ts';
-import { scopeOf, type Actor, type CommandRequest, type ImageSource, type Locale, type ParsedCommand, type Place, type Who } from './command.ts';
+import { type Actor, type CommandRequest, type ImageSource, type JobCommand, type Locale, type ParsedCommand, type Place, scopeOf, type Who } from './command.ts';
 import { requestFor } from './requests.ts';
 import type { UserError } from './errors.ts';
 import { parseCommandText } from './grammar.ts';
@@ -102,7 +102,7 @@ export class BotCore {
   }
 
   /** The text and options of a job command, and what can be known of its attachments without downloading them. */
-  parse(command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>, fetchPolicy?: FetchPolicy): Resolved<ParsedCommand> {
+  parse(command: JobCommand, fetchPolicy?: FetchPolicy): Resolved<ParsedCommand> {
     if (this.paused) return fail({ code: 'shutting-down', message: 'paused' });
     switch (command.kind) {
       case 'vary':

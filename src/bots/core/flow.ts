@@ -1,6 +1,6 @@
 import type { Logger } from '../../logging.ts';
 import type { FetchPolicy } from './attachments.ts';
-import type { CommandRequest, Who } from './command.ts';
+import type { CommandRequest, JobCommand, Who } from './command.ts';
 import type { BotCore, ShownJob, SubmittedJob } from './core.ts';
 import { INTERNAL_ERROR, type UserError } from './errors.ts';
 import type { ReplySink } from './reply.ts';
@@ -38,7 +38,7 @@ export type CommandOutcome = { readonly kind: 'refused'; readonly error: UserErr
 export async function runCommand<D>(
   core: BotCore,
   port: ChatPort<D>,
-  command: Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>,
+  command: JobCommand,
   who: Who,
   log: Logger,
 ): Promise<CommandOutcome> {

@@ -27,7 +27,26 @@ describe('render', () => {
       '1 of 4 candidates could not be checked (the content filter is unavailable), so they are not shown.',
     ]);
     // No buttons for what was not delivered.
-    expect(reply.buttonRows[0]!.map((b) => b.label)).toEqual(['Refine 1', 'Refine 4']);
+    expect(reply.buttons.map((b) => b.label)).toEqual(['Refine 1', 'Refine 4']);
+    expect(reply.menu!.options.map((o) => o.id)).toEqual([
+      'z:vary-subtle:job1:0',
+      'z:vary-strong:job1:0',
+      'z:vary-subtle:job1:3',
+      'z:vary-strong:job1:3',
+      'z:reroll:job1',
+      'z:delete:job1',
+    ]);
+  });
+
+  it('counts votes per candidate and says them in a line, none before anyone voted', () => {
+    const images = [image(0, allowed), image(1, allowed), image(2, allowed), image(3, allowed)];
+    const voted = renderResult(result(images), { ...view, votes: [2, 0, 1, 0] });
+    if (voted.kind !== 'result') throw new Error(voted.kind);
+    expect(voted.votes).toEqual([2, 0, 1, 0]);
+    expect(voted.votesLine).toBe('Votes: #1 ×2 · #3 ×1');
+    const zh = renderResult(result(images), { ...view, locale: 'zh-CN', votes: [0, 3] });
+    expect(zh).toMatchObject({ votes: [0, 3, 0, 0], votesLine: '投票：#2 ×3' });
+    expect(renderResult(result(images), view)).toMatchObject({ votes: [0, 0, 0, 0], votesLine: null });
   });
 
   it('closes a fully withheld job with the reason', () => {

@@ -2,9 +2,9 @@ import type { Role } from '../../config/schema.ts';
 import type { JobEvent, JobResult } from '../../engine/job-handle.ts';
 import type { ModerationVerdict } from '../../moderation/verdict.ts';
 import { describeNoise } from '../../engine/noise-spec.ts';
-import { buttonId, type ButtonAction } from './buttons.ts';
+import { buttonId, menuId, type ButtonAction } from './buttons.ts';
 import type { Locale } from './command.ts';
-import type { Reply, ReplyButton, ReplyImage } from './reply.ts';
+import type { Reply, ReplyButton, ReplyImage, ReplyMenu, ReplyMenuOption } from './reply.ts';
 import { errorText, formatEta, roleName, text } from './texts.ts';
 
 /** What rendering a job needs to know besides its events. */
@@ -14,6 +14,8 @@ export interface JobView {
   readonly role: Role;
   readonly prompt: string;
   readonly locale: Locale;
+  /** Votes per candidate index, for a result. */
+  readonly votes?: readonly number[];
 }
 
 const PROGRESS_CELLS = 10;
@@ -93,12 +95,7 @@ export function renderResult(result: JobResult, view: JobView): Reply {
   if (anySpoiler) notes.push(text(locale, 'result.spoiler'));
   for (const cut of meta.truncated) notes.push(text(locale, 'result.truncated', { kept: cut.kept, tokens: cut.tokens }));
   const delivered = result.images.filter((i) => !i.withheld).map((i) => i.index);
-  const rows: ReplyButton[][] = [
-    delivered.map((i) => button(locale, 'refine', jobId, i)),
-    delivered.map((i) => button(locale, 'vary-subtle', jobId, i)),
-    delivered.map((i) => button(locale, 'vary-strong', jobId, i)),
-    [button(locale, 'reroll', jobId), button(locale, 'delete', jobId)],
-  ].filter((row) => row.length > 0);
+  const votes = result.images.map((i) => view.votes?.[i.index] ?? 0);
   const seeds = result.images.length === 1 ? describeNoise(result.images[0]!.noise) : String(meta.seed);
   return {
     kind: 'result',
@@ -118,8 +115,36 @@ export function renderResult(result: JobResult, view: JobView): Reply {
     notes,
     image,
     candidates,
-    buttonRows: rows,
+    ...controls(locale, jobId, delivered),
+    votes,
+    votesLine: votesLine(locale, votes),
   };
+}
+
+/**
+ * A result's controls, read at a glance: one button per delivered candidate for the common action (Refine n), and
+ * one menu for the rest (Vary n subtle or strong, Reroll, Delete). Four candidates make 4 buttons and a menu of 10,
+ * within Discord's 5 × 5 components and Slack's block limits; every id names its job, so all work after a restart.
+ */
+function controls(locale: Locale, jobId: string, delivered: readonly number[]): { buttons: ReplyButton[]; menu: ReplyMenu } {
+  const option = (action: ButtonAction, index?: number): ReplyMenuOption => {
+    const { id, label, ownerOnly } = button(locale, action, jobId, index);
+    return { id, action, label, ownerOnly };
+  };
+  return {
+    buttons: delivered.map((i) => button(locale, 'refine', jobId, i)),
+    menu: {
+      id: menuId(jobId),
+      placeholder: text(locale, 'controls.more'),
+      options: [...delivered.flatMap((i) => [option('vary-subtle', i), option('vary-strong', i)]), option('reroll'), option('delete')],
+    },
+  };
+}
+
+/** "Votes: #1 ×2 · #3 ×1", or null before anyone voted. */
+function votesLine(locale: Locale, votes: readonly number[]): string | null {
+  const parts = votes.flatMap((count, index) => (count > 0 ? [text(locale, 'result.votes.entry', { n: index + 1, count })] : []));
+  return parts.length > 0 ? text(locale, 'result.votes', { votes: parts.join(' · ') }) : null;
 }
 
 /** blocked / failed / cancelled → one closing line. */

@@ -20,6 +20,22 @@ export interface ReplyButton {
   readonly ownerOnly: boolean;
 }
 
+/** One entry of a result's menu: an action id as a button would carry it. */
+export interface ReplyMenuOption {
+  readonly id: string;
+  readonly action: ButtonAction;
+  readonly label: string;
+  readonly ownerOnly: boolean;
+}
+
+/** The rarer actions of a result, in one menu (a select), so the result reads at a glance. */
+export interface ReplyMenu {
+  /** Not an action itself: the chosen option's id is. */
+  readonly id: string;
+  readonly placeholder: string;
+  readonly options: readonly ReplyMenuOption[];
+}
+
 export type Reply =
   | {
       readonly kind: 'status';
@@ -50,7 +66,18 @@ export type Reply =
       readonly image: ReplyImage | null;
       /** Each delivered candidate on its own (full size), by candidate index. */
       readonly candidates: readonly (ReplyImage | null)[];
-      readonly buttonRows: readonly (readonly ReplyButton[])[];
+      /** The common action, one per delivered candidate (Refine n). */
+      readonly buttons: readonly ReplyButton[];
+      /** Everything else (Vary n, Reroll, Delete…). */
+      readonly menu: ReplyMenu | null;
+      /** Votes per candidate index (0 where none); `votesLine` says it in words. */
+      readonly votes: readonly number[];
+      readonly votesLine: string | null;
+      /**
+       * Only the words and controls changed (votes came in): the images are not repeated (`image` null, no
+       * candidates) and the message keeps the ones it shows.
+       */
+      readonly refresh?: boolean;
     }
   | { readonly kind: 'final'; readonly jobId: string; readonly outcome: 'blocked' | 'failed' | 'cancelled'; readonly text: string }
   /** A refusal: shown only to the person who asked, where the platform allows it. */

@@ -1,5 +1,6 @@
-import type { ButtonInteraction, Interaction, Message, RepliableInteraction } from 'discord.js';
+import type { ButtonInteraction, Interaction, Message, RepliableInteraction, StringSelectMenuInteraction } from 'discord.js';
 import type { Runtime } from '../../runtime.ts';
+import { isMenuId } from '../core/buttons.ts';
 import { INTERNAL_ERROR } from '../core/errors.ts';
 import { runCommand } from '../core/flow.ts';
 import { errorText } from '../core/texts.ts';
@@ -89,6 +90,8 @@ export class DiscordBot {
     if (interaction.isChatInputCommand()) return this.#slash.get(interaction.commandName)?.handle(ctx, optionReader(interaction)) ?? unknown;
     if (interaction.isMessageContextMenuCommand()) return this.#menus.get(interaction.commandName)?.handle(ctx, messageView(interaction.targetMessage)) ?? unknown;
     if (interaction.isButton() && isJobButtonId(interaction.customId)) return handleJobButton(ctx, interaction.customId);
+    // The result's menu: the option chosen is the id a button would carry.
+    if (interaction.isStringSelectMenu() && isMenuId(interaction.customId)) return handleJobButton(ctx, interaction.values[0] ?? '');
     if (interaction.isModalSubmit() && isEditFormId(interaction.customId)) return handleEditForm(ctx, interaction.customId, formFields(interaction));
     return undefined;
   }
@@ -106,7 +109,7 @@ export class DiscordBot {
         await interaction.showModal(intent.modal);
         return;
       case 'owner-action':
-        if (!interaction.isButton()) return;
+        if (!interaction.isButton() && !interaction.isStringSelectMenu()) return;
         return this.#ownerAction(interaction, intent.command);
       case 'job': {
         const place = placeOf(interaction.channelId ?? '', interaction.guildId, interaction.channel);
@@ -116,7 +119,7 @@ export class DiscordBot {
     }
   }
 
-  async #ownerAction(interaction: ButtonInteraction, command: OwnerAction): Promise<void> {
+  async #ownerAction(interaction: ButtonInteraction | StringSelectMenuInteraction, command: OwnerAction): Promise<void> {
     const { runtime, transport } = this.#deps;
     const actor = actorOf(interaction);
     const who = { actor, place: placeOf(interaction.channelId, interaction.guildId, interaction.channel) };

@@ -1,14 +1,14 @@
 import type { APIModalInteractionResponseCallbackData } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
-import type { CommandRequest, Locale } from '../core/command.ts';
+import type { JobCommand, Locale, OwnerAction } from '../core/command.ts';
+
+export type { JobCommand, OwnerAction } from '../core/command.ts';
 import type { EditForms } from './edit-forms.ts';
 
 /**
  * What a handler decides, as data: handlers are plain functions of a context object that never call Discord; the
  * bot (discord-bot.ts) carries out the decision — deferral, the core's flow, error replies — in one place.
  */
-export type JobCommand = Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>;
-export type OwnerAction = Extract<CommandRequest, { kind: 'cancel' | 'delete' }>;
 
 export type Intent =
   /** Start a job: public status card, then the result. */

@@ -30,7 +30,17 @@ function result(fields: Partial<Extract<Reply, { kind: 'result' }>> = {}): Extra
     notes: [],
     image: { name: 'abcd1234-grid.png', png: Buffer.from('png-bytes'), spoiler: false, alt: 'a red fox' },
     candidates: [],
-    buttonRows: [[button('z:refine:abcd1234:0', 'primary', 'Refine 1')], [button('z:reroll:abcd1234'), button('z:delete:abcd1234', 'danger', 'Delete')]],
+    buttons: [button('z:refine:abcd1234:0', 'primary', 'Refine 1')],
+    menu: {
+      id: 'z:menu:abcd1234',
+      placeholder: 'Vary, reroll, delete…',
+      options: [
+        { id: 'z:reroll:abcd1234', action: 'reroll', label: 'Reroll', ownerOnly: false },
+        { id: 'z:delete:abcd1234', action: 'delete', label: 'Delete', ownerOnly: true },
+      ],
+    },
+    votes: [0],
+    votesLine: null,
     ...fields,
   };
 }
@@ -67,17 +77,36 @@ describe('renderReply', () => {
     expect(renderReply(status({ phase: 'running', text: line }), 'en').content).toBe(`> a red fox\n${line}`);
   });
 
-  it('renders a result: the image as a file, notes, the footer as subtext and the button rows', () => {
-    const message = renderReply(result({ notes: ['1 of 2 candidates were withheld by the content filter.'] }), 'en');
-    expect(message.content).toBe('> a red fox\n1 of 2 candidates were withheld by the content filter.\n-# fixture · seed 42 · 8 steps · 64×64 · 0.4 s · job abcd1234');
+  it('renders a result: the image as a file, notes, votes and the footer as subtext, a row of buttons and the menu', () => {
+    const message = renderReply(result({ notes: ['1 of 2 candidates were withheld by the content filter.'], votesLine: 'Votes: #1 ×2' }), 'en');
+    expect(message.content).toBe('> a red fox\n1 of 2 candidates were withheld by the content filter.\n-# Votes: #1 ×2\n-# fixture · seed 42 · 8 steps · 64×64 · 0.4 s · job abcd1234');
     expect(message.files).toEqual([{ name: 'abcd1234-grid.png', data: Buffer.from('png-bytes'), description: 'a red fox', spoiler: false }]);
-    expect(message.components.map((row) => row.components.map((b) => [b.custom_id, b.style]))).toEqual([
-      [['z:refine:abcd1234:0', ButtonStyle.Primary]],
-      [
-        ['z:reroll:abcd1234', ButtonStyle.Secondary],
-        ['z:delete:abcd1234', ButtonStyle.Danger],
-      ],
+    expect(message.components).toEqual([
+      { type: ComponentType.ActionRow, components: [{ type: ComponentType.Button, custom_id: 'z:refine:abcd1234:0', label: 'Refine 1', style: ButtonStyle.Primary }] },
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.StringSelect,
+            custom_id: 'z:menu:abcd1234',
+            placeholder: 'Vary, reroll, delete…',
+            options: [
+              { label: 'Reroll', value: 'z:reroll:abcd1234' },
+              { label: 'Delete', value: 'z:delete:abcd1234' },
+            ],
+          },
+        ],
+      },
     ]);
+    expect(message.keepFiles).toBe(false);
+  });
+
+  it('re-renders a result whose votes changed without its files: the edit keeps the attachments it has', () => {
+    const message = renderReply(result({ image: null, refresh: true, votesLine: 'Votes: #1 ×1' }), 'en');
+    expect(message.keepFiles).toBe(true);
+    expect(message.content).toContain('-# Votes: #1 ×1');
+    expect(messageBody(message).json).not.toHaveProperty('attachments');
+    expect(messageBody(renderReply(result(), 'en')).json.attachments).toHaveLength(1);
   });
 
   it('puts a flagged image behind a spoiler (SPOILER_ file name)', () => {
@@ -115,7 +144,7 @@ describe('buttonRows', () => {
     expect(buttonRows([seven]).map((row) => row.components.length)).toEqual([5, 2]);
     const many = Array.from({ length: 7 }, () => [button('z:reroll:abcd1234')]);
     expect(buttonRows(many)).toHaveLength(LIMITS.rows);
-    expect(buttonRows([[button('z:reroll:abcd1234', 'primary', 'x'.repeat(100))]])[0]!.components[0]!.label).toHaveLength(LIMITS.label);
+    expect((buttonRows([[button('z:reroll:abcd1234', 'primary', 'x'.repeat(100))]])[0]!.components[0] as { label: string }).label).toHaveLength(LIMITS.label);
   });
 });
 

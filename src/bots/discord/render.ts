@@ -5,11 +5,11 @@ import {
   time,
   TimestampStyles,
   type APIActionRowComponent,
-  type APIButtonComponentWithCustomId,
+  type APIComponentInMessageActionRow,
   type RawFile,
 } from 'discord.js';
 import type { Locale } from '../core/command.ts';
-import type { Reply, ReplyButton, ReplyImage } from '../core/reply.ts';
+import type { Reply, ReplyButton, ReplyImage, ReplyMenu } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
 
 /**
@@ -24,18 +24,21 @@ export interface RenderedFile {
   readonly spoiler: boolean;
 }
 
-export type ButtonRow = APIActionRowComponent<APIButtonComponentWithCustomId>;
+/** A row of buttons, or of one select menu. */
+export type ComponentRow = APIActionRowComponent<APIComponentInMessageActionRow>;
 
 export interface RenderedMessage {
   readonly content: string;
   readonly files: readonly RenderedFile[];
-  readonly components: readonly ButtonRow[];
+  readonly components: readonly ComponentRow[];
   /** Only the person who asked sees it (refusals). */
   readonly ephemeral: boolean;
+  /** An edit that leaves the message's attachments as they are (a result whose votes changed). */
+  readonly keepFiles?: boolean;
 }
 
-/** Discord's limits (message content, buttons per row, rows per message, label and alt-text lengths). */
-export const LIMITS = { content: 2000, buttonsPerRow: 5, rows: 5, label: 80, description: 1024 } as const;
+/** Discord's limits (message content, buttons per row, rows per message, label and alt-text lengths, menu options). */
+export const LIMITS = { content: 2000, buttonsPerRow: 5, rows: 5, label: 80, description: 1024, menuOptions: 25, placeholder: 150 } as const;
 const PROMPT_SHOWN = 600;
 
 /** Every message the bot sends pings nobody, whatever the prompt says (`@everyone`, `<@id>`, `<@&role>`). */
@@ -65,8 +68,8 @@ function withPrompt(prompt: string, lines: readonly string[]): string {
   return clip(quote ? `${quote}\n${rest}` : rest, LIMITS.content);
 }
 
-export function buttonRows(rows: readonly (readonly ReplyButton[])[]): ButtonRow[] {
-  const out: ButtonRow[] = [];
+export function buttonRows(rows: readonly (readonly ReplyButton[])[]): ComponentRow[] {
+  const out: ComponentRow[] = [];
   for (const row of rows) {
     for (let i = 0; i < row.length; i += LIMITS.buttonsPerRow) {
       out.push({
@@ -81,6 +84,21 @@ export function buttonRows(rows: readonly (readonly ReplyButton[])[]): ButtonRow
     }
   }
   return out.slice(0, LIMITS.rows);
+}
+
+/** The result's menu as a row of its own: the option chosen carries the action's id, as a button would. */
+function menuRow(menu: ReplyMenu): ComponentRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      {
+        type: ComponentType.StringSelect,
+        custom_id: menu.id,
+        placeholder: clip(menu.placeholder, LIMITS.placeholder),
+        options: menu.options.slice(0, LIMITS.menuOptions).map((o) => ({ label: clip(o.label, LIMITS.label), value: o.id })),
+      },
+    ],
+  };
 }
 
 function file(image: ReplyImage): RenderedFile {
@@ -116,12 +134,13 @@ export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
         ephemeral: false,
       };
     case 'result': {
-      const lines = [...reply.notes, `-# ${reply.text}`];
+      const lines = [...reply.notes, ...(reply.votesLine ? [`-# ${reply.votesLine}`] : []), `-# ${reply.text}`];
       return {
         content: withPrompt(reply.prompt, lines),
         files: reply.image ? [file(reply.image)] : [],
-        components: buttonRows(reply.buttonRows),
+        components: [...buttonRows([reply.buttons]), ...(reply.menu ? [menuRow(reply.menu)] : [])].slice(0, LIMITS.rows),
         ephemeral: false,
+        keepFiles: reply.refresh === true,
       };
     }
     case 'final':
@@ -136,8 +155,9 @@ export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
 export interface MessageBody {
   readonly json: {
     readonly content: string;
-    readonly components: readonly ButtonRow[];
-    readonly attachments: readonly { readonly id: number; readonly filename: string; readonly description: string }[];
+    readonly components: readonly ComponentRow[];
+    /** Absent: an edit keeps the attachments the message has. */
+    readonly attachments?: readonly { readonly id: number; readonly filename: string; readonly description: string }[];
     readonly allowed_mentions: typeof NO_MENTIONS;
     readonly flags?: number;
     readonly message_reference?: { readonly message_id: string; readonly fail_if_not_exists: false };
@@ -156,7 +176,7 @@ export function messageBody(message: RenderedMessage, replyTo?: string): Message
     json: {
       content: message.content,
       components: message.components,
-      attachments: message.files.map((f, id) => ({ id, filename: f.name, description: f.description })),
+      ...(message.keepFiles ? {} : { attachments: message.files.map((f, id) => ({ id, filename: f.name, description: f.description })) }),
       allowed_mentions: NO_MENTIONS,
       ...(message.ephemeral ? { flags: EPHEMERAL } : {}),
       ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false as const } } : {}),

@@ -25,14 +25,18 @@ const result: Reply = {
   notes: ['1 of 2 candidates were withheld by the content filter.'],
   image: null,
   candidates: [],
-  buttonRows: [
-    [{ id: 'z:refine:job1:0', action: 'refine', label: 'Refine 1', style: 'primary', ownerOnly: false }],
-    [{ id: 'z:vary-subtle:job1:0', action: 'vary-subtle', label: 'Vary 1 · subtle', style: 'secondary', ownerOnly: false }],
-    [
-      { id: 'z:reroll:job1', action: 'reroll', label: 'Reroll', style: 'secondary', ownerOnly: false },
-      { id: 'z:delete:job1', action: 'delete', label: 'Delete', style: 'danger', ownerOnly: true },
+  buttons: [{ id: 'z:refine:job1:0', action: 'refine', label: 'Refine 1', style: 'primary', ownerOnly: false }],
+  menu: {
+    id: 'z:menu:job1',
+    placeholder: 'Vary, reroll, delete…',
+    options: [
+      { id: 'z:vary-subtle:job1:0', action: 'vary-subtle', label: 'Vary 1 · subtle', ownerOnly: false },
+      { id: 'z:reroll:job1', action: 'reroll', label: 'Reroll', ownerOnly: false },
+      { id: 'z:delete:job1', action: 'delete', label: 'Delete', ownerOnly: true },
     ],
-  ],
+  },
+  votes: [2, 0],
+  votesLine: 'Votes: #1 ×2',
 };
 
 describe('mrkdwn', () => {
@@ -71,19 +75,20 @@ describe('renderCard', () => {
       },
       {
         type: 'actions',
-        block_id: 'z-row-0',
+        block_id: 'z-actions',
         elements: [{ type: 'button', action_id: 'z:cancel:job1', value: 'z:cancel:job1', text: { type: 'plain_text', text: 'Cancel', emoji: true }, style: 'danger' }],
       },
     ]);
   });
 
-  it('renders a result: notes, footer and one actions block per button row, ids as action_id and value', () => {
+  it('renders a result: notes, votes, footer and one actions block of the buttons and the menu, ids as action_id and value', () => {
     const message = renderCard(result as Extract<Reply, { kind: 'result' }>, { ...en, by: null });
-    expect(message.blocks.map((b) => b.type)).toEqual(['section', 'section', 'context', 'actions', 'actions', 'actions']);
-    const rows = message.blocks.filter((b) => b.type === 'actions').map((b) => (b as { elements: { action_id: string; value: string; style?: string }[] }).elements);
-    expect(rows.map((r) => r.map((e) => e.action_id))).toEqual([['z:refine:job1:0'], ['z:vary-subtle:job1:0'], ['z:reroll:job1', 'z:delete:job1']]);
-    expect(rows.flat().every((e) => e.value === e.action_id)).toBe(true);
-    expect(rows.map((r) => r.map((e) => e.style))).toEqual([['primary'], [undefined], [undefined, 'danger']]);
+    expect(message.blocks.map((b) => b.block_id)).toEqual(['z-prompt', 'z-note-0', 'z-votes', 'z-status', 'z-actions']);
+    expect(JSON.stringify(message.blocks[2])).toContain('Votes: #1 ×2');
+    const [refine, menu] = (message.blocks[4] as unknown as { elements: Record<string, unknown>[] }).elements;
+    expect(refine).toEqual({ type: 'button', action_id: 'z:refine:job1:0', value: 'z:refine:job1:0', text: { type: 'plain_text', text: 'Refine 1', emoji: true }, style: 'primary' });
+    expect(menu).toMatchObject({ type: 'static_select', action_id: 'z:menu:job1', placeholder: { text: 'Vary, reroll, delete…' } });
+    expect((menu!.options as { value: string }[]).map((o) => o.value)).toEqual(['z:vary-subtle:job1:0', 'z:reroll:job1', 'z:delete:job1']);
     expect(message.text).toBe('a fox · mini · seed 42 · 8 steps · 64×64 · 0.4 s · job job1');
   });
 

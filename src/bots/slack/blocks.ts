@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { Locale } from '../core/command.ts';
 import { progressBar } from '../core/render.ts';
-import type { Reply, ReplyButton } from '../core/reply.ts';
+import type { Reply, ReplyButton, ReplyMenu } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
 import { clip, escapeMrkdwn, quote } from './mrkdwn.ts';
 
@@ -28,6 +28,7 @@ export type CardReply = Extract<Reply, { kind: 'status' | 'result' | 'final' }>;
 const BLOCK_TEXT = 2900;
 const FALLBACK_TEXT = 300;
 const BUTTON_TEXT = 75;
+const MENU_OPTIONS = 100;
 
 const mrkdwn = (body: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: body, verbatim: true });
 const section = (body: string, blockId?: string): types.SectionBlock => ({ type: 'section', ...(blockId ? { block_id: blockId } : {}), text: mrkdwn(body) });
@@ -43,8 +44,20 @@ function buttonElement(button: ReplyButton): types.Button {
   };
 }
 
-function actions(rows: readonly (readonly ReplyButton[])[]): types.ActionsBlock[] {
-  return rows.filter((row) => row.length > 0).map((row, i) => ({ type: 'actions', block_id: `z-row-${i}`, elements: row.map(buttonElement) }));
+/** The result's rarer actions: a static select whose option values are the ids buttons would carry. */
+function menuElement(menu: ReplyMenu): types.StaticSelect {
+  return {
+    type: 'static_select',
+    action_id: menu.id,
+    placeholder: { type: 'plain_text', text: menu.placeholder.slice(0, BUTTON_TEXT), emoji: true },
+    options: menu.options.slice(0, MENU_OPTIONS).map((o) => ({ text: { type: 'plain_text', text: o.label.slice(0, BUTTON_TEXT), emoji: true }, value: o.id })),
+  };
+}
+
+/** One actions block: the buttons, then the menu (Slack allows 25 elements per block). */
+function actions(buttons: readonly ReplyButton[], menu: ReplyMenu | null = null): types.ActionsBlock[] {
+  const elements: (types.Button | types.StaticSelect)[] = [...buttons.map(buttonElement), ...(menu ? [menuElement(menu)] : [])];
+  return elements.length > 0 ? [{ type: 'actions', block_id: 'z-actions', elements }] : [];
 }
 
 function byLine(ctx: CardContext): string[] {
@@ -71,7 +84,7 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
     case 'status':
       return {
         text: fallback(reply.text),
-        blocks: [...prompt, context([escapeMrkdwn(reply.text), ...byLine(ctx)], 'z-status'), ...actions([reply.buttons])],
+        blocks: [...prompt, context([escapeMrkdwn(reply.text), ...byLine(ctx)], 'z-status'), ...actions(reply.buttons)],
       };
     case 'result':
       return {
@@ -79,8 +92,9 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
         blocks: [
           ...prompt,
           ...reply.notes.map((note, i) => section(clip(escapeMrkdwn(note), BLOCK_TEXT), `z-note-${i}`)),
+          ...(reply.votesLine ? [context([escapeMrkdwn(reply.votesLine)], 'z-votes')] : []),
           context([clip(escapeMrkdwn(reply.text), BLOCK_TEXT), ...byLine(ctx)], 'z-status'),
-          ...actions(reply.buttonRows),
+          ...actions(reply.buttons, reply.menu),
         ],
       };
     case 'final':

@@ -3,7 +3,7 @@ import type { JobHandle } from '../../engine/job-handle.ts';
 import type { ResumeDecision } from '../../engine/recovery.ts';
 import type { Logger } from '../../logging.ts';
 import type { FetchPolicy } from '../core/attachments.ts';
-import type { CommandRequest, Who } from '../core/command.ts';
+import type { CommandRequest, JobCommand, OwnerAction, Who } from '../core/command.ts';
 import { readDelivery, type BotCore } from '../core/core.ts';
 import { runCommand, type ChatPort } from '../core/flow.ts';
 import { errorText, text } from '../core/texts.ts';
@@ -12,8 +12,6 @@ import type { JobCards } from './job-cards.ts';
 import { tell, PLATFORM } from './middleware.ts';
 import type { Notifier } from './notify.ts';
 
-export type JobCommand = Exclude<CommandRequest, { kind: 'cancel' | 'delete' }>;
-type OwnerAction = Extract<CommandRequest, { kind: 'cancel' | 'delete' }>;
 
 /** Where a new job's card goes, and how to tell the asker something privately. */
 export interface Origin {

@@ -71,7 +71,10 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
         notes: [],
         grid: null,
         candidates: [],
-        buttonRows: [reply.buttons.map(cardButton)],
+        buttons: reply.buttons.map(cardButton),
+        menu: null,
+        votes: [],
+        votesLine: null,
       };
     case 'result':
       return {
@@ -88,10 +91,17 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
           spoiler: image?.spoiler ?? false,
           alt: image?.alt ?? '',
         })),
-        buttonRows: reply.buttonRows.map((row) => row.map(cardButton)),
+        buttons: reply.buttons.map(cardButton),
+        menu: reply.menu && {
+          id: reply.menu.id,
+          placeholder: reply.menu.placeholder,
+          options: reply.menu.options.map((o) => ({ ...o, style: o.action === 'delete' ? ('danger' as const) : ('secondary' as const) })),
+        },
+        votes: reply.votes,
+        votesLine: reply.votesLine,
       };
     case 'final':
-      return { ...base, state: 'final', status: null, outcome: reply.outcome, notes: [], grid: null, candidates: [], buttonRows: [] };
+      return { ...base, state: 'final', status: null, outcome: reply.outcome, notes: [], grid: null, candidates: [], buttons: [], menu: null, votes: [], votesLine: null };
   }
 }
 

@@ -116,7 +116,13 @@ export interface Card {
   /** The grid (several candidates) or null (one candidate: show it). */
   readonly grid: string | null;
   readonly candidates: readonly CardImage[];
-  readonly buttonRows: readonly (readonly CardButton[])[];
+  /** The common action, one per candidate (Refine n), or Cancel while the job waits or runs. */
+  readonly buttons: readonly CardButton[];
+  /** The rarer actions of a result (Vary n, Reroll, Delete); the option chosen is pressed like a button. */
+  readonly menu: { readonly id: string; readonly placeholder: string; readonly options: readonly CardButton[] } | null;
+  /** Votes per candidate index, and the core's line saying them (null before anyone voted). */
+  readonly votes: readonly number[];
+  readonly votesLine: string | null;
 }
 
 /** What the command help shows: the core's option list, in the tab's language. */

@@ -186,7 +186,7 @@ describe('studio server: WebSocket', () => {
     const result = await bo.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');
     if (result.t !== 'card') throw new Error('not a card');
     expect(result.card).toMatchObject({ owner: { name: 'Ada', mine: false }, role: 'draft', prompt: 'a red fox', grid: `/media/${jobId}/grid.png` });
-    expect(result.card.buttonRows.flat().map((b) => b.id)).toContain(`z:refine:${jobId}:1`);
+    expect(result.card.buttons.map((b) => b.id)).toContain(`z:refine:${jobId}:1`);
     // Cards never carry the owner's tab id (it is all the studio checks before Cancel or Delete).
     expect(JSON.stringify(bo.messages)).not.toContain('tab-aaaaaaaa');
     const own = await ada.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');

@@ -3,7 +3,7 @@ import { startSlackAdapter, type SlackAdapter } from '../../../src/bots/slack/in
 import type { JobRecord } from '../../../src/engine/history.ts';
 import { WORKFLOW_MODELS } from '../../support/fake-comfyui.ts';
 import { FakeSlack, type FakeMessage } from '../slack/fake-slack.ts';
-import { formBody, interactionBody, postSigned, slashCommandBody, waitFor } from '../slack/slack-requests.ts';
+import { actionPayload, formBody, interactionBody, postSigned, slashCommandBody, waitFor } from '../slack/slack-requests.ts';
 import { startComfyRuntime, START_TIMEOUT_MS, TEST_TIMEOUT_MS, type ComfyRuntime } from './comfy-runtime.ts';
 
 /**
@@ -78,7 +78,7 @@ async function press(actionId: string, user: string, record: JobRecord): Promise
     message: { type: 'message', user: slack.botUserId, ts, text: (message as FakeMessage).text, blocks: (message as FakeMessage).blocks },
     state: { values: {} },
     response_url: `${slack.base}/response/r${seq}`,
-    actions: [{ type: 'button', action_id: actionId, block_id: 'z-row-0', value: actionId, text: { type: 'plain_text', text: 'x' }, action_ts: String(Date.now() / 1000) }],
+    actions: [actionPayload(actionId, message as FakeMessage)],
   };
   const response = await postSigned(endpoint, interactionBody(payload), 'application/x-www-form-urlencoded', { secret: SECRET });
   expect(response.status).toBe(200);

@@ -251,11 +251,18 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * A press of what the message shows with this id: a button, or an option of one of its select menus, sent as
+   * Discord sends a choice (the menu's custom_id and the chosen values).
+   */
   click(message: FakeMessage, customId: string, opts: InteractOptions = {}): Interacted {
-    return this.#interact(InteractionType.MessageComponent, { channelId: message.channel_id, ...opts }, message.id, {
-      data: { custom_id: customId, component_type: ComponentType.Button },
-      message: this.#wire(message),
-    });
+    const menu = message.components
+      .flatMap((row) => (row as { components?: { type: number; custom_id: string; options?: { value: string }[] }[] }).components ?? [])
+      .find((c) => c.type === ComponentType.StringSelect && c.options?.some((o) => o.value === customId));
+    const data = menu
+      ? { custom_id: menu.custom_id, component_type: ComponentType.StringSelect, values: [customId] }
+      : { custom_id: customId, component_type: ComponentType.Button };
+    return this.#interact(InteractionType.MessageComponent, { channelId: message.channel_id, ...opts }, message.id, { data, message: this.#wire(message) });
   }
 
   contextMenu(target: FakeMessage, name: string, opts: InteractOptions = {}): Interacted {

@@ -3,8 +3,11 @@ import type { FakeDiscord, FakeMessage } from './fake-discord.ts';
 
 /** Reading what the fake Discord received, the way the tests look at it. */
 
+/** Every action a message offers: its buttons' ids and its select menus' option values, in order. */
 export function customIdsOf(components: readonly unknown[]): string[] {
-  return components.flatMap((row) => ((row as { components?: { custom_id: string }[] }).components ?? []).map((c) => c.custom_id));
+  return components.flatMap((row) =>
+    ((row as { components?: { custom_id: string; options?: { value: string }[] }[] }).components ?? []).flatMap((c) => (c.options ? c.options.map((o) => o.value) : [c.custom_id])),
+  );
 }
 
 export const customIds = (message: FakeMessage | undefined): string[] => customIdsOf(message?.components ?? []);

@@ -93,7 +93,10 @@ const resultReply = (png: Buffer): Reply => ({
   notes: [],
   image: { name: 'abcd1234-grid.png', png, spoiler: false, alt: 'a fox' },
   candidates: [],
-  buttonRows: [],
+  buttons: [],
+  menu: null,
+  votes: [0],
+  votesLine: null,
 });
 const tiny = Buffer.from('tiny png stand-in');
 

@@ -81,3 +81,21 @@ export async function waitFor<T>(probe: () => T | undefined | false, what: strin
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+type Element = { type: string; action_id: string; options?: { value: string }[] };
+
+/** Every action a message offers: its buttons' ids and its menus' option values, in order. */
+export function actionIds(message: { readonly blocks?: readonly unknown[] } | undefined): string[] {
+  return (message?.blocks ?? []).flatMap((b) =>
+    (b as { type: string }).type === 'actions' ? (b as { elements: Element[] }).elements.flatMap((e) => (e.options ? e.options.map((o) => o.value) : [e.action_id])) : [],
+  );
+}
+
+/** What a press of `actionId` sends: the button, or the menu holding it as an option with that option chosen. */
+export function actionPayload(actionId: string, message: { readonly blocks?: readonly unknown[] }): Record<string, unknown> {
+  const elements = (message.blocks ?? []).flatMap((b) => ((b as { type: string }).type === 'actions' ? (b as { elements: Element[] }).elements : []));
+  const menu = elements.find((e) => e.options?.some((o) => o.value === actionId));
+  const common = { block_id: 'z-actions', action_ts: String(Date.now() / 1000) };
+  if (!menu) return { type: 'button', action_id: actionId, value: actionId, text: { type: 'plain_text', text: 'x' }, ...common };
+  return { type: 'static_select', action_id: menu.action_id, selected_option: { text: { type: 'plain_text', text: 'x' }, value: actionId }, ...common };
+}

@@ -7,7 +7,7 @@ import { JobJournal } from '../../../src/engine/journal/journal.ts';
 import type { Runtime } from '../../../src/runtime.ts';
 import { startTestRuntime } from '../support/test-runtime.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from './fake-slack.ts';
-import { eventBody, formBody, interactionBody, postSigned, slashCommandBody, waitFor, type SlashFields } from './slack-requests.ts';
+import { actionIds, actionPayload, eventBody, formBody, interactionBody, postSigned, slashCommandBody, waitFor, type SlashFields } from './slack-requests.ts';
 
 /**
  * The real bolt App (HTTP receiver, signature checks) and the real runtime (engine, ONNX fixture model, nsfwjs,
@@ -76,10 +76,6 @@ const responseText = (responseId: string): Promise<string> =>
 const chatPayloads = (calls: readonly ApiCall[] = fake.calls): string =>
   calls.filter((c) => c.method.startsWith('chat.')).map((c) => JSON.stringify([c.args.text, c.args.blocks])).join('\n');
 
-function actionIds(message: FakeMessage | undefined): string[] {
-  return (message?.blocks ?? []).flatMap((b) => ((b as { type: string }).type === 'actions' ? (b as { elements: { action_id: string }[] }).elements.map((e) => e.action_id) : []));
-}
-
 const blockText = (message: FakeMessage | undefined): string => JSON.stringify(message?.blocks ?? []);
 
 /** The card the bot posted whose text carries `marker`, and its job. */
@@ -130,7 +126,7 @@ function click(actionId: string, user: string, channel: string, message: FakeMes
     message: { type: 'message', user: fake.botUserId, ts: message.ts, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}), text: message.text, blocks: message.blocks },
     state: { values: {} },
     response_url: `${fake.base}/response/${responseId}`,
-    actions: [{ type: 'button', action_id: actionId, block_id: 'z-row-0', value: actionId, text: { type: 'plain_text', text: 'x' }, action_ts: String(Date.now() / 1000) }],
+    actions: [actionPayload(actionId, message)],
   });
   return Object.assign(promise, { responseId });
 }
@@ -168,6 +164,8 @@ describe('Slack adapter (HTTP mode)', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
 
     expect(actionIds(card)).toEqual([`z:refine:${jobId}:0`, `z:vary-subtle:${jobId}:0`, `z:vary-strong:${jobId}:0`, `z:reroll:${jobId}`, `z:delete:${jobId}`]);
+    // One button (Refine), the rest in one menu.
+    expect(JSON.stringify(card.blocks)).toContain('"type":"static_select"');
     expect(blockText(card)).toContain('seed 7');
     expect(blockText(card)).toContain('requested by Ann');
     expect(fake.callsTo('users.info').some((c) => c.args.user === 'UANN' && c.args.include_locale === 'true')).toBe(true);

@@ -98,7 +98,7 @@ describe('studio moderation', () => {
       expect(await figure.getAttribute('data-withheld')).toBe(String(isFlagged));
       expect(await figure.locator('button.reply').count()).toBe(isFlagged ? 0 : 1);
       expect(await card.locator(`button[data-button-id="z:refine:${jobId}:${index}"]`).count()).toBe(isFlagged ? 0 : 1);
-      expect(await card.locator(`button[data-button-id="z:vary-subtle:${jobId}:${index}"]`).count()).toBe(isFlagged ? 0 : 1);
+      expect(await card.locator(`select.menu option[value="z:vary-subtle:${jobId}:${index}"]`).count()).toBe(isFlagged ? 0 : 1);
       const served = await page.evaluate(async (url) => Array.from(new Uint8Array(await (await fetch(url)).arrayBuffer())), `/media/${jobId}/${index}.png`);
       const tile = await rgb(Buffer.from(served));
       expect(Buffer.from(tile.data).equals(Buffer.from(placeholder.data))).toBe(isFlagged);

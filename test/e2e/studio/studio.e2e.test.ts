@@ -61,8 +61,10 @@ describe('studio in a browser', () => {
       const draftRecord = journal().get(draft)!;
       expect(draftRecord.owner).toMatchObject({ platform: 'studio', name: 'Ada' });
       expect(draftRecord.spec).toMatchObject({ seed: 42, steps: 12, userPrompt: 'a red fox' });
-      const labels = await draftCard.locator('button[data-button-id]').allTextContents();
-      expect(labels).toEqual(expect.arrayContaining(['Refine 1', 'Refine 4', 'Vary 2 · subtle', 'Vary 3 · strong', 'Reroll', 'Delete']));
+      // One button per candidate for Refine; the rest in the card's menu.
+      expect(await draftCard.locator('button[data-button-id]').allTextContents()).toEqual(['Refine 1', 'Refine 2', 'Refine 3', 'Refine 4']);
+      const options = await draftCard.locator('select.menu option[value^="z:"]').allTextContents();
+      expect(options).toEqual(expect.arrayContaining(['Vary 2 · subtle', 'Vary 3 · strong', 'Reroll', 'Delete']));
       expect(await draftCard.locator('.footer').textContent()).toContain(`seed 42 · 12 steps`);
 
       const seen = (await page.evaluate(() => (window as unknown as { __seenStatus: SeenStatus[] }).__seenStatus)).filter((s) => s.jobId === draft);
@@ -194,13 +196,13 @@ describe('studio in a browser', () => {
 
       // 李雷 presses Delete on Ada's result: refused, in Chinese, in 李雷's tab only.
       const adaEphemeral = (await ephemeralTexts(ada.page)).length;
-      await lei.page.locator(`#job-${adaJob} button[data-button-id="z:delete:${adaJob}"]`).click();
+      await lei.page.locator(`#job-${adaJob} select.menu`).selectOption(`z:delete:${adaJob}`);
       await expect.poll(() => ephemeralTexts(lei.page), WAIT).toContain(errorText('zh-CN', { code: 'not-owner' }));
       expect((await ephemeralTexts(ada.page)).length).toBe(adaEphemeral);
       expect(await ada.page.locator(`#job-${adaJob}`).count()).toBe(1);
 
       // Ada deletes her own: gone from both tabs, from the history, and its images are no longer served.
-      await ada.page.locator(`#job-${adaJob} button[data-button-id="z:delete:${adaJob}"]`).click();
+      await ada.page.locator(`#job-${adaJob} select.menu`).selectOption(`z:delete:${adaJob}`);
       await expect.poll(() => lei.page.locator(`#job-${adaJob}`).count(), WAIT).toBe(0);
       await expect.poll(() => ada.page.locator(`#job-${adaJob}`).count(), WAIT).toBe(0);
       await ada.page.reload();

@@ -87,23 +87,40 @@ export function createFeed(root, { onButton, onReply }) {
     return box;
   }
 
-  function buttonRows(card) {
-    const rows = el('div', 'button-rows');
-    for (const row of card.buttonRows) {
-      if (row.length === 0) continue;
-      const line = el('div', 'button-row');
-      for (const spec of row) {
-        const button = el('button', 'btn', spec.label);
-        button.type = 'button';
-        button.dataset.style = spec.style;
-        button.dataset.buttonId = spec.id;
-        button.dataset.action = spec.action;
-        button.addEventListener('click', () => onButton(spec.id));
-        line.append(button);
+  function pressable(spec) {
+    const button = el('button', 'btn', spec.label);
+    button.type = 'button';
+    button.dataset.style = spec.style;
+    button.dataset.buttonId = spec.id;
+    button.dataset.action = spec.action;
+    button.addEventListener('click', () => onButton(spec.id));
+    return button;
+  }
+
+  // One row: the common action per candidate, then a menu of the rest (chosen = pressed, as a button would be).
+  function controls(card) {
+    const row = el('div', 'button-row');
+    for (const spec of card.buttons) row.append(pressable(spec));
+    if (card.menu) {
+      const menu = el('select', 'menu');
+      menu.dataset.menuId = card.menu.id;
+      const placeholder = el('option', '', card.menu.placeholder);
+      placeholder.value = '';
+      menu.append(placeholder);
+      for (const spec of card.menu.options) {
+        const option = el('option', '', spec.label);
+        option.value = spec.id;
+        option.dataset.action = spec.action;
+        menu.append(option);
       }
-      rows.append(line);
+      menu.addEventListener('change', () => {
+        const id = menu.value;
+        menu.value = '';
+        if (id) onButton(id);
+      });
+      row.append(menu);
     }
-    return rows;
+    return row;
   }
 
   function render(card) {
@@ -125,8 +142,12 @@ export function createFeed(root, { onButton, onReply }) {
     article.append(head);
     if (card.prompt) article.append(el('p', 'prompt', card.prompt));
 
-    if (card.state === 'status') article.append(statusBlock(card), buttonRows(card));
-    if (card.state === 'result') article.append(resultBlock(card), buttonRows(card), el('p', 'footer', card.text));
+    if (card.state === 'status') article.append(statusBlock(card), controls(card));
+    if (card.state === 'result') {
+      article.append(resultBlock(card), controls(card));
+      if (card.votesLine) article.append(el('p', 'votes', card.votesLine));
+      article.append(el('p', 'footer', card.text));
+    }
     if (card.state === 'final') article.append(el('p', 'final', card.text));
     return article;
   }
