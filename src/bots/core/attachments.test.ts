@@ -15,6 +15,7 @@ beforeAll(async () => {
     if (req.url === '/text') return void res.end('<svg></svg>');
     if (req.url === '/redirect-out') return void res.writeHead(302, { location: 'http://example.com/x.png' }).end();
     if (req.url === '/redirect-in') return void res.writeHead(302, { location: '/image.png' }).end();
+    if (req.url === '/redirect-bad') return void res.writeHead(302, { location: 'http://[not-a-host' }).end();
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -35,6 +36,7 @@ describe('fetchImage', () => {
     expect(await fetchImage(`${base}/image.png`, { ...policy, insecureHosts: [] })).toMatchObject({ ok: false, error: { code: 'attachment-host' } });
     expect(await fetchImage(`${base}/redirect-out`, policy)).toMatchObject({ ok: false, error: { code: 'attachment-host' } });
     expect((await fetchImage(`${base}/redirect-in`, policy)).ok).toBe(true);
+    expect(await fetchImage(`${base}/redirect-bad`, policy)).toMatchObject({ ok: false, error: { code: 'attachment-fetch' } });
     expect(await fetchImage(`${base}/big`, policy)).toMatchObject({ ok: false, error: { code: 'attachment-too-large' } });
     expect(await fetchImage(`${base}/text`, policy)).toMatchObject({ ok: false, error: { code: 'unsupported-attachment' } });
     expect(await fetchImage(`${base}/missing`, policy)).toMatchObject({ ok: false, error: { code: 'attachment-fetch' } });

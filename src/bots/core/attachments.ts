@@ -65,7 +65,8 @@ export async function fetchImage(url: string, policy: FetchPolicy): Promise<Fetc
     if (response.status >= 300 && response.status < 400) {
       const location = response.headers.get('location');
       await response.body?.cancel();
-      if (!location) return fail({ code: 'attachment-fetch' });
+      // A Location that is no URL at all (URL.canParse rather than a throw) is a failed download like any other.
+      if (!location || !URL.canParse(location, current)) return fail({ code: 'attachment-fetch' });
       current = new URL(location, current);
       continue;
     }
