@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { engineError, EngineFailure } from '../errors.ts';
 import { buildMask, loadFitted } from '../pipelines/z-image/image-ops.ts';
@@ -66,6 +67,12 @@ export function sourceOf(spec: JobSpec, index: number): string | null {
  * pipeline fits it), so the workflow's output has the size asked for without a resize node.
  */
 export async function sourcePng(path: string, spec: JobSpec): Promise<Buffer> {
+  // A stored result of this size (a candidate to refine or vary) is uploaded as it is, with no decode and re-encode.
+  const stored = await readFile(path).catch(() => undefined);
+  if (stored) {
+    const meta = await sharp(stored).metadata().catch(() => undefined);
+    if (meta?.format === 'png' && meta.width === spec.width && meta.height === spec.height && meta.channels === 3) return stored;
+  }
   const frame = await loadFitted(path, spec.width, spec.height);
   return sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 }
