@@ -45,6 +45,9 @@ const ENV_KEYS: readonly (readonly [string, string, 'string' | 'port'])[] = [
   ['SLACK_APP_TOKEN', 'slack.appToken', 'string'],
   ['SLACK_API_URL', 'slack.apiUrl', 'string'],
   ['SLACK_PORT', 'slack.port', 'port'],
+  ['ASSISTANT_URL', 'assistant.url', 'string'],
+  ['ASSISTANT_MODEL', 'assistant.model', 'string'],
+  ['ASSISTANT_VISION_MODEL', 'assistant.vision.model', 'string'],
 ];
 
 type Tree = Record<string, unknown>;

@@ -130,6 +130,49 @@ const comfyuiSchema = z
   .strict();
 export type ComfyuiConfig = z.infer<typeof comfyuiSchema>;
 
+/**
+ * The prompt assistant: an OpenAI-compatible chat-completions server (llama.cpp's llama-server, Ollama, vLLM, LM Studio,
+ * a hosted API) that rewrites prompts and describes images. Without a URL the features are absent. The API key is
+ * never a setting: it is read from the environment variable `apiKeyEnv` names.
+ */
+const assistantUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' })
+  // A password in the URL would reach logs and messages: the key goes in the environment (apiKeyEnv).
+  .refine((u) => !/^https?:\/\/[^/]*@/i.test(u), { message: 'must not hold credentials; put the API key in the variable apiKeyEnv names' });
+const assistantSchema = z
+  .object({
+    /** Base URL of the server's OpenAI-compatible API, e.g. http://localhost:11434/v1 (…/chat/completions is appended). */
+    url: assistantUrl.nullable(),
+    /** The model to ask (Ollama and hosted APIs need the name; llama-server answers with whatever it loaded). */
+    model: z.string().min(1).nullable(),
+    /** For describe: a vision-capable model, and its server when that is another one; null → url and model above. */
+    vision: z.object({ url: assistantUrl.nullable(), model: z.string().min(1).nullable() }).strict(),
+    /** The environment variable holding the API key (sent as a Bearer token); unset → no Authorization header. */
+    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+    /** From the request to the answer, waiting for a free slot included. */
+    enhanceTimeoutMs: positiveInt.max(600_000),
+    describeTimeoutMs: positiveInt.max(600_000),
+    /** Requests sent to the server at once; more wait (at most maxWaiting), each user at most perUser in all. */
+    maxConcurrent: positiveInt.max(64),
+    maxWaiting: nonNegativeInt.max(1000),
+    perUser: positiveInt.max(16),
+    /** A prompt to enhance longer than this is refused. */
+    maxPromptChars: positiveInt.max(8000),
+    /** What the assistant writes is cut (at a sentence end) to this, and to limits.maxPromptChars, so it can be drafted. */
+    maxOutputChars: positiveInt.min(100).max(8000),
+    /** Images are shrunk to fit this side before they are sent (they are checked at full size first). */
+    imageMaxSide: positiveInt.min(64).max(4096),
+    /** The model runs on the image GPU: its calls then go through the fair queue as jobs of their own cost. */
+    sharesGpu: z.boolean(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.url !== null && a.model === null) ctx.addIssue({ code: 'custom', path: ['model'], message: 'is needed when assistant.url is set (ASSISTANT_MODEL)' });
+  });
+export type AssistantConfig = z.infer<typeof assistantSchema>;
+
 export const configSchema = z
   .object({
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),
@@ -177,6 +220,7 @@ export const configSchema = z
       });
     }),
     comfyui: comfyuiSchema,
+    assistant: assistantSchema,
     studio: z
       .object({
         port: z.number().int().min(0).max(65535),
