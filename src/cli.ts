@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Actor, CommandRequest, ImageSource, Place } from './bots/core/command.ts';
 import { runCommand, type ChatPort } from './bots/core/flow.ts';
+import { renderChain } from './bots/core/lineage.ts';
 import type { Reply } from './bots/core/reply.ts';
+import { errorText, text } from './bots/core/texts.ts';
 import type { Role } from './config/schema.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { describeNoise } from './engine/noise-spec.ts';
@@ -20,11 +22,14 @@ const USAGE = `Usage:
   zimage draft "<prompt>" [--seed N] [--count 1-4] [--ar 16:9] [--style NAME] [--chaos 0-100] [--no TEXT] [--steps N] --out DIR [--json]
   zimage refine --image FILE ["<prompt>"] [--strength 0-1] [--guidance G] [--steps N] --out DIR [--json]
   zimage edit --image FILE [--mask FILE] "<instruction>" [--region left|right|top|bottom|center|x,y,w,h] --out DIR [--json]
+  zimage vote JOB N [--off]          vote for candidate N of one of your results (--off takes the vote back)
+  zimage board [--since 24h|2h|7d] [--out DIR] [--json]   your most voted candidates, as lines and a contact sheet
+  zimage history JOB [--json]         where a job came from (draft → vary → refine …) and what was made from it
   zimage bench [--runs N] [--count N]
 Exit codes: 0 done, 1 usage or cannot start, 2 refused (bad input), 3 failed, 4 every image withheld by the content filter.`;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const COMMANDS = ['draft', 'refine', 'edit', 'bench'] as const;
+const COMMANDS = ['draft', 'refine', 'edit', 'bench', 'vote', 'board', 'history'] as const;
 type CliCommand = (typeof COMMANDS)[number];
 
 const EXIT = { done: 0, usage: 1, refused: 2, failed: 3, withheld: 4 } as const;
@@ -185,6 +190,61 @@ async function bench(runtime: Runtime, args: CliArgs): Promise<number> {
   return EXIT.done;
 }
 
+/** `zimage vote JOB N [--off]`: the terminal's own results, voted like anywhere else. */
+function vote(runtime: Runtime, args: CliArgs): number {
+  const [jobId, n, ...rest] = args.words;
+  const off = rest.includes('--off');
+  if (!jobId || !n || !/^[1-9]$/.test(n) || rest.some((w) => w !== '--off')) throw new UsageError('zimage vote needs a job id and a candidate number (1–4), and optionally --off');
+  const voted = runtime.core.team.vote(jobId, Number(n) - 1, { actor, place }, { on: !off });
+  if (!voted.ok) return refuse(errorText(actor.locale, voted.error));
+  process.stdout.write(`${args.json ? JSON.stringify({ job: jobId, candidate: Number(n), on: voted.value.on, votes: voted.value.votes }) : text(actor.locale, voted.value.on ? 'vote.recorded' : 'vote.withdrawn', { n })}\n`);
+  return EXIT.done;
+}
+
+/** `zimage board`: the terminal's most voted candidates; the contact sheet goes to --out. */
+async function board(runtime: Runtime, args: CliArgs): Promise<number> {
+  const since = args.words.join(' ');
+  const shown = await runtime.core.team.board({ actor, place }, since, 'command');
+  if (!shown.ok) return refuse(errorText(actor.locale, shown.error));
+  const reply = shown.value;
+  let sheet: string | null = null;
+  if (reply.image && args.out) {
+    await mkdir(args.out, { recursive: true });
+    sheet = resolve(args.out, reply.image.name);
+    await writeFile(sheet, reply.image.png);
+  }
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ title: reply.text, sheet, entries: reply.entries.map(({ rank, jobId, index, votes }) => ({ rank, job: jobId, candidate: index + 1, votes })) })}\n`);
+  } else {
+    const lines = [reply.text, ...reply.entries.map((e) => e.line), ...(sheet ? [sheet] : reply.image ? ['(--out DIR writes the contact sheet)'] : [])];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return EXIT.done;
+}
+
+/** `zimage history JOB`: the chain from the first job down to this one, and what was made from it. */
+function history(runtime: Runtime, args: CliArgs): number {
+  const [jobId, ...rest] = args.words;
+  if (!jobId || rest.length > 0) throw new UsageError('zimage history needs one job id');
+  const found = runtime.core.team.lineage(jobId);
+  if (!found.ok) return refuse(errorText(actor.locale, found.error));
+  const { chain, children } = found.value;
+  if (args.json) {
+    const step = (r: (typeof chain)[number]): object => ({ job: r.id, action: r.action, parent: r.parentId, parentCandidate: r.parentIndex === null ? null : r.parentIndex + 1, by: r.owner.name ?? r.owner.userId, status: r.status, prompt: r.spec.userPrompt });
+    process.stdout.write(`${JSON.stringify({ chain: chain.map(step), children: children.map(step) })}\n`);
+  } else {
+    const lines = renderChain(actor.locale, chain);
+    if (children.length > 0) lines.push(text(actor.locale, 'lineage.children', { jobs: children.map((c) => `${c.id} (${c.action ?? c.role})`).join(', ') }));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return EXIT.done;
+}
+
+function refuse(line: string): number {
+  process.stderr.write(`${line}\n`);
+  return EXIT.refused;
+}
+
 function usage(error: UsageError): number {
   process.stderr.write(`${error.message ? `${error.message}\n\n` : ''}${USAGE}\n`);
   return error.message ? EXIT.usage : EXIT.done;
@@ -208,7 +268,18 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    return args.command === 'bench' ? await bench(runtime, args) : await generate(runtime, args, args.command);
+    switch (args.command) {
+      case 'bench':
+        return await bench(runtime, args);
+      case 'vote':
+        return vote(runtime, args);
+      case 'board':
+        return await board(runtime, args);
+      case 'history':
+        return history(runtime, args);
+      default:
+        return await generate(runtime, args, args.command);
+    }
   } catch (error) {
     if (error instanceof UsageError) return usage(error);
     throw error;

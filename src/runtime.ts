@@ -70,6 +70,7 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
     policyFor: (place) => policyFor(config.moderation, moderationPlace(place)),
     log,
     statusIntervalMs: options.statusIntervalMs ?? 2000,
+    settings: { maxCount: config.limits.maxCount, channelPolicies: config.moderation.channelPolicies },
   });
   log.info(
     { models: Object.fromEntries(ROLES.map((r) => [r, models[r].name])), devices: engine.stats().workers },
@@ -82,6 +83,7 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
     core,
     classifier,
     async close() {
+      await core.team.flush();
       await engine.shutdown();
       await classifier.close();
     },

@@ -7,7 +7,7 @@ import { engineError, fail, ok, storageError, type EngineError, type Result } fr
 import { normalizeInputImage } from './image/input.ts';
 import { MAX_SEED } from './noise-spec.ts';
 import { expandPromptMatrix } from './prompt/matrix.ts';
-import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
+import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, type JobAction, type JobOwner, type JobSpec, type ModelInfo } from './request.ts';
 import { jobCost } from './sampling-settings.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import type { JobHistory } from './history.ts';
@@ -39,6 +39,8 @@ export interface AdmittedJob {
   readonly spec: JobSpec;
   readonly cost: number;
   readonly parentId: string | null;
+  readonly parentIndex: number | null;
+  readonly action: JobAction;
   /** Normalised uploads, written under DATA_DIR/inputs once the job is accepted. */
   readonly uploads: readonly { readonly path: string; readonly png: Buffer }[];
 }
@@ -120,6 +122,8 @@ export class Admission {
       spec: resolved.value,
       cost: jobCost(resolved.value),
       parentId: request.parent?.jobId ?? null,
+      parentIndex: request.parent?.index ?? null,
+      action: request.action ?? request.role,
       uploads,
     });
   }

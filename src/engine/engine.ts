@@ -19,6 +19,7 @@ import type { JobHandle } from './job-handle.ts';
 import type { JobEvent, JobRecord, JobScope } from './job.ts';
 import { JournalWriter } from './journal/journal-writer.ts';
 import { JobJournal } from './journal/journal.ts';
+import { TeamStore, type CandidateVotes, type SettingsKey, type TeamRecords, type Voter } from './journal/team-store.ts';
 import type { LiveJob } from './live-job.ts';
 import { Positions } from './positions.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
@@ -30,6 +31,7 @@ import { WorkerHost } from './worker/worker-host.ts';
 
 export type { AdmittedJob } from './admission.ts';
 export type { ResumeDecision } from './recovery.ts';
+export type { BoardEntry, CandidateVotes, SettingsKey, TeamRecords, Voter } from './journal/team-store.ts';
 
 export interface EngineOptions extends AdmissionChecks {
   readonly config: Readonly<Config>;
@@ -69,6 +71,7 @@ const SHUTTING_DOWN = engineError('shutting-down', 'The bot is restarting; try a
 export class Engine {
   readonly #options: EngineOptions;
   readonly #journal: JobJournal;
+  readonly #team: TeamStore;
   readonly #writer: JournalWriter;
   readonly #backends: readonly Backend[];
   readonly #scheduler: Scheduler<LiveJob>;
@@ -77,9 +80,10 @@ export class Engine {
   #accepting = true;
   #shutdown: Promise<void> | undefined;
 
-  private constructor(options: EngineOptions, journal: JobJournal, backends: readonly Backend[]) {
+  private constructor(options: EngineOptions, journal: JobJournal, team: TeamStore, backends: readonly Backend[]) {
     this.#options = options;
     this.#journal = journal;
+    this.#team = team;
     this.#writer = new JournalWriter(journal, options.logger);
     this.#backends = backends;
     const { config } = options;
@@ -119,7 +123,9 @@ export class Engine {
       ({ device }) =>
         new WorkerHost({ device, pipelineModule: options.pipelineModule, pipelineOptions: options.pipelineOptions, log, onReady: () => pump() }),
     );
-    const journal = new JobJournal(join(config.dataDir, 'zimage.db'));
+    const file = join(config.dataDir, 'zimage.db');
+    const journal = new JobJournal(file);
+    const team = new TeamStore(file);
     let servers: ComfyBackend[] = [];
     try {
       servers = config.devices.filter(isComfyDevice).map((device) => {
@@ -129,11 +135,12 @@ export class Engine {
       await Promise.all([...workers.map((w) => w.start()), ...servers.map((s) => s.start())]);
     } catch (error) {
       await Promise.all([...workers, ...servers].map((b) => b.stop({ graceful: false })));
+      team.close();
       journal.close();
       throw error;
     }
     const backends = [...workers.map((w, i) => limitedToRoles(w, locals[i]!.roles)), ...servers];
-    const engine = new Engine(options, journal, backends);
+    const engine = new Engine(options, journal, team, backends);
     pump = () => engine.#dispatch.pump();
     return engine;
   }
@@ -141,6 +148,11 @@ export class Engine {
   /** Every job, read-only. */
   get history(): JobHistory {
     return this.#journal;
+  }
+
+  /** Votes, the messages that show each job, channel and personal settings: read-only. */
+  get team(): TeamRecords {
+    return this.#team;
   }
 
   get models(): Readonly<Record<Role, ModelInfo>> {
@@ -233,6 +245,8 @@ export class Engine {
       delivery: options.delivery,
       policy: options.policy ?? 'block',
       parentId: admitted.parentId,
+      parentIndex: admitted.parentIndex,
+      action: admitted.action,
     });
   }
 
@@ -256,6 +270,39 @@ export class Engine {
     return changes.length;
   }
 
+  /** One person's vote for a candidate, or its withdrawal (`on` false); the job's votes after it. */
+  vote(jobId: string, candidate: number, voter: Voter, on: boolean): Result<CandidateVotes[]> {
+    return this.#teamWrite('vote', () => {
+      this.#team.vote(jobId, candidate, voter, on);
+      return this.#team.votes(jobId);
+    });
+  }
+
+  /** A deleted result leaves the board. */
+  clearVotes(jobId: string): Result<void> {
+    return this.#teamWrite('clear votes', () => this.#team.clearVotes(jobId));
+  }
+
+  /** Records that a platform message (by the adapter's key for it) shows a job, so a reaction on it finds the job. */
+  linkMessage(platform: string, message: string, jobId: string): Result<void> {
+    return this.#teamWrite('link a message', () => this.#team.linkMessage(platform, message, jobId));
+  }
+
+  /** Saves a channel's or a person's settings (the core validated them). */
+  saveSettings(key: SettingsKey, value: unknown, by: string): Result<void> {
+    return this.#teamWrite('save settings', () => this.#team.saveSettings(key, value, by));
+  }
+
+  /** A team write is one short statement: a locked or read-only journal refuses it plainly, and nothing is half done. */
+  #teamWrite<T>(what: string, write: () => T): Result<T> {
+    try {
+      return ok(write());
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, `could not ${what}: the journal refused the write`);
+      return fail(JOURNAL_UNAVAILABLE);
+    }
+  }
+
   /** Start-up: re-queues the unfinished jobs their adapters can still deliver, fails the rest with the reason. */
   recover(decide: (record: JobRecord) => ResumeDecision): { resumed: JobHandle[]; failed: JobRecord[] } {
     return recoverJobs(
@@ -274,6 +321,7 @@ export class Engine {
       await this.#dispatch.drain();
       await Promise.all(this.#backends.map((b) => b.stop({ graceful: true })));
       this.#writer.close();
+      this.#team.close();
       this.#journal.close();
     })();
     return this.#shutdown;
@@ -285,6 +333,7 @@ export class Engine {
     this.#dispatch.halt();
     await Promise.all(this.#backends.map((b) => b.stop({ graceful: false })));
     this.#writer.close();
+    this.#team.close();
     this.#journal.close();
   }
 }

@@ -28,4 +28,6 @@ export interface JobHistory {
   latestDone(query: LatestQuery): JobRecord | undefined;
   /** Newest first. */
   recent(query: RecentQuery): JobRecord[];
+  /** The jobs made from a job (its refines, varies, edits, rerolls), oldest first. */
+  children(jobId: string): JobRecord[];
 }

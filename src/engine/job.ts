@@ -3,11 +3,14 @@ import type { ModerationPolicy, ModerationVerdict } from '../moderation/verdict.
 import type { EngineError } from './errors.ts';
 import type { NoiseSpec } from './noise-spec.ts';
 import type { PipelineTimings, RgbPixels } from './pipeline.ts';
-import type { JobOwner, JobSpec } from './request.ts';
+import type { JobAction, JobOwner, JobSpec } from './request.ts';
+
+export type { JobAction } from './request.ts';
 
 /** A job's record and events: the types the engine, its journal and every reader of its history share. */
 
 export type JobStatus = 'waiting' | 'running' | 'done' | 'blocked' | 'failed' | 'cancelled';
+
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['done', 'blocked', 'failed', 'cancelled']);
 
 /**
@@ -90,6 +93,10 @@ export interface JobRecord {
   readonly delivery: unknown;
   readonly policy: ModerationPolicy;
   readonly parentId: string | null;
+  /** Which candidate of the parent it was made from; null for a whole result (a reroll, an edit of every candidate). */
+  readonly parentIndex: number | null;
+  /** What made it; null for jobs journaled before lineage was recorded (their role says most of it). */
+  readonly action: JobAction | null;
   readonly status: JobStatus;
   readonly createdAt: number;
   readonly startedAt: number | null;

@@ -49,7 +49,12 @@ export interface GenerationRequest {
   /** Fixed noises (reroll of a job with the same parameters, or a refine that keeps a candidate's noise). */
   readonly noises?: readonly NoiseSpec[];
   readonly parent?: { readonly jobId: string; readonly index?: number };
+  /** What made it (a press of Vary, Reroll…); the role's own command when absent. */
+  readonly action?: JobAction;
 }
+
+/** What made a job: a command (draft, refine, edit) or a press on an earlier result (vary, reroll, refine, edit). */
+export type JobAction = 'draft' | 'refine' | 'edit' | 'vary' | 'reroll';
 
 /**
  * What the main thread knows of a model without loading it. Every backend fills it the same way, so the ranges and

@@ -92,6 +92,11 @@ export const moderationSchema = z
       slack: { default: null, workspaces: {} },
       studio: null,
     }),
+    /**
+     * The policies a channel's admins may choose with /settings (over `policies`' value for their channel). A spoiler
+     * is still only ever used where the platform marks the channel NSFW; [block] lets no channel loosen anything.
+     */
+    channelPolicies: z.array(z.enum(['block', 'spoiler'])).default(['block', 'spoiler']),
   })
   .strict();
 

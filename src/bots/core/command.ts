@@ -1,4 +1,4 @@
-import type { JobScope } from '../../engine/history.ts';
+import type { JobRecord, JobScope } from '../../engine/history.ts';
 import type { VaryStrength } from '../../engine/noise-spec.ts';
 import type { ModerationPlace } from '../../moderation/policy.ts';
 import type { CommandOptions } from './options.ts';
@@ -18,6 +18,8 @@ export interface Actor {
   readonly locale: Locale;
   /** May cancel or delete anyone's job (a server admin, a workspace admin). */
   readonly isAdmin?: boolean;
+  /** May change the channel's settings (Discord Manage Server or Manage Channel, Slack admins and owners, anyone in the studio). */
+  readonly canConfigure?: boolean;
 }
 
 /** Where it was asked. */
@@ -95,6 +97,14 @@ export interface Who {
 /** The place as the engine records it: a user's "latest" result is looked up per scope. */
 export function scopeOf(place: Place): JobScope {
   return { platform: place.platform, workspace: place.guildId ?? null, channel: place.channelId };
+}
+
+/** Whether `who` owns the job, or administers the workspace it was asked in (an admin elsewhere is nobody here). */
+export function ownsOrAdministers(record: Pick<JobRecord, 'owner' | 'scope'>, who: Who): boolean {
+  const { actor } = who;
+  const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
+  const here = scopeOf(who.place);
+  return isOwner || (actor.isAdmin === true && record.scope.platform === here.platform && record.scope.workspace === here.workspace);
 }
 
 /** The place as moderation sees it: a chain of scopes, broadest first. */

@@ -8,13 +8,18 @@ import type { Logger } from '../../logging.ts';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import { fail, ok, type Result } from '../../result.ts';
 import { precheckDownload, type FetchPolicy } from './attachments.ts';
-import { type Actor, type CommandRequest, type ImageSource, type JobCommand, type Locale, type ParsedCommand, type Place, scopeOf, type Who } from './command.ts';
+import { type Actor, type CommandRequest, type ImageSource, type JobCommand, type Locale, ownsOrAdministers, type ParsedCommand, type Place, scopeOf, type Who } from './command.ts';
 import { requestFor } from './requests.ts';
 import type { UserError } from './errors.ts';
 import { parseCommandText } from './grammar.ts';
 import { followJob } from './lifecycle.ts';
 import type { CommandOptions } from './options.ts';
 import type { ReplySink } from './reply.ts';
+import { originOf } from './lineage.ts';
+import { Team, type TeamDeps } from './team.ts';
+import { readDelivery, type DeliveryEnvelope } from './delivery-envelope.ts';
+
+export { readDelivery, type DeliveryEnvelope } from './delivery-envelope.ts';
 
 export interface CoreDeps {
   readonly engine: Engine;
@@ -22,6 +27,10 @@ export interface CoreDeps {
   readonly log: Logger;
   /** Status edits at most this often. */
   readonly statusIntervalMs: number;
+  /** What channel and personal settings may hold; absent: counts up to 4, and only `block` for channels to choose. */
+  readonly settings?: TeamDeps['settings'];
+  /** A result whose votes changed is edited at most this often (default 3 s). */
+  readonly voteEditIntervalMs?: number;
 }
 
 /** What a prepared job shows before it runs. */
@@ -45,13 +54,6 @@ export interface SubmittedJob {
   readonly finished: Promise<void>;
 }
 
-/** What the core keeps in the journal's delivery column around the adapter's own data. */
-export interface DeliveryEnvelope {
-  readonly locale: Locale;
-  readonly place: Place;
-  readonly data: unknown;
-}
-
 type Resolved<T> = Result<T, UserError>;
 
 /**
@@ -63,8 +65,12 @@ type Resolved<T> = Result<T, UserError>;
 export class BotCore {
   readonly #deps: CoreDeps;
 
+  /** Votes, the board, lineage and settings: what a team builds on the jobs. */
+  readonly team: Team;
+
   constructor(deps: CoreDeps) {
     this.#deps = deps;
+    this.team = new Team({ engine: deps.engine, log: deps.log, policyFor: deps.policyFor, settings: deps.settings, voteEditIntervalMs: deps.voteEditIntervalMs });
   }
 
   /** Every job, read-only. */
@@ -142,8 +148,15 @@ export class BotCore {
     }
   }
 
-  /** Downloads and resolves the images and the prompt, then asks the engine for every check it makes. */
+  /**
+   * Downloads and resolves the images and the prompt, then asks the engine for every check it makes. A draft takes
+   * its defaults from the person's settings, then the channel's; a press on someone else's result is refused where
+   * the channel keeps its results' buttons to their owners.
+   */
   async prepare(command: ParsedCommand, who: Who, fetchPolicy?: FetchPolicy): Promise<Resolved<PreparedCommand>> {
+    const pressed = this.team.pressRefusal(command, who);
+    if (pressed) return fail(pressed);
+    if (command.kind === 'draft') command = { ...command, options: this.team.draftOptions(command.options, who) };
     const request = await requestFor(command, who, { history: this.history, fetchPolicy });
     if (!request.ok) return request;
     const checked = await this.#deps.engine.check(request.value);
@@ -156,7 +169,7 @@ export class BotCore {
   async submit(prepared: PreparedCommand, delivery: unknown, sink: ReplySink): Promise<Resolved<SubmittedJob>> {
     const { who } = prepared;
     const envelope: DeliveryEnvelope = { locale: who.actor.locale, place: who.place, data: delivery };
-    const submitted = await this.#deps.engine.submit(prepared.job, { scope: scopeOf(who.place), delivery: envelope, policy: this.#deps.policyFor(who.place) });
+    const submitted = await this.#deps.engine.submit(prepared.job, { scope: scopeOf(who.place), delivery: envelope, policy: this.team.policy(who.place) });
     if (!submitted.ok) return submitted;
     return ok({ handle: submitted.value, finished: this.follow(submitted.value, sink) });
   }
@@ -166,7 +179,7 @@ export class BotCore {
     const record = handle.record;
     return followJob(
       handle,
-      { jobId: record.id, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: readDelivery(record).locale },
+      { jobId: record.id, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: readDelivery(record).locale, origin: originOf(record) },
       sink,
       { minIntervalMs: this.#deps.statusIntervalMs, log: this.#deps.log },
     );
@@ -197,9 +210,15 @@ export class BotCore {
     return cancelled.ok ? record : cancelled;
   }
 
-  /** Delete: the owner, or an admin where the job was asked for, may remove its messages; the record says where. */
+  /**
+   * Delete: the owner, or an admin where the job was asked for, may remove its messages; the record says where. Its
+   * votes go with it, so a deleted result leaves the board.
+   */
   delete(jobId: string, who: Who): Resolved<JobRecord> {
-    return this.#ownedBy(jobId, who);
+    const record = this.#ownedBy(jobId, who);
+    if (!record.ok) return record;
+    const cleared = this.team.clearVotes(jobId);
+    return cleared.ok ? record : cleared;
   }
 
   /**
@@ -209,18 +228,8 @@ export class BotCore {
   #ownedBy(jobId: string, who: Who): Resolved<JobRecord> {
     const record = this.history.get(jobId) ?? this.live(jobId)?.record;
     if (!record) return fail({ code: 'unknown-job' });
-    const { actor } = who;
-    const isOwner = record.owner.platform === actor.platform && record.owner.userId === actor.userId;
-    const here = scopeOf(who.place);
-    const adminHere = actor.isAdmin === true && record.scope.platform === here.platform && record.scope.workspace === here.workspace;
-    return isOwner || adminHere ? ok(record) : fail({ code: 'not-owner' });
+    return ownsOrAdministers(record, who) ? ok(record) : fail({ code: 'not-owner' });
   }
-}
-
-/** Where a journaled job's messages are in the adapter's terms, and the language they are in. */
-export function readDelivery(record: JobRecord): { readonly locale: Locale; readonly data: unknown } {
-  const envelope = record.delivery as Partial<DeliveryEnvelope> | null;
-  return { locale: envelope?.locale === 'zh-CN' ? 'zh-CN' : 'en', data: envelope?.data ?? null };
 }
 
 /** The grammar over the text, merged with the platform's own options (a slash command's); a flag given both ways must agree. */

@@ -20,7 +20,18 @@ export type CoreErrorCode =
   | 'unknown-job'
   | 'expired-button'
   | 'wrong-message'
-  | 'no-such-candidate';
+  | 'no-such-candidate'
+  | 'candidate-withheld'
+  | 'not-a-result'
+  | 'others-may-not-press'
+  | 'settings-usage'
+  | 'unknown-setting'
+  | 'bad-setting'
+  | 'channel-only-setting'
+  | 'policy-not-allowed'
+  | 'spoiler-needs-nsfw'
+  | 'not-allowed-to-configure'
+  | 'bad-window';
 
 export interface CoreError {
   readonly code: CoreErrorCode;

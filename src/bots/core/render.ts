@@ -1,9 +1,11 @@
 import type { Role } from '../../config/schema.ts';
+import type { JobRecord } from '../../engine/history.ts';
 import type { JobEvent, JobResult } from '../../engine/job-handle.ts';
 import type { ModerationVerdict } from '../../moderation/verdict.ts';
 import { describeNoise } from '../../engine/noise-spec.ts';
 import { buttonId, menuId, type ButtonAction } from './buttons.ts';
 import type { Locale } from './command.ts';
+import type { Origin } from './lineage.ts';
 import type { Reply, ReplyButton, ReplyImage, ReplyMenu, ReplyMenuOption } from './reply.ts';
 import { errorText, formatEta, roleName, text } from './texts.ts';
 
@@ -16,6 +18,8 @@ export interface JobView {
   readonly locale: Locale;
   /** Votes per candidate index, for a result. */
   readonly votes?: readonly number[];
+  /** What made it from which parent; absent or null for a job made from nothing of ours. */
+  readonly origin?: Origin | null;
 }
 
 const PROGRESS_CELLS = 10;
@@ -118,7 +122,27 @@ export function renderResult(result: JobResult, view: JobView): Reply {
     ...controls(locale, jobId, delivered),
     votes,
     votesLine: votesLine(locale, votes),
+    origin: view.origin ?? null,
   };
+}
+
+const STORED = Buffer.alloc(0);
+
+/**
+ * A finished job's result drawn again from its journal record (its votes changed, a page reloaded): the words and
+ * controls as they were, with `refresh` set and no images — only placeholders saying which candidates were shown.
+ */
+export function renderStoredResult(record: JobRecord, view: JobView): Extract<Reply, { kind: 'result' }> | undefined {
+  const stored = record.result;
+  if (record.status !== 'done' || !stored) return undefined;
+  const { width, height } = stored.meta;
+  const result: JobResult = {
+    images: stored.images.map((image) => ({ ...image, png: image.withheld ? null : STORED, width, height })),
+    grid: null,
+    meta: stored.meta,
+  };
+  const reply = renderResult(result, view);
+  return reply.kind === 'result' ? { ...reply, image: null, refresh: true } : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ButtonAction } from './buttons.ts';
+import type { Origin } from './lineage.ts';
 
 /**
  * The platform-neutral reply model. The core decides what to say and which buttons to offer; adapters only turn
@@ -26,6 +27,15 @@ export interface ReplyMenuOption {
   readonly action: ButtonAction;
   readonly label: string;
   readonly ownerOnly: boolean;
+}
+
+/** One board entry: its rank, the candidate, and the core's line about it (plain text: adapters escape it). */
+export interface BoardLine {
+  readonly rank: number;
+  readonly jobId: string;
+  readonly index: number;
+  readonly votes: number;
+  readonly line: string;
 }
 
 /** The rarer actions of a result, in one menu (a select), so the result reads at a glance. */
@@ -73,6 +83,8 @@ export type Reply =
       /** Votes per candidate index (0 where none); `votesLine` says it in words. */
       readonly votes: readonly number[];
       readonly votesLine: string | null;
+      /** What made it from which parent (the adapter links the parent's message); null for a job from nothing of ours. */
+      readonly origin: Origin | null;
       /**
        * Only the words and controls changed (votes came in): the images are not repeated (`image` null, no
        * candidates) and the message keeps the ones it shows.
@@ -80,6 +92,18 @@ export type Reply =
       readonly refresh?: boolean;
     }
   | { readonly kind: 'final'; readonly jobId: string; readonly outcome: 'blocked' | 'failed' | 'cancelled'; readonly text: string }
+  /**
+   * A channel's most voted candidates: a title (or, with no entries, the sentence saying the board is empty and how
+   * to vote), a line per entry, the contact sheet, Refine per entry and Vary in the menu.
+   */
+  | {
+      readonly kind: 'board';
+      readonly text: string;
+      readonly entries: readonly BoardLine[];
+      readonly image: ReplyImage | null;
+      readonly buttons: readonly ReplyButton[];
+      readonly menu: ReplyMenu | null;
+    }
   /** A refusal: shown only to the person who asked, where the platform allows it. */
   | { readonly kind: 'error'; readonly text: string }
   | { readonly kind: 'notice'; readonly text: string };

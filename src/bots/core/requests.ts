@@ -138,6 +138,7 @@ export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestC
       const { spec } = chosen.value.record;
       return ok({
         role: 'draft',
+        action: 'vary',
         owner,
         prompt: chosen.value.prompt,
         negativePrompt: spec.negativePrompt,
@@ -152,7 +153,7 @@ export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestC
     case 'reroll': {
       const record = ctx.history.get(command.jobId);
       if (!record) return fail({ code: 'expired-button' });
-      return ok(rerollOf(record, owner));
+      return ok({ ...rerollOf(record, owner), action: 'reroll' });
     }
   }
 }

@@ -41,6 +41,7 @@ function result(fields: Partial<Extract<Reply, { kind: 'result' }>> = {}): Extra
     },
     votes: [0],
     votesLine: null,
+    origin: null,
     ...fields,
   };
 }

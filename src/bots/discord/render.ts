@@ -143,6 +143,16 @@ export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
         keepFiles: reply.refresh === true,
       };
     }
+    case 'board': {
+      // The lines hold people's prompts and names: inert, like every prompt the bot shows.
+      const lines = [reply.text, ...reply.entries.map((e) => escapeMarkdown(e.line, { maskedLink: true }))];
+      return {
+        content: clip(lines.join('\n'), LIMITS.content),
+        files: reply.image ? [file(reply.image)] : [],
+        components: [...buttonRows([reply.buttons]), ...(reply.menu ? [menuRow(reply.menu)] : [])].slice(0, LIMITS.rows),
+        ephemeral: false,
+      };
+    }
     case 'final':
     case 'notice':
       return { content: clip(reply.text, LIMITS.content), files: [], components: [], ephemeral: false };

@@ -37,6 +37,7 @@ const result: Reply = {
   },
   votes: [2, 0],
   votesLine: 'Votes: #1 ×2',
+  origin: null,
 };
 
 describe('mrkdwn', () => {

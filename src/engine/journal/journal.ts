@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import type { EngineError } from '../errors.ts';
 import type { JobHistory, LatestQuery, RecentQuery } from '../history.ts';
-import type { JobRecord, JobResultRecord, JobScope, JobStatus } from '../job.ts';
+import type { JobAction, JobRecord, JobResultRecord, JobScope, JobStatus } from '../job.ts';
 import type { JobOwner, JobSpec } from '../request.ts';
 import { migrate } from './migrations.ts';
 
@@ -23,6 +23,8 @@ interface Row {
   delivery: string | null;
   policy: ModerationPolicy;
   parent_id: string | null;
+  parent_index: number | null;
+  action: JobAction | null;
   status: JobStatus;
   created_at: number;
   started_at: number | null;
@@ -43,6 +45,8 @@ const fromRow = (row: Row): JobRecord => ({
   delivery: row.delivery === null ? null : (JSON.parse(row.delivery) as unknown),
   policy: row.policy,
   parentId: row.parent_id,
+  parentIndex: row.parent_index,
+  action: row.action,
   status: row.status,
   createdAt: row.created_at,
   startedAt: row.started_at,
@@ -61,6 +65,10 @@ export interface NewJob {
   readonly delivery: unknown;
   readonly policy: ModerationPolicy;
   readonly parentId: string | null;
+  /** Absent: a whole result, or no parent. */
+  readonly parentIndex?: number | null;
+  /** Absent: the role's own command. */
+  readonly action?: JobAction;
 }
 
 const BUSY_WAIT_MS = 50;
@@ -117,6 +125,7 @@ export class JobJournal implements JobHistory {
   readonly #finish: Database.Statement;
   readonly #setDelivery: Database.Statement;
   readonly #open: Database.Statement;
+  readonly #children: Database.Statement;
 
   constructor(file: string) {
     if (file !== ':memory:') privateFile(file);
@@ -129,9 +138,9 @@ export class JobJournal implements JobHistory {
     this.writable = isWritable(this.#db);
     this.#insert = this.#db.prepare(
       `INSERT INTO jobs (id, seq, owner_platform, owner_id, owner_name, scope_platform, scope_workspace, scope_channel,
-                         role, spec, cost, delivery, policy, parent_id, status, created_at)
+                         role, spec, cost, delivery, policy, parent_id, parent_index, action, status, created_at)
        VALUES (@id, @seq, @owner_platform, @owner_id, @owner_name, @scope_platform, @scope_workspace, @scope_channel,
-               @role, @spec, @cost, @delivery, @policy, @parent_id, 'waiting', @created_at)`.replace(
+               @role, @spec, @cost, @delivery, @policy, @parent_id, @parent_index, @action, 'waiting', @created_at)`.replace(
         '@seq',
         // Numbered inside the insert, under SQLite's write lock: right even when another connection adds jobs too.
         '(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)',
@@ -143,6 +152,7 @@ export class JobJournal implements JobHistory {
     this.#finish = this.#db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ?, result = ? WHERE id = ?');
     this.#setDelivery = this.#db.prepare('UPDATE jobs SET delivery = ? WHERE id = ?');
     this.#open = this.#db.prepare("SELECT * FROM jobs WHERE status IN ('waiting', 'running') ORDER BY seq");
+    this.#children = this.#db.prepare('SELECT * FROM jobs WHERE parent_id = ? ORDER BY seq');
   }
 
   add(job: NewJob, now = Date.now()): JobRecord {
@@ -160,6 +170,8 @@ export class JobJournal implements JobHistory {
       delivery: json(job.delivery),
       policy: job.policy,
       parent_id: job.parentId,
+      parent_index: job.parentIndex ?? null,
+      action: job.action ?? job.spec.role,
       created_at: now,
     });
     return this.get(job.id)!;
@@ -228,6 +240,10 @@ export class JobJournal implements JobHistory {
       .prepare(`SELECT * FROM jobs ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
       .all(...params, query.limit) as Row[];
     return rows.map(fromRow);
+  }
+
+  children(jobId: string): JobRecord[] {
+    return (this.#children.all(jobId) as Row[]).map(fromRow);
   }
 
   close(): void {

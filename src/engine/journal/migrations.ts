@@ -46,6 +46,41 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     `),
   // 3: the backend (a local device or a ComfyUI server, by its configured name) a job last ran on; null until it starts.
   (db) => db.exec('ALTER TABLE jobs ADD COLUMN backend TEXT;'),
+  // 4: what a team builds on a job: how it was made from its parent (action, parent candidate), votes per candidate,
+  // the messages that show it (so a reaction finds its job), and channel and personal settings. Rows from before
+  // keep a null action (their role says what they were).
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN action TEXT;
+      ALTER TABLE jobs ADD COLUMN parent_index INTEGER;
+      CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id IS NOT NULL;
+      CREATE TABLE votes (
+        job_id TEXT NOT NULL,
+        candidate INTEGER NOT NULL,
+        voter_platform TEXT NOT NULL,
+        voter_id TEXT NOT NULL,
+        voter_name TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, candidate, voter_platform, voter_id)
+      );
+      CREATE TABLE job_messages (
+        platform TEXT NOT NULL,
+        message TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        PRIMARY KEY (platform, message)
+      );
+      CREATE TABLE settings (
+        kind TEXT NOT NULL CHECK (kind IN ('channel', 'user')),
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL DEFAULT '',
+        channel TEXT NOT NULL DEFAULT '',
+        user_id TEXT NOT NULL DEFAULT '',
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT,
+        PRIMARY KEY (kind, platform, workspace, channel, user_id)
+      );
+    `),
 ];
 
 export class JournalVersionError extends Error {

@@ -97,6 +97,7 @@ const resultReply = (png: Buffer): Reply => ({
   menu: null,
   votes: [0],
   votesLine: null,
+  origin: null,
 });
 const tiny = Buffer.from('tiny png stand-in');
 
