@@ -164,6 +164,21 @@ export class Team {
     return ok(text(locale, 'settings.saved', { values: renderSettings(locale, this.settingsOf(who)) }));
   }
 
+  /**
+   * Records that a platform message (by the adapter's own key: a message id, a channel and timestamp) shows a job, so
+   * a reaction on it finds the job after any restart. A failed write is logged: the message still works, its
+   * reactions just cannot be counted.
+   */
+  linkMessage(platform: string, message: string, jobId: string): void {
+    const linked = this.#engine.linkMessage(platform, message, jobId);
+    if (!linked.ok) this.#deps.log.warn({ job: jobId, platform }, 'could not record which message shows a job');
+  }
+
+  /** The job a platform message shows, by the key it was linked with. */
+  jobOfMessage(platform: string, message: string): string | undefined {
+    return this.#engine.team.jobOfMessage(platform, message);
+  }
+
   /** Sends the vote edits still waiting (shutdown). */
   flush(): Promise<void> {
     return this.#refresher.flushAll();
