@@ -64,4 +64,43 @@ describe('zimage command line', () => {
     expect(usage.code).toBe(1);
     expect(usage.stderr).toMatch(/Unknown command "paint"[\s\S]*Usage:/);
   });
+
+  it('votes for a result, shows the board with its contact sheet, and prints where a refine came from', async () => {
+    const out = join(root, 'team-out');
+    const drafted = await zimage(['draft', 'a blue owl', '--seed', '7', '--count', '2', '--out', out, '--json'], env);
+    expect(drafted.code, drafted.stderr).toBe(0);
+    const draft = (JSON.parse(drafted.stdout) as { job: string }).job;
+
+    const empty = await zimage(['board', '--since', '2h'], env);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout.trim()).toBe('No votes in this channel in the last 2h, so the board is empty. To vote, run: zimage vote <job> <candidate number>.');
+
+    const voted = await zimage(['vote', draft, '2'], env);
+    expect(voted.code, voted.stderr).toBe(0);
+    expect(voted.stdout.trim()).toBe('Your vote for #2 is counted.');
+    const refused = await zimage(['vote', draft, '3'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe('That result has 2 candidates; there is no #3.');
+
+    const board = await zimage(['board', '--out', out, '--json'], env);
+    expect(board.code, board.stderr).toBe(0);
+    const shown = JSON.parse(board.stdout) as { title: string; sheet: string; entries: { rank: number; job: string; candidate: number; votes: number }[] };
+    expect(shown.title).toBe('Top 1 of this channel · last 24h');
+    expect(shown.entries).toEqual([{ rank: 1, job: draft, candidate: 2, votes: 1 }]);
+    expect(await sharp(shown.sheet).metadata()).toMatchObject({ width: 256 + 16, height: 256 + 16 });
+
+    // A refine without --image starts from the latest draft here: its history names the draft and the candidate.
+    const refined = await zimage(['refine', '--out', out, '--json'], env);
+    expect(refined.code, refined.stderr).toBe(0);
+    const refine = (JSON.parse(refined.stdout) as { job: string }).job;
+    const history = await zimage(['history', refine], env);
+    expect(history.code, history.stderr).toBe(0);
+    const lines = history.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^${draft} · /draft · by \\S+ · done · “a blue owl”$`));
+    expect(lines[1]).toMatch(new RegExp(`^└ ${refine} · refined from #1 of ${draft} · by \\S+ · done`));
+    const ofDraft = JSON.parse((await zimage(['history', draft, '--json'], env)).stdout) as { chain: unknown[]; children: { job: string; action: string }[] };
+    expect(ofDraft.children).toEqual([expect.objectContaining({ job: refine, action: 'refine' })]);
+    expect((await zimage(['history', 'nosuchjob'], env)).code).toBe(2);
+    // Nine starts of the command, each loading the model: minutes on a busy two-core machine.
+  }, 300_000);
 });
