@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOpenAI, type FakeOpenAIOptions } from '../../test/support/fake-openai.ts';
-import { testConfig } from '../../test/support/fakes.ts';
+import { ROOT, testConfig } from '../../test/support/fakes.ts';
 import type { Config } from '../config/schema.ts';
 import type { DeepPartial } from '../config/load.ts';
 import { engineError } from '../engine/errors.ts';
@@ -59,6 +61,8 @@ describe('Assistant without a URL', () => {
     expect(assistant.configured).toBe(false);
     expect(assistant.endpoints).toBeNull();
     expect(assistant.setupHint).toMatch(/ASSISTANT_URL.*ASSISTANT_MODEL/);
+    // The line docs/assistant.md quotes is the one users get.
+    expect(readFileSync(join(ROOT, 'docs/assistant.md'), 'utf8')).toContain(assistant.setupHint);
     expect(await assistant.enhance('a fox', 'en', ANN)).toMatchObject({ ok: false, error: { code: 'assistant-not-configured', message: assistant.setupHint } });
     expect(await assistant.describe(await png(8, 8), 'en', ANN)).toMatchObject({ ok: false, error: { code: 'assistant-not-configured' } });
   });

@@ -228,7 +228,7 @@ export class Assistant {
     } catch (error) {
       if (!(error instanceof CallAborted)) throw error;
       const seconds = Math.round(timeoutMs / 100) / 10;
-      outcome = fail(assistantError('assistant-timeout', `The assistant did not answer within ${seconds} s`, { seconds }));
+      outcome = fail(assistantError('assistant-timeout', `The assistant at ${endpointUrl(endpoint.url)} did not answer within ${seconds} s`, { seconds }));
     }
     const ms = Math.round(performance.now() - started);
     if (outcome.ok) {
