@@ -260,15 +260,17 @@ describe('Assistant limits', () => {
   it('refuses past maxWaiting, and times a waiting request out with its own deadline', async () => {
     const server = await start();
     server.hold();
-    const { assistant } = assistantFor(server.url, { maxConcurrent: 1, maxWaiting: 1, perUser: 1, enhanceTimeoutMs: 400 });
-    const running = assistant.enhance('a fox', 'en', ANN);
+    const { assistant } = assistantFor(server.url, { maxConcurrent: 1, maxWaiting: 1, perUser: 1, enhanceTimeoutMs: 400, describeTimeoutMs: 60_000 });
+    // A describe holds the only slot well past the enhance deadline.
+    const running = assistant.describe(await png(8, 8), 'en', ANN);
     await server.whenInFlight(1);
     const waiting = assistant.enhance('a cat', 'en', BOB);
     expect(await assistant.enhance('an owl', 'en', { platform: 'slack', userId: 'cy' })).toMatchObject({ ok: false, error: { code: 'assistant-busy', params: { scope: 'all', max: 1 } } });
-    expect(await waiting).toMatchObject({ ok: false, error: { code: 'assistant-timeout' } });
-    expect(await running).toMatchObject({ ok: false, error: { code: 'assistant-timeout' } });
+    expect(await waiting).toMatchObject({ ok: false, error: { code: 'assistant-timeout', params: { seconds: 0.4 } } });
     server.release();
-    expect(server.requests.map((r) => r.texts[0])).toEqual(['a fox']);
+    expect((await running).ok).toBe(true);
+    // The request that timed out waiting was never sent.
+    expect(server.requests.map((r) => r.images.length)).toEqual([1]);
   });
 
   it('runs through the gate when the model shares the GPU, and will not start without one', async () => {
