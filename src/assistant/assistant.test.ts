@@ -119,6 +119,9 @@ describe('Assistant.enhance', () => {
     expect(await assistant.enhance('a café sign reading "OPEN 24h"', 'en', ANN)).toMatchObject({ ok: false, error: { code: 'assistant-changed-text', params: { text: 'OPEN 24h' } } });
     server.answer = () => '夜晚的咖啡馆门口，一块霓虹招牌上写着“OPEN 24h”。';
     expect(await assistant.enhance('a café sign reading "OPEN 24h"', 'zh-CN', ANN)).toMatchObject({ ok: true });
+    // A passage over two lines, or with braces, is kept as the rewrite is made drafting-safe.
+    server.answer = (request) => `A poster that reads ${request.texts[0]!.slice(request.texts[0]!.indexOf('"'))} in bold letters.`;
+    expect(await assistant.enhance('a poster "{BIG}\n SALE"', 'en', ANN)).toMatchObject({ ok: true, value: { prompt: 'A poster that reads "(BIG) SALE" in bold letters.' } });
   });
 
   it('cuts a long rewrite at a sentence end within the output cap and the draft limit, and one cut at max_tokens', async () => {

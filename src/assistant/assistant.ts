@@ -8,7 +8,7 @@ import { chatCompletion, endpointUrl, type ChatEndpoint, type ChatMessage, type 
 import { ASSISTANT_SETUP_HINT, assistantError, notConfigured, type AssistantError } from './errors.ts';
 import { imageForModel } from './image.ts';
 import { CallAborted, KeyedLimiter } from './limiter.ts';
-import { cleanPrompt, cutToSentence, quotedPassages, splitSuggestions } from './parse.ts';
+import { cleanPrompt, cutToSentence, neutraliseGrammar, quotedPassages, splitSuggestions } from './parse.ts';
 import { describeMessages, enhanceMessages, MAX_SUGGESTIONS, type AssistantLocale } from './prompts.ts';
 
 /** Who asks: the per-user cap counts by platform and user id (the core's Actor fits). */
@@ -132,7 +132,8 @@ export class Assistant {
     let cleaned = cleanPrompt(reply.value.content, cap);
     if (reply.value.finishReason === 'length' && !cleaned.cut) cleaned = { ...cutToSentence(cleaned.text, Math.max(1, [...cleaned.text].length - 1)), cut: true };
     if (cleaned.text === '') return fail(this.#badReply('enhance', 'no prompt in the answer'));
-    const lost = quotedPassages(original).find((passage) => !cleaned.text.includes(passage));
+    // Compared as the rewrite was made drafting-safe: one paragraph, braces and dash runs defused.
+    const lost = quotedPassages(original).find((passage) => !cleaned.text.includes(neutraliseGrammar(passage.replace(/\s+/gu, ' '))));
     if (lost !== undefined) {
       return fail(assistantError('assistant-changed-text', `The rewrite does not keep the quoted text "${lost}" word for word`, { text: lost }));
     }
