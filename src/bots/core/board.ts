@@ -52,6 +52,8 @@ export interface BoardItem {
   readonly votes: number;
   /** The stored file, null when it was never kept. */
   readonly path: string | null;
+  /** Flagged but shown behind a spoiler where it was posted: the sheet that holds it goes behind one too. */
+  readonly spoiler: boolean;
   /** Who refined, varied or edited this candidate, by action (names as the platform gave them). */
   readonly builtOn: ReadonlyMap<string, readonly string[]>;
 }
@@ -71,7 +73,7 @@ export function boardItems(entries: readonly BoardEntry[], history: JobHistory):
       if (!names.includes(name)) names.push(name);
       builtOn.set(child.action, names);
     }
-    items.push({ rank: items.length + 1, record, index: entry.candidate, votes: entry.votes, path: image.path, builtOn });
+    items.push({ rank: items.length + 1, record, index: entry.candidate, votes: entry.votes, path: image.path, spoiler: image.spoiler, builtOn });
   }
   return items;
 }
@@ -113,7 +115,7 @@ export async function renderBoard(locale: Locale, items: readonly BoardItem[], w
     kind: 'board',
     text: text(locale, 'board.title', { window: window.label, count: items.length }),
     entries: items.map((item) => ({ rank: item.rank, jobId: item.record.id, index: item.index, votes: item.votes, line: entryLine(locale, item) })),
-    image: { name: 'board.png', png: sheet, spoiler: false, alt: text(locale, 'board.alt', { count: items.length }) },
+    image: { name: 'board.png', png: sheet, spoiler: items.some((i) => i.spoiler), alt: text(locale, 'board.alt', { count: items.length }) },
     buttons: items.map((item) => boardButton(locale, 'refine', item)),
     menu: {
       id: menuId(`board${items[0]!.record.id}`),

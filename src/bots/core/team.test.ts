@@ -162,6 +162,18 @@ describe('board', () => {
     expect((await core.team.board(as(ann), '100d', 'reactions')).ok).toBe(false);
   });
 
+  it('puts the contact sheet behind a spoiler when an entry was posted behind one', async () => {
+    const { core } = await setup({ moderator: new FakeModerator(() => true) });
+    const nsfw: Place = { ...place, channelId: 'c-nsfw', channelIsNsfw: true };
+    const configured = core.team.settings(as(admin, nsfw), { kind: 'change', target: 'channel', set: { policy: 'spoiler' }, clear: [] });
+    expect(configured.ok).toBe(true);
+    const flagged = await job(core, { kind: 'draft', text: 'a fox --count 1 --seed 32' }, as(ann, nsfw));
+    expect(core.history.get(flagged)!.result!.images[0]).toMatchObject({ withheld: false, spoiler: true });
+    core.team.vote(flagged, 0, as(bob, nsfw));
+    const board = await core.team.board(as(ann, nsfw), '', 'reactions');
+    expect(board.ok && board.value.image?.spoiler).toBe(true);
+  });
+
   it('keeps to its window and its channel', async () => {
     const { core } = await setup();
     const here = await job(core, { kind: 'draft', text: 'a fox --count 1 --seed 30' }, as(ann));
