@@ -6,7 +6,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * A fake Slack for end-to-end tests, on 127.0.0.1: the Web API methods the adapter calls (form-encoded, bearer
  * tokens checked, Slack's `200 {ok:false}` errors), the upload URLs of files.uploadV2, a file host serving
  * url_private with the bot token only, response_url endpoints, and Socket Mode (apps.connections.open + a WebSocket
- * at /link/). It keeps channels' messages so chat.update, conversations.replies and deletes behave like Slack's.
+ * at /link/). It keeps channels' messages so chat.update, conversations.replies and deletes behave like Slack's, and
+ * the reactions on them as reactions.add/remove/get keep them (one per person per emoji, Slack's errors for the rest).
  */
 export interface FakeFile {
   readonly id: string;
@@ -18,6 +19,13 @@ export interface FakeFile {
   readonly url_private_download: string;
 }
 
+/** One emoji on a message, as Slack lists it: who added it, in order, and how many. */
+export interface FakeReaction {
+  readonly name: string;
+  users: string[];
+  count: number;
+}
+
 export interface FakeMessage {
   readonly ts: string;
   readonly channel: string;
@@ -26,6 +34,18 @@ export interface FakeMessage {
   text: string;
   blocks: unknown[];
   files?: FakeFile[];
+  /** Absent until someone reacts (Slack leaves the field out of a message nobody reacted to). */
+  reactions?: FakeReaction[];
+}
+
+/** A reaction event's `event`, exactly as the Events API sends it. */
+export interface ReactionEvent {
+  readonly type: 'reaction_added' | 'reaction_removed';
+  readonly user: string;
+  readonly reaction: string;
+  readonly item_user?: string;
+  readonly item: { readonly type: 'message'; readonly channel: string; readonly ts: string };
+  readonly event_ts: string;
 }
 
 export interface ApiCall {
@@ -41,6 +61,8 @@ export interface ApiCall {
 export interface FakeUser {
   readonly locale: string;
   readonly isAdmin?: boolean;
+  /** A workspace owner: Slack reports is_owner (and, for the primary owner, is_admin too). */
+  readonly isOwner?: boolean;
   readonly name: string;
 }
 
@@ -50,6 +72,10 @@ export interface Envelope {
 }
 
 const JSON_FIELDS = new Set(['blocks', 'files', 'view', 'attachments', 'metadata']);
+/** Emoji names as Slack accepts them: lower-case words, digits, `_ + ' -`, and an optional `::skin-tone-n`. */
+const EMOJI_NAME = /^[a-z0-9_+'-]+(?:::skin-tone-[2-6])?$/;
+/** The permalinks' host, as a workspace's own domain would be. */
+const PERMALINK_HOST = 'https://fake.slack.test';
 
 export class FakeSlack {
   readonly botToken: string;
@@ -131,6 +157,46 @@ export class FakeSlack {
 
   message(channel: string, ts: string): FakeMessage | undefined {
     return this.#channel(channel).find((m) => m.ts === ts);
+  }
+
+  /** Takes a message away as a person deleting it in Slack would (no API call, no event). */
+  removeMessage(channel: string, ts: string): boolean {
+    const list = this.#channel(channel);
+    const index = list.findIndex((m) => m.ts === ts);
+    if (index >= 0) list.splice(index, 1);
+    return index >= 0;
+  }
+
+  /**
+   * A person reacts in Slack's client: the reaction is stored as reactions.add would store it, and the event Slack
+   * would then send comes back (undefined when Slack would refuse the reaction, so no event would follow).
+   */
+  react(user: string, channel: string, ts: string, name: string): ReactionEvent | undefined {
+    return this.#react(user, channel, ts, name).ok === true ? this.reactionEvent('reaction_added', user, channel, ts, name) : undefined;
+  }
+
+  /** A person takes a reaction back; the reaction_removed event, or undefined when they had not reacted so. */
+  unreact(user: string, channel: string, ts: string, name: string): ReactionEvent | undefined {
+    return this.#unreact(user, channel, ts, name).ok === true ? this.reactionEvent('reaction_removed', user, channel, ts, name) : undefined;
+  }
+
+  /** The event for a reaction as Slack shapes it: item {type, channel, ts}, item_user (the message's author), event_ts. */
+  reactionEvent(type: ReactionEvent['type'], user: string, channel: string, ts: string, name: string): ReactionEvent {
+    const author = this.message(channel, ts)?.user;
+    return { type, user, reaction: name, ...(author ? { item_user: author } : {}), item: { type: 'message', channel, ts }, event_ts: this.nextTs() };
+  }
+
+  /** Who reacted with `name` on a message, in the order they did. */
+  reactors(channel: string, ts: string, name: string): string[] {
+    return [...(this.message(channel, ts)?.reactions?.find((r) => r.name === name)?.users ?? [])];
+  }
+
+  /** The permalink Slack gives a message: `p` and the ts without its dot; a thread reply names its thread. */
+  permalinkOf(channel: string, ts: string): string | undefined {
+    const message = this.message(channel, ts);
+    if (!message) return undefined;
+    const base = `${PERMALINK_HOST}/archives/${channel}/p${ts.replace('.', '')}`;
+    return message.thread_ts && message.thread_ts !== ts ? `${base}?thread_ts=${message.thread_ts}&cid=${channel}` : base;
   }
 
   /** A thread as conversations.replies returns it: the parent, then the replies, oldest first. */
@@ -225,6 +291,40 @@ export class FakeSlack {
     send(200, `OK - ${bytes.length}`, 'text/plain');
   }
 
+  /** reactions.add's checks and effect, for the bot's calls and for people reacting in the client alike. */
+  #react(user: string, channel: string, ts: string, name: string): Record<string, unknown> {
+    if (!channel || !ts) return { ok: false, error: 'no_item_specified' };
+    if (!/^\d+\.\d+$/.test(ts)) return { ok: false, error: 'bad_timestamp' };
+    if (!EMOJI_NAME.test(name)) return { ok: false, error: 'invalid_name' };
+    const message = this.message(channel, ts);
+    if (!message) return { ok: false, error: 'message_not_found' };
+    const reactions = (message.reactions ??= []);
+    const existing = reactions.find((r) => r.name === name);
+    if (existing?.users.includes(user)) return { ok: false, error: 'already_reacted' };
+    if (existing) {
+      existing.users.push(user);
+      existing.count += 1;
+    } else {
+      reactions.push({ name, users: [user], count: 1 });
+    }
+    return { ok: true };
+  }
+
+  #unreact(user: string, channel: string, ts: string, name: string): Record<string, unknown> {
+    if (!channel || !ts) return { ok: false, error: 'no_item_specified' };
+    if (!/^\d+\.\d+$/.test(ts)) return { ok: false, error: 'bad_timestamp' };
+    if (!EMOJI_NAME.test(name)) return { ok: false, error: 'invalid_name' };
+    const message = this.message(channel, ts);
+    if (!message) return { ok: false, error: 'message_not_found' };
+    const existing = message.reactions?.find((r) => r.name === name);
+    if (!existing?.users.includes(user)) return { ok: false, error: 'no_reaction' };
+    existing.users = existing.users.filter((u) => u !== user);
+    existing.count -= 1;
+    if (existing.count === 0) message.reactions = message.reactions!.filter((r) => r !== existing);
+    if (message.reactions!.length === 0) delete message.reactions;
+    return { ok: true };
+  }
+
   #api({ method, args, authorization }: ApiCall): Record<string, unknown> {
     if (method === 'apps.connections.open') {
       if (authorization !== `Bearer ${this.appToken}`) return { ok: false, error: 'invalid_auth' };
@@ -240,7 +340,7 @@ export class FakeSlack {
         if (!user) return { ok: false, error: 'user_not_found' };
         return {
           ok: true,
-          user: { id: str('user'), name: user.name.toLowerCase(), real_name: user.name, is_admin: user.isAdmin ?? false, ...(args.include_locale === 'true' ? { locale: user.locale } : {}), profile: { display_name: user.name } },
+          user: { id: str('user'), name: user.name.toLowerCase(), real_name: user.name, is_admin: user.isAdmin ?? false, is_owner: user.isOwner ?? false, ...(args.include_locale === 'true' ? { locale: user.locale } : {}), profile: { display_name: user.name } },
         };
       }
       case 'chat.postMessage': {
@@ -265,6 +365,22 @@ export class FakeSlack {
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: this.nextTs() };
+      case 'chat.getPermalink': {
+        if (!args.channel || !args.message_ts) return { ok: false, error: 'invalid_arguments' };
+        if (!this.#messages.has(str('channel'))) return { ok: false, error: 'channel_not_found' };
+        const permalink = this.permalinkOf(str('channel'), str('message_ts'));
+        return permalink ? { ok: true, channel: str('channel'), permalink } : { ok: false, error: 'message_not_found' };
+      }
+      case 'reactions.add':
+        return this.#react(this.botUserId, str('channel'), str('timestamp'), str('name'));
+      case 'reactions.remove':
+        return this.#unreact(this.botUserId, str('channel'), str('timestamp'), str('name'));
+      case 'reactions.get': {
+        if (!args.channel || !args.timestamp) return { ok: false, error: 'no_item_specified' };
+        const message = this.message(str('channel'), str('timestamp'));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        return { ok: true, type: 'message', channel: str('channel'), message: { type: 'message', ...message, permalink: this.permalinkOf(str('channel'), message.ts) } };
+      }
       case 'conversations.replies': {
         // Oldest first, a page at a time, the parent at the top of every page (as Slack pages a thread).
         const [parent, ...rest] = this.thread(str('channel'), str('ts'));

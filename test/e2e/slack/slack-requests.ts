@@ -25,7 +25,7 @@ export async function postSigned(url: string, raw: string, contentType: string, 
 }
 
 export interface SlashFields {
-  readonly command: '/draft' | '/refine' | '/edit';
+  readonly command: '/draft' | '/refine' | '/edit' | '/board' | '/settings';
   readonly text: string;
   readonly user: string;
   readonly channel: string;
