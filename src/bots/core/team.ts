@@ -109,6 +109,12 @@ export class Team {
     return ok({ on, votes: this.votesOf(jobId) });
   }
 
+  /** The candidates (indices) of a job this person has voted for, so a platform can mark their own votes. */
+  votedBy(jobId: string, voter: { readonly platform: string; readonly userId: string }): number[] {
+    const images = this.#history.get(jobId)?.result?.images ?? [];
+    return images.filter((image) => this.#engine.team.hasVoted(jobId, image.index, voter)).map((image) => image.index);
+  }
+
   /** A finished job's result drawn from the journal with its current votes and origin, without images. */
   storedResult(jobId: string): ResultReply | undefined {
     const record = this.#history.get(jobId);
