@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../core/reply.ts';
-import { renderCard, renderNote, renderPending, type CardContext } from './blocks.ts';
+import { originLine, renderBoard, renderCard, renderNote, renderPending, type BoardReply, type CardContext } from './blocks.ts';
 import { clip, escapeMrkdwn, plainFromSlack, quote } from './mrkdwn.ts';
 
 const en: CardContext = { locale: 'en', by: 'Ann <admin>', prompt: 'a fox <@U1> & friends' };
@@ -112,5 +112,57 @@ describe('renderCard', () => {
     expect(JSON.stringify(pending.blocks)).toContain('▱▱▱▱▱▱▱▱▱▱');
     expect(JSON.stringify(pending.blocks)).toContain('由 李雷 发起');
     expect(renderNote('Unknown style "<b>".').blocks).toEqual([{ type: 'section', block_id: 'z-note', text: { type: 'mrkdwn', text: 'Unknown style "&lt;b&gt;".', verbatim: true } }]);
+  });
+});
+
+describe('originLine', () => {
+  const origin = { action: 'vary', parentId: 'job0', parentIndex: 1 } as const;
+
+  it('links the parent’s card by its permalink', () => {
+    expect(originLine('en', origin, 'https://x.slack.com/archives/C1/p1700000001000001')).toBe('varied from #2 of <https://x.slack.com/archives/C1/p1700000001000001|job job0>');
+    expect(originLine('zh-CN', { ...origin, action: 'edit', parentIndex: null }, 'https://x.slack.com/archives/C1/p1')).toBe('编辑自 <https://x.slack.com/archives/C1/p1|任务 job0> 的全部候选');
+  });
+
+  it('names the parent as plain text when its permalink is unknown', () => {
+    expect(originLine('en', { ...origin, action: 'refine', parentIndex: 0 }, undefined)).toBe('refined from #1 of job job0');
+  });
+
+  it('shows the line on a result card, under the prompt', () => {
+    const message = renderCard(result as Extract<Reply, { kind: 'result' }>, { ...en, origin: originLine('en', origin, undefined) });
+    expect(message.blocks.map((b) => b.block_id)).toEqual(['z-prompt', 'z-origin', 'z-note-0', 'z-votes', 'z-status', 'z-actions']);
+    expect(JSON.stringify(message.blocks[1])).toContain('varied from #2 of job job0');
+  });
+});
+
+describe('renderBoard', () => {
+  const board: BoardReply = {
+    kind: 'board',
+    text: 'Top 2 of this channel · last 24h',
+    entries: [
+      { rank: 1, jobId: 'job1', index: 1, votes: 2, line: '#1 · 2 votes · “a <!channel> fox” · seed 42 · mini · by Ann' },
+      { rank: 2, jobId: 'job2', index: 0, votes: 1, line: '#2 · 1 vote · “an owl & a cat” · seed 7 · mini · by <@U1>' },
+    ],
+    image: null,
+    buttons: [
+      { id: 'z:refine:job1:1', action: 'refine', label: 'Refine #1', style: 'primary', ownerOnly: false },
+      { id: 'z:refine:job2:0', action: 'refine', label: 'Refine #2', style: 'primary', ownerOnly: false },
+    ],
+    menu: { id: 'z:menu:boardjob1', placeholder: 'Vary a winner…', options: [{ id: 'z:vary-subtle:job1:1', action: 'vary-subtle', label: 'Vary #1 · subtle', ownerOnly: false }] },
+  };
+
+  it('renders the title, an escaped line per entry, and one actions block of Refine #n and the Vary menu', () => {
+    const message = renderBoard(board);
+    expect(message.text).toBe('Top 2 of this channel · last 24h');
+    expect(message.blocks.map((b) => b.block_id)).toEqual(['z-board', 'z-board-1', 'z-board-2', 'z-actions']);
+    const body = JSON.stringify(message.blocks);
+    expect(body).toContain('a &lt;!channel&gt; fox');
+    expect(body).toContain('an owl &amp; a cat');
+    expect(body).not.toMatch(/<!|<@/);
+    const elements = (message.blocks[3] as unknown as { elements: { type: string; action_id: string }[] }).elements;
+    expect(elements.map((e) => [e.type, e.action_id])).toEqual([
+      ['button', 'z:refine:job1:1'],
+      ['button', 'z:refine:job2:0'],
+      ['static_select', 'z:menu:boardjob1'],
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Locale } from '../core/command.ts';
+import { originText, type Origin } from '../core/lineage.ts';
 import { progressBar } from '../core/render.ts';
 import type { Reply, ReplyButton, ReplyMenu } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
@@ -20,9 +21,12 @@ export interface CardContext {
   readonly by: string | null;
   /** The job's prompt (a closing line keeps it above). */
   readonly prompt: string;
+  /** A result's line naming its parent, already mrkdwn (see originLine): it may hold a link. */
+  readonly origin?: string | null;
 }
 
 export type CardReply = Extract<Reply, { kind: 'status' | 'result' | 'final' }>;
+export type BoardReply = Extract<Reply, { kind: 'board' }>;
 
 /** Slack's limits: 3000 characters of block text, 75 per button label; notifications only need a line. */
 const BLOCK_TEXT = 2900;
@@ -91,6 +95,7 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
         text: fallback(`${reply.prompt} · ${reply.text}`),
         blocks: [
           ...prompt,
+          ...(ctx.origin ? [context([ctx.origin], 'z-origin')] : []),
           ...reply.notes.map((note, i) => section(clip(escapeMrkdwn(note), BLOCK_TEXT), `z-note-${i}`)),
           ...(reply.votesLine ? [context([escapeMrkdwn(reply.votesLine)], 'z-votes')] : []),
           context([clip(escapeMrkdwn(reply.text), BLOCK_TEXT), ...byLine(ctx)], 'z-status'),
@@ -110,4 +115,34 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
 export function renderNote(body: string): SlackMessage {
   const escaped = clip(escapeMrkdwn(body), BLOCK_TEXT);
   return { text: fallback(body), blocks: [section(escaped, 'z-note')] };
+}
+
+/** Stands for the parent inside the translated sentence until the sentence is escaped. */
+const PARENT = '\u0000parent\u0000';
+
+/**
+ * "varied from #2 of job x": the sentence escaped, the parent's name a link to its card (`<permalink|job x>`) when
+ * the permalink is known, else plain text.
+ */
+export function originLine(locale: Locale, origin: Origin, permalink: string | undefined): string {
+  const label = escapeMrkdwn(text(locale, 'origin.parent', { job: origin.parentId }));
+  const parent = permalink ? `<${permalink}|${label}>` : label;
+  // A short sentence and a job id: far inside Slack's block limit, so nothing to clip.
+  return escapeMrkdwn(originText(locale, origin, PARENT)).replace(PARENT, () => parent);
+}
+
+/**
+ * The board: its title, a line per entry (the core's plain text, escaped), and one actions block of Refine #n and the
+ * Vary menu, whose presses are ordinary job buttons. The contact sheet goes into the message's thread, as a card's
+ * images do.
+ */
+export function renderBoard(board: BoardReply): SlackMessage {
+  return {
+    text: fallback(board.text),
+    blocks: [
+      section(clip(escapeMrkdwn(board.text), BLOCK_TEXT), 'z-board'),
+      ...board.entries.map((entry) => section(clip(escapeMrkdwn(entry.line), BLOCK_TEXT), `z-board-${entry.rank}`)),
+      ...actions(board.buttons, board.menu),
+    ],
+  };
 }
