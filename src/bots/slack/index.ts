@@ -9,9 +9,11 @@ import { boltLogger } from './bolt-logger.ts';
 import * as commands from './commands/index.ts';
 import * as events from './events/index.ts';
 import { slackError } from './failure.ts';
+import { postBoard } from './board.ts';
 import { JobCards } from './job-cards.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { guard, PLATFORM, requester, whileAccepting } from './middleware.ts';
+import { Permalinks } from './permalinks.ts';
 import { downloadPolicy, slackSettings } from './settings.ts';
 import * as shortcuts from './shortcuts/index.ts';
 import { SlackBot } from './slack-bot.ts';
@@ -46,8 +48,26 @@ export async function startSlackAdapter(runtime: Runtime): Promise<SlackAdapter>
     throw slackError(error, secrets);
   }
 
-  const cards = new JobCards({ client: app.client, log, secrets, botUserId });
-  const bot = new SlackBot({ core: runtime.core, cards, log, secrets, download: downloadPolicy(settings), botUserId });
+  const { core } = runtime;
+  const cards = new JobCards({
+    client: app.client,
+    log,
+    secrets,
+    botUserId,
+    history: core.history,
+    linkMessage: (key, jobId) => core.team.linkMessage(PLATFORM, key, jobId),
+    permalinks: new Permalinks(app.client, log, secrets),
+  });
+  const boardDeps = { client: app.client, log, secrets, upload: cards.upload.bind(cards) };
+  const bot = new SlackBot({
+    core,
+    cards,
+    log,
+    secrets,
+    download: downloadPolicy(settings),
+    botUserId,
+    postBoard: (channel, board) => postBoard(boardDeps, channel, board),
+  });
   app.use(guard(log, secrets));
   app.use(requester(new UserDirectory(app.client, log, { secrets }), app.client));
   const deps: ListenerDeps = { bot, log, accepting: whileAccepting(runtime.core, log, secrets) };

@@ -1,17 +1,22 @@
 import type { webApi } from '@slack/bolt';
-import type { JobRecord } from '../../engine/history.ts';
+import type { JobHistory, JobRecord } from '../../engine/history.ts';
 import type { Logger } from '../../logging.ts';
 import { fail, ok, type Result } from '../../result.ts';
 import type { Locale } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
 import type { PlatformFailure } from '../core/errors.ts';
-import type { Reply, ReplySink } from '../core/reply.ts';
+import type { Reply, ReplyImage, ReplySink } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
-import { renderCard, renderNote, renderPending, type CardContext, type SlackMessage } from './blocks.ts';
-import { imageThread, type SlackDelivery } from './delivery.ts';
+import { originLine, renderCard, renderNote, renderPending, type CardContext, type SlackMessage } from './blocks.ts';
+import { deliveryOf, imageThread, type SlackDelivery } from './delivery.ts';
 import { slackError, slackFailure } from './failure.ts';
 import { imageFilesOf } from './images.ts';
+import { PLATFORM } from './middleware.ts';
+import type { Permalinks } from './permalinks.ts';
+import { addVoteReactions, messageKey } from './reactions.ts';
 import { threadMessages } from './thread.ts';
+
+type ResultReply = Extract<Reply, { kind: 'result' }>;
 
 /** Slack reads alt text aloud; it takes at most 1000 characters. */
 const ALT_TEXT = 1000;
@@ -22,11 +27,17 @@ export interface CardDeps {
   readonly secrets: readonly (string | null)[];
   /** The bot's own user id: its uploads are the files it may delete. */
   readonly botUserId: string;
+  /** The journal, for a result's parent and its card. */
+  readonly history: JobHistory;
+  /** Records which message shows a job, so a reaction on it finds the job (the core's team.linkMessage). */
+  readonly linkMessage: (messageKey: string, jobId: string) => void;
+  readonly permalinks: Permalinks;
 }
 
 /**
  * A job's card in Slack: posted (pending) before the job is queued, so the journal knows it and a restart can
- * continue it; edited by every status; turned into the result once its image is uploaded into the card's thread;
+ * continue it; edited by every status; turned into the result once its image is uploaded into the card's thread,
+ * with a line linking its parent's card and the vote reactions added under it; edited again as votes come in;
  * deleted with the job's images on Delete.
  */
 export class JobCards {
@@ -75,17 +86,12 @@ export class JobCards {
         case 'result': {
           prompt = reply.prompt;
           try {
-            if (reply.image) {
-              await client.files.uploadV2({
-                channel_id: delivery.channel,
-                thread_ts: imageThread(delivery),
-                file_uploads: [{ file: reply.image.png, filename: reply.image.name, title: reply.image.name, alt_text: reply.image.alt.slice(0, ALT_TEXT) }],
-              });
-            }
+            if (reply.image) await this.upload({ channel: delivery.channel, threadTs: imageThread(delivery) }, reply.image);
           } finally {
             // Even when the upload failed, the card must stop saying "running".
-            await update(renderCard(reply, ctx()));
+            await update(renderCard(reply, { ...ctx(), origin: await this.#originOf(reply, view.locale) }));
           }
+          if (!reply.refresh) await this.#openVoting(delivery, reply);
           return;
         }
         case 'error':
@@ -104,6 +110,49 @@ export class JobCards {
         throw slackError(error, secrets);
       }
     };
+  }
+
+  /** Uploads an image (a result, the board's contact sheet) into a thread: files.uploadV2, alt text within Slack's limit. */
+  async upload(where: { readonly channel: string; readonly threadTs: string }, image: ReplyImage): Promise<void> {
+    await this.#deps.client.files.uploadV2({
+      channel_id: where.channel,
+      thread_ts: where.threadTs,
+      file_uploads: [{ file: image.png, filename: image.name, title: image.name, alt_text: image.alt.slice(0, ALT_TEXT) }],
+    });
+  }
+
+  /**
+   * A finished job's card shown again with new words (votes came in): the same blocks as the result's, its images in
+   * the thread untouched. Thrown failures are scrubbed (the core's refresher logs them).
+   */
+  async refresh(record: JobRecord, reply: ResultReply): Promise<void> {
+    const delivery = deliveryOf(record);
+    if (!delivery) return;
+    const { locale } = readDelivery(record);
+    const card = renderCard(reply, { locale, by: delivery.by, prompt: reply.prompt, origin: await this.#originOf(reply, locale) });
+    try {
+      await this.#deps.client.chat.update({ channel: delivery.channel, ts: delivery.ts, text: card.text, blocks: card.blocks });
+    } catch (error) {
+      throw slackError(error, this.#deps.secrets);
+    }
+  }
+
+  /** The card takes votes: linked to its job (so a reaction finds it, after a restart too), then :one:… pre-added. */
+  async #openVoting(delivery: SlackDelivery, reply: ResultReply): Promise<void> {
+    const delivered = reply.candidates.flatMap((candidate, index) => (candidate ? [index] : []));
+    if (delivered.length === 0) return;
+    this.#deps.linkMessage(messageKey(delivery.channel, delivery.ts), reply.jobId);
+    await addVoteReactions(this.#deps.client, delivery, delivered, this.#deps.log, this.#deps.secrets);
+  }
+
+  /** The line naming a result's parent, linking the parent's card when it is a Slack card whose permalink is known. */
+  async #originOf(reply: ResultReply, locale: Locale): Promise<string | null> {
+    if (!reply.origin) return null;
+    const parent = this.#deps.history.get(reply.origin.parentId);
+    // A parent asked on another platform has no Slack card to link.
+    const card = parent?.scope.platform === PLATFORM ? deliveryOf(parent) : undefined;
+    const permalink = card ? await this.#deps.permalinks.of(card.channel, card.ts) : undefined;
+    return originLine(locale, reply.origin, permalink);
   }
 
   /** A job the bot could not recover: its card closes with the reason and a note goes to its thread (or to the owner privately). */

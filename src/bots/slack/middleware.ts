@@ -35,13 +35,15 @@ type Body = Record<string, unknown> & {
   user?: { id?: string; name?: string; team_id?: string };
   team?: { id?: string } | null;
   channel?: { id?: string };
-  event?: { type?: string; user?: string; channel?: string; team?: string; thread_ts?: string; ts?: string };
+  /** A reaction event names its message's channel under `item`. */
+  event?: { type?: string; user?: string; channel?: string; team?: string; thread_ts?: string; ts?: string; item?: { channel?: string } };
 };
 
 function senderOf(body: Body): Sender | undefined {
   if (body.event) {
     const { event } = body;
-    return event.user ? { userId: event.user, teamId: body.team_id ?? event.team, channel: event.channel, name: undefined, hurried: false } : undefined;
+    const channel = event.channel ?? event.item?.channel;
+    return event.user ? { userId: event.user, teamId: body.team_id ?? event.team, channel, name: undefined, hurried: false } : undefined;
   }
   if (body.user_id) return { userId: body.user_id, teamId: body.team_id, channel: body.channel_id, name: body.user_name, hurried: false };
   if (body.user?.id) {
@@ -74,7 +76,8 @@ export function requester(users: UserDirectory, client: webApi.WebClient): Middl
       const user = sender.hurried ? users.within(sender.userId, HURRIED_MS) : users.get(sender.userId);
       args.context[WHO] = user.then((found): Who => {
         const name = found.name ?? sender.name;
-        const actor: Actor = { platform: PLATFORM, userId: sender.userId, locale: found.locale, isAdmin: found.isAdmin, ...(name ? { name } : {}) };
+        // Slack has no per-channel admin role the bot can read: workspace admins and owners configure channels.
+        const actor: Actor = { platform: PLATFORM, userId: sender.userId, locale: found.locale, isAdmin: found.isAdmin, canConfigure: found.isAdmin, ...(name ? { name } : {}) };
         return { actor, place: slackPlace(sender.channel ?? '', sender.teamId) };
       });
       const respond = 'respond' in args && typeof args.respond === 'function' ? args.respond : undefined;

@@ -2,15 +2,20 @@ import type { JobHistory, JobRecord } from '../../engine/history.ts';
 import type { JobHandle } from '../../engine/job-handle.ts';
 import type { ResumeDecision } from '../../engine/recovery.ts';
 import type { Logger } from '../../logging.ts';
+import type { Result } from '../../result.ts';
 import type { FetchPolicy } from '../core/attachments.ts';
 import type { CommandRequest, JobCommand, OwnerAction, Who } from '../core/command.ts';
 import { readDelivery, type BotCore } from '../core/core.ts';
+import type { PlatformFailure } from '../core/errors.ts';
 import { runCommand, type ChatPort } from '../core/flow.ts';
+import { parseSettingsText } from '../core/settings.ts';
 import { errorText, text } from '../core/texts.ts';
+import type { BoardReply } from './blocks.ts';
 import { deliveryOf, type SlackDelivery } from './delivery.ts';
 import type { JobCards } from './job-cards.ts';
 import { tell, PLATFORM } from './middleware.ts';
 import type { Notifier } from './notify.ts';
+import { messageKey } from './reactions.ts';
 
 
 /** Where a new job's card goes, and how to tell the asker something privately. */
@@ -30,12 +35,14 @@ export interface SlackBotDeps {
   readonly download: FetchPolicy;
   /** The bot's own user id (auth.test), to recognise its files. */
   readonly botUserId: string;
+  /** Posts a board in a channel (its message, then the contact sheet in its thread); the message's ts. */
+  readonly postBoard: (channel: string, board: BoardReply) => Promise<Result<string, PlatformFailure>>;
 }
 
 /**
  * Slack's side of the core: runs a listener's command through the core's flow over this platform's port (refusals
  * privately, the job's card posted before it is queued so the journal knows it, the card taken back on a late
- * refusal), carries out Cancel and Delete, and continues jobs after a restart.
+ * refusal), carries out Cancel and Delete, votes by reaction, /board and /settings, and continues jobs after a restart.
  */
 export class SlackBot {
   readonly #deps: SlackBotDeps;
@@ -92,6 +99,52 @@ export class SlackBot {
       },
       sink: (delivery) => cards.sink(delivery, { locale, prompt }),
     };
+  }
+
+  /** The job a message shows, if it is a card that takes votes. */
+  jobOfMessage(channel: string, ts: string): string | undefined {
+    return this.#deps.core.team.jobOfMessage(PLATFORM, messageKey(channel, ts));
+  }
+
+  /**
+   * A vote by reaction (`on`: added, else removed). The card is edited with the new counts as the core allows. A
+   * refusal has no reply to go in: it is logged, and only a vote for a withheld candidate is explained, privately —
+   * the one refusal a person can act on (vote for another candidate).
+   */
+  async vote(jobId: string, index: number, who: Who, on: boolean, notify: Notifier | undefined): Promise<void> {
+    const { core, cards, log } = this.#deps;
+    const voted = core.team.vote(jobId, index, who, {
+      on,
+      refresh: async (reply) => {
+        const record = core.history.get(jobId);
+        if (record) await cards.refresh(record, reply);
+      },
+    });
+    if (voted.ok) return;
+    log.info({ job: jobId, candidate: index, code: voted.error.code }, 'a vote by reaction was not counted');
+    if (on && voted.error.code === 'candidate-withheld') await this.tell(notify, errorText(who.actor.locale, voted.error));
+  }
+
+  /** /board: the channel's most voted candidates, posted in the channel; an empty board or a bad window privately. */
+  async board(who: Who, window: string, notify: Notifier | undefined): Promise<void> {
+    const { locale } = who.actor;
+    const board = await this.#deps.core.team.board(who, window, 'reactions');
+    if (!board.ok) return this.tell(notify, errorText(locale, board.error));
+    if (board.value.entries.length === 0) return this.tell(notify, board.value.text);
+    const posted = await this.#deps.postBoard(who.place.channelId, board.value);
+    if (posted.ok) return;
+    this.#deps.log.warn({ err: posted.error, channel: who.place.channelId }, 'could not post the board');
+    const notMember = posted.error.code === 'not_in_channel' || posted.error.code === 'channel_not_found';
+    await this.tell(notify, notMember ? text(locale, 'slack.not-in-channel') : text(locale, 'error.internal'));
+  }
+
+  /** /settings: shows or changes the channel's or one's own defaults; the answer only the asker sees. */
+  async settings(who: Who, input: string, notify: Notifier | undefined): Promise<void> {
+    const { locale } = who.actor;
+    const command = parseSettingsText(input);
+    if (!command.ok) return this.tell(notify, errorText(locale, command.error));
+    const answer = this.#deps.core.team.settings(who, command.value);
+    await this.tell(notify, answer.ok ? answer.value : errorText(locale, answer.error));
   }
 
   async #ownerAction(command: OwnerAction, who: Who, notify: Notifier | undefined): Promise<void> {

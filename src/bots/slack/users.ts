@@ -7,7 +7,7 @@ import { slackError } from './failure.ts';
 /** What the bot needs to know about a Slack user: their language, whether they administer the workspace, a name. */
 export interface SlackUser {
   readonly locale: Locale;
-  /** Workspace admins and owners may cancel or delete anyone's job. */
+  /** Workspace admins and owners (users.info is_admin, is_owner): they may cancel or delete anyone's job and set a channel's settings. */
   readonly isAdmin: boolean;
   readonly name: string | null;
 }
