@@ -11,6 +11,7 @@ import { resolveRequest, userKeyOf, type GenerationRequest, type ImageInput, typ
 import { jobCost } from './sampling-settings.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import type { JobHistory } from './history.ts';
+import { noUpscaleModel, resolveUpscale, upscaleCost, type UpscaleModel } from './upscale-request.ts';
 
 /** Checks the engine runs on a request before it is accepted, supplied by moderation. */
 export interface AdmissionChecks {
@@ -29,6 +30,8 @@ export interface AdmissionOptions extends AdmissionChecks {
   readonly randomSeed?: () => number;
   /** Earlier jobs: where a Vary's candidate is stored (a remote backend re-noises that image). */
   readonly history?: JobHistory;
+  /** The configured upscale workflow's model; absent or null: upscale requests are refused. */
+  readonly upscale?: UpscaleModel | null;
 }
 
 /** A request that passed every check: resolved, costed, its uploads decoded and judged, nothing written yet. */
@@ -86,6 +89,7 @@ export class Admission {
     }
 
     const id = newJobId();
+    if (request.upscale === true) return this.#checkUpscale(id, userKey, request);
     const inputs = await this.#checkInputs(id, request.image ?? request.sources?.[0]?.image, request.mask);
     if (!inputs.ok) return inputs;
     const { mask } = inputs.value;
@@ -125,6 +129,30 @@ export class Admission {
       parentIndex: request.parent?.index ?? null,
       action: request.action ?? request.role,
       uploads,
+    });
+  }
+
+  /** An upscale: its image checked as any input is, then resolved against the upscale workflow (upscale-request.ts). */
+  async #checkUpscale(id: string, userKey: string, request: GenerationRequest): Promise<Result<AdmittedJob>> {
+    const { config, history } = this.#options;
+    const model = this.#options.upscale ?? null;
+    if (model === null) return fail(noUpscaleModel(request.role));
+    const checked = request.image ? await this.#checkInput(id, request.image, 'image') : undefined;
+    if (checked && !checked.ok) return checked;
+    const image = checked?.value ?? null;
+    const parent = request.parent ? (history?.get(request.parent.jobId)?.spec ?? null) : null;
+    const resolved = resolveUpscale(request, { model, maxSide: config.limits.maxSide, image, parent });
+    if (!resolved.ok) return resolved;
+    return ok({
+      id,
+      owner: request.owner,
+      userKey,
+      spec: resolved.value,
+      cost: upscaleCost(resolved.value),
+      parentId: request.parent?.jobId ?? null,
+      parentIndex: request.parent?.index ?? null,
+      action: request.action ?? 'upscale',
+      uploads: image?.png ? [{ path: image.path, png: image.png }] : [],
     });
   }
 

@@ -43,6 +43,8 @@ export interface Backend {
   unavailable?(spec: JobSpec): string | undefined;
   /** Jobs it runs at once when healthy (1 if absent), for queue positions and ETAs. */
   readonly capacity?: number;
+  /** Whether it can run an upscale now (an upscale model whose checks passed); absent: it cannot. */
+  readonly upscales?: boolean;
   run(spec: JobSpec, onProgress: ProgressListener): { readonly run: number; readonly outcome: Promise<RunOutcome> };
   /** Asks a run to stop at its next step boundary. */
   cancel(run: number): void;
@@ -67,8 +69,12 @@ export function limitedToRoles(backend: Backend, roles: ReadonlySet<Role>): Back
       return backend.freeSlots;
     },
     serves: (spec) => roles.has(spec.role) && backend.serves(spec),
-    unavailable: (spec) => (roles.has(spec.role) ? backend.unavailable?.(spec) : `${backend.name} does not serve ${spec.role}`),
+    // An upscale is no role's model: the backend itself says whether it can run one.
+    unavailable: (spec) => (roles.has(spec.role) || spec.upscale ? backend.unavailable?.(spec) : `${backend.name} does not serve ${spec.role}`),
     ...(backend.capacity !== undefined ? { capacity: backend.capacity } : {}),
+    get upscales() {
+      return backend.upscales;
+    },
     run: (spec, onProgress) => backend.run(spec, onProgress),
     cancel: (run) => backend.cancel(run),
     stats: () => backend.stats(),

@@ -6,7 +6,7 @@ import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts'
 import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.ts';
 import { limitedToRoles, type Backend, type BackendStats } from './backend.ts';
 import { ComfyBackend } from './comfyui/comfy-backend.ts';
-import { comfyRoles } from './comfyui/setup.ts';
+import { comfyRoles, upscaleModelOf } from './comfyui/setup.ts';
 import type { OpenSocket } from './comfyui/client.ts';
 import type { Workflow, WorkflowKind } from './comfyui/workflow.ts';
 import { Dispatch } from './dispatch.ts';
@@ -27,6 +27,7 @@ import { recoverJobs, type ResumeDecision } from './recovery.ts';
 import type { GenerationRequest, JobSpec, ModelInfo } from './request.ts';
 import { samplingSettings, type SamplingSettings } from './sampling-settings.ts';
 import type { Scheduler } from './scheduler.ts';
+import { upscaledSize, type UpscaleModel } from './upscale-request.ts';
 import { WorkerHost } from './worker/worker-host.ts';
 
 export type { AdmittedJob } from './admission.ts';
@@ -77,6 +78,7 @@ export class Engine {
   readonly #scheduler: Scheduler<LiveJob>;
   readonly #admission: Admission;
   readonly #dispatch: Dispatch;
+  readonly #upscale: UpscaleModel | null;
   #accepting = true;
   #shutdown: Promise<void> | undefined;
 
@@ -88,7 +90,8 @@ export class Engine {
     this.#backends = backends;
     const { config } = options;
     this.#scheduler = options.scheduler ?? new FairScheduler<LiveJob>({ quantum: config.queue.quantum });
-    this.#admission = new Admission({ ...options, waiting: this.#scheduler, history: journal });
+    this.#upscale = upscaleModelOf(options.comfyWorkflows);
+    this.#admission = new Admission({ ...options, waiting: this.#scheduler, history: journal, upscale: this.#upscale });
     const eta = new EtaModel({ initialSecondsPerCost: config.queue.initialSecondsPerCost, smoothing: config.queue.etaSmoothing });
     this.#dispatch = new Dispatch({ config, journal: this.#writer, scheduler: this.#scheduler, backends, eta, moderator: options.moderator, log: options.logger });
     this.#dispatch.attach(
@@ -168,6 +171,19 @@ export class Engine {
     return samplingSettings(this.#options.config.profiles[role], this.#options.models[role]);
   }
 
+  /**
+   * Whether an Upscale can run now: an upscale workflow is configured and some backend passed its checks for it; given
+   * an image's size, also whether its upscale stays within limits.maxSide. Results offer Upscale only then.
+   */
+  canUpscale(size?: { readonly width: number; readonly height: number }): boolean {
+    if (this.#upscale === null) return false;
+    if (size) {
+      const out = upscaledSize(size, this.#upscale.scale);
+      if (Math.max(out.width, out.height) > this.#options.config.limits.maxSide) return false;
+    }
+    return this.#backends.some((b) => b.upscales === true);
+  }
+
   /** False while paused or shutting down: new jobs are refused. */
   get accepting(): boolean {
     return this.#accepting && this.#shutdown === undefined;
@@ -206,6 +222,7 @@ export class Engine {
     if (this.#backends.some((b) => b.serves(spec) && b.unavailable?.(spec) === undefined)) return undefined;
     const reasons = this.#backends.map((b) => b.unavailable?.(spec) ?? `${b.name} does not serve ${spec.role}`);
     const why = reasons.length > 0 ? reasons.join('; ') : 'no device is configured';
+    if (spec.upscale) return engineError('no-backend', `No backend can upscale now: ${why}`, { role: spec.role, action: 'upscale', reasons: why });
     return engineError('no-backend', `No backend can run ${spec.role} now: ${why}`, { role: spec.role, reasons: why });
   }
 

@@ -38,8 +38,11 @@ function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string,
     role: spec.role,
     style: spec.style,
     index: candidate.index,
+    // An upscale keeps what drew the picture and says what enlarged it.
+    ...(spec.upscale ? { upscale: { model: spec.upscale.model, scale: spec.upscale.scale } } : {}),
   };
-  const line = `${candidate.prompt}\nNegative prompt: ${spec.negativePrompt}\nSteps: ${spec.steps}, Sampler: flow-match Euler, CFG scale: ${spec.guidance}, Seed: ${params.seed}, Size: ${params.size}, Model: ${spec.modelName}, Shift: ${spec.shift}${spec.image ? `, Denoising strength: ${spec.strength}` : ''}`;
+  const enlarged = spec.upscale ? `, Upscale: ${spec.upscale.model} x${spec.upscale.scale}` : spec.image ? `, Denoising strength: ${spec.strength}` : '';
+  const line = `${candidate.prompt}\nNegative prompt: ${spec.negativePrompt}\nSteps: ${spec.steps}, Sampler: flow-match Euler, CFG scale: ${spec.guidance}, Seed: ${params.seed}, Size: ${params.size}, Model: ${spec.modelName}, Shift: ${spec.shift}${enlarged}`;
   return { parameters: line, 'zimage-bot': JSON.stringify(params), Software: 'zimage-bot' };
 }
 

@@ -51,10 +51,15 @@ export interface GenerationRequest {
   readonly parent?: { readonly jobId: string; readonly index?: number };
   /** What made it (a press of Vary, Reroll…); the role's own command when absent. */
   readonly action?: JobAction;
+  /**
+   * Upscale `image` with the upscale workflow (upscale-request.ts) instead of generating: the result is that image at
+   * the workflow's scale. Only a backend with an upscale model serves it; nothing else of the request applies.
+   */
+  readonly upscale?: boolean;
 }
 
-/** What made a job: a command (draft, refine, edit) or a press on an earlier result (vary, reroll, refine, edit). */
-export type JobAction = 'draft' | 'refine' | 'edit' | 'vary' | 'reroll';
+/** What made a job: a command (draft, refine, edit) or a press on an earlier result (vary, reroll, refine, edit, upscale). */
+export type JobAction = 'draft' | 'refine' | 'edit' | 'vary' | 'reroll' | 'upscale';
 
 /**
  * What the main thread knows of a model without loading it. Every backend fills it the same way, so the ranges and
@@ -146,6 +151,15 @@ export interface JobSpec {
    * (its `candidates` say how); a remote backend, which has no access to the noise, re-noises the image itself.
    */
   readonly vary?: { readonly image: string | null; readonly strength: VaryStrength };
+  /** An upscale job: `image` enlarged by an upscale model; width and height are the output's. */
+  readonly upscale?: UpscaleSpec;
+}
+
+/** What an upscale runs: the model, its scale (output side ÷ input side), and the size of the image it enlarges. */
+export interface UpscaleSpec {
+  readonly model: string;
+  readonly scale: number;
+  readonly input: { readonly width: number; readonly height: number };
 }
 
 export interface ResolveContext {

@@ -1,7 +1,8 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { Config, Role } from '../../config/schema.ts';
 import { isComfyDevice, ROLES } from '../../config/schema.ts';
 import type { ModelInfo, RemoteTraits } from '../request.ts';
+import type { UpscaleModel } from '../upscale-request.ts';
 import { loadWorkflow, WORKFLOW_KINDS, type Workflow, type WorkflowKind } from './workflow.ts';
 
 /**
@@ -56,4 +57,13 @@ export function comfyModels(roles: ReadonlySet<Role>, workflows: ReadonlyMap<Wor
     models.edit = infoOf(edit ?? inpaint!, traits((edit ?? inpaint)!.targets.denoise.length > 0, { unmasked: edit !== undefined, masked }));
   }
   return models;
+}
+
+/** The upscale workflow's model, for the engine's checks: the file its UpscaleModelLoader loads and the bindings' scale. */
+export function upscaleModelOf(workflows: ReadonlyMap<WorkflowKind, Workflow> | undefined): UpscaleModel | null {
+  const workflow = workflows?.get('upscale');
+  if (!workflow || workflow.scale === null) return null;
+  const loader = Object.values(workflow.graph).find((node) => node.class_type === 'UpscaleModelLoader');
+  const file = loader?.inputs.model_name;
+  return { name: typeof file === 'string' ? file : basename(workflow.file), scale: workflow.scale, file: workflow.file };
 }

@@ -68,9 +68,13 @@ export class WorkerHost implements Backend {
     return this.idle ? 1 : 0;
   }
 
-  /** Every role's model is loaded by the pipeline in this thread. */
-  serves(_spec: JobSpec): boolean {
-    return true;
+  /** Every role's model is loaded by the pipeline in this thread; an upscale needs an upscale model, which it has not. */
+  serves(spec: JobSpec): boolean {
+    return spec.upscale === undefined;
+  }
+
+  unavailable(spec: JobSpec): string | undefined {
+    return spec.upscale === undefined ? undefined : `${this.name} runs the local ONNX model, which has no upscale model (an upscale runs on a ComfyUI server with comfyui.workflows.upscale)`;
   }
 
   stats(): BackendStats {
