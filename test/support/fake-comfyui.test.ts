@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FakeComfyUI } from './fake-comfyui.ts';
+import { FakeComfyUI, upscaleScaleOf } from './fake-comfyui.ts';
 import { ROOT } from './fakes.ts';
 
 /**
@@ -131,5 +131,79 @@ describe('fake ComfyUI: a prompt’s life on the socket', () => {
     expect(await upload(red, false)).toBe('sub/a.png');
     expect(await upload(blue, false)).toBe('sub/a (1).png');
     expect(await upload(blue, true)).toBe('sub/a.png');
+  });
+});
+
+describe('fake ComfyUI: upscale models', () => {
+  const upscale = (): Record<string, { class_type: string; inputs: Record<string, unknown> }> => JSON.parse(readFileSync(join(ROOT, 'config/workflows/upscale.json'), 'utf8'));
+
+  async function uploadInput(width: number, height: number): Promise<string> {
+    const form = new FormData();
+    const png = await sharp({ create: { width, height, channels: 3, background: '#3a6' } }).png().toBuffer();
+    form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), `up-${width}x${height}.png`);
+    form.append('subfolder', 'zimage-bot');
+    form.append('overwrite', 'true');
+    const answer = (await (await fetch(`${fake.url}/upload/image`, { method: 'POST', body: form })).json()) as { name: string; subfolder: string };
+    return `${answer.subfolder}/${answer.name}`;
+  }
+
+  /** Runs a graph whose output is SaveImageWebsocket and returns the size of the PNG it sends back. */
+  async function outputSize(graph: unknown, promptId: string): Promise<[number, number]> {
+    const socket = new WebSocket(`${fake.url.replace('http', 'ws')}/ws?clientId=upscaler`);
+    let png: Buffer | undefined;
+    const done = new Promise<void>((resolve) => {
+      socket.on('message', (data, binary) => {
+        const buffer = data as Buffer;
+        if (binary && buffer.readUInt32BE(4) === 2) png = buffer.subarray(8);
+        if (binary) return;
+        const message = JSON.parse(buffer.toString()) as { type: string; data: { node?: unknown } };
+        if (message.type === 'executing' && message.data.node === null) resolve();
+      });
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    expect((await post(graph, { client_id: 'upscaler', prompt_id: promptId })).status).toBe(200);
+    await done;
+    socket.close();
+    const meta = await sharp(png!).metadata();
+    return [meta.width!, meta.height!];
+  }
+
+  it('reads an upscale model’s scale from its name, as model makers write it, and refuses a name that does not say it', () => {
+    expect(['4x-UltraSharp.pth', 'RealESRGAN_x2plus.pth', '4x_NMKD-Siax_200k.pth', '2xNomosUni.pth'].map(upscaleScaleOf)).toEqual([4, 2, 4, 2]);
+    expect(() => upscaleScaleOf('model.pth')).toThrow('Upscale model must be a single-image model');
+  });
+
+  it('ImageUpscaleWithModel returns the input at the model’s scale: the shipped 4x model then ImageScaleBy 0.5, or a 2x model alone', async () => {
+    const graph = upscale();
+    graph['1']!.inputs.image = await uploadInput(96, 64);
+    expect(await outputSize(graph, '00000000-0000-4000-8000-0000000000a1')).toEqual([192, 128]);
+    const twoX = upscale();
+    twoX['1']!.inputs.image = graph['1']!.inputs.image;
+    twoX['2']!.inputs.model_name = 'RealESRGAN_x2plus.pth';
+    twoX['5']!.inputs.images = ['3', 0];
+    delete twoX['4'];
+    expect(await outputSize(twoX, '00000000-0000-4000-8000-0000000000a2')).toEqual([192, 128]);
+    const fourX = structuredClone(twoX);
+    fourX['2']!.inputs.model_name = '4x-UltraSharp.pth';
+    expect(await outputSize(fourX, '00000000-0000-4000-8000-0000000000a3')).toEqual([384, 256]);
+  });
+
+  it('validates an upscale graph as validate_prompt does: a model file not in upscale_models, a link of the wrong type, a missing input file', async () => {
+    const graph = upscale();
+    graph['1']!.inputs.image = await uploadInput(32, 32);
+    graph['2']!.inputs.model_name = '8x-Missing.pth';
+    const missing = await post(graph);
+    expect(missing.status).toBe(400);
+    const errors = missing.body.node_errors as Record<string, { errors: { type: string; details: string }[]; class_type: string; dependent_outputs: string[] }>;
+    expect(errors['2']).toMatchObject({ class_type: 'UpscaleModelLoader', errors: [{ type: 'value_not_in_list', details: expect.stringContaining("model_name: '8x-Missing.pth' not in") }], dependent_outputs: ['5'] });
+
+    const wrongLink = upscale();
+    wrongLink['1']!.inputs.image = graph['1']!.inputs.image;
+    wrongLink['3']!.inputs.upscale_model = ['1', 0];
+    expect(JSON.stringify((await post(wrongLink)).body.node_errors)).toContain('received_type(IMAGE) mismatch input_type(UPSCALE_MODEL)');
+
+    const noInput = upscale();
+    noInput['1']!.inputs.image = 'zimage-bot/none.png';
+    expect(JSON.stringify((await post(noInput)).body.node_errors)).toContain('Invalid image file: zimage-bot/none.png');
   });
 });

@@ -25,9 +25,25 @@ export const WORKFLOW_MODELS: Readonly<Record<string, readonly string[]>> = {
   text_encoders: ['qwen_3_4b.safetensors', 'qwen_2.5_vl_7b_fp8_scaled.safetensors'],
   vae: ['ae.safetensors', 'qwen_image_vae.safetensors'],
   loras: [],
-  upscale_models: ['4x-UltraSharp.pth'],
+  upscale_models: ['4x-UltraSharp.pth', 'RealESRGAN_x2plus.pth'],
   checkpoints: [],
 };
+
+/**
+ * An upscale model's scale. ComfyUI reads it from the weights (spandrel's ImageModelDescriptor.scale); the fake's
+ * files are empty, so it reads the scale from the name, as model makers write it (4x-UltraSharp, RealESRGAN_x2plus).
+ */
+export function upscaleScaleOf(file: string): number {
+  const match = /(?:^|[^a-z0-9])(\d{1,2})x|x(\d{1,2})(?:[^0-9]|$)/i.exec(file);
+  const scale = Number(match?.[1] ?? match?.[2]);
+  if (!(scale >= 1)) throw new Error(`Upscale model must be a single-image model: the fake cannot tell the scale of ${file}`);
+  return scale;
+}
+
+/** comfy.utils.get_tiled_scale_steps: the tiles ImageUpscaleWithModel runs (512 px tiles overlapping by 32). */
+function tiledScaleSteps(width: number, height: number, tile = 512, overlap = 32): number {
+  return Math.ceil(height / (tile - overlap)) * Math.ceil(width / (tile - overlap));
+}
 
 export interface FakeComfyOptions {
   /** Files per model folder; default WORKFLOW_MODELS. */
@@ -62,7 +78,7 @@ type Value =
   | { kind: 'model'; shift?: number }
   | { kind: 'clip' }
   | { kind: 'vae' }
-  | { kind: 'upscale' }
+  | { kind: 'upscale'; scale: number }
   | { kind: 'cond'; text: string }
   | { kind: 'latent'; width: number; height: number; batch: number; base?: FakeImage[]; mask?: FakeMask; pixels?: FakeImage[] }
   | { kind: 'images'; images: FakeImage[] }
@@ -578,7 +594,7 @@ export class FakeComfyUI {
       case 'VAELoader':
         return [{ kind: 'vae' }];
       case 'UpscaleModelLoader':
-        return [{ kind: 'upscale' }];
+        return [{ kind: 'upscale', scale: upscaleScaleOf(String(input('model_name'))) }];
       case 'LoraLoaderModelOnly':
       case 'CFGNorm':
         return [input('model') as Value];
@@ -630,8 +646,18 @@ export class FakeComfyUI {
         const mask = (input('mask') as Extract<Value, { kind: 'mask' }> | undefined)?.mask;
         return [{ kind: 'images', images: source.map((s, i) => composite(destination[Math.min(i, destination.length - 1)]!, s, mask)) }];
       }
-      case 'ImageUpscaleWithModel':
-        return [{ kind: 'images', images: await Promise.all(images('image').map((img) => resize(img, img.width * 4, img.height * 4))) }];
+      case 'ImageUpscaleWithModel': {
+        // Tile by tile, each one a `progress` event of this node (ProgressBar over get_tiled_scale_steps), then the
+        // image at the model's scale (tiled_scale rounds each side of input × scale).
+        const { scale } = input('upscale_model') as Extract<Value, { kind: 'upscale' }>;
+        const all = images('image');
+        const steps = all.reduce((sum, img) => sum + tiledScaleSteps(img.width, img.height), 0);
+        for (let step = 1; step <= steps; step++) {
+          await this.#step();
+          if (sid !== undefined) this.#sendJson('progress', { value: step, max: steps, prompt_id: item.promptId, node: id }, sid);
+        }
+        return [{ kind: 'images', images: await Promise.all(all.map((img) => resize(img, Math.round(img.width * scale), Math.round(img.height * scale)))) }];
+      }
       case 'ImageScaleBy': {
         const by = Number(input('scale_by'));
         return [{ kind: 'images', images: await Promise.all(images('image').map((img) => resize(img, Math.round(img.width * by), Math.round(img.height * by)))) }];

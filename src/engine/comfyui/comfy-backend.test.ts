@@ -34,6 +34,7 @@ const config = testConfig({
   comfyui: { hungPromptSeconds: 2, requestTimeoutMs: 20_000, reconnectMinMs: 20, reconnectMaxMs: 200 },
 } as never);
 const workflows = loadWorkflows(config, ROOT);
+const withUpscale = new Map([...workflows, ['upscale', loadWorkflow('upscale', join(ROOT, 'config/workflows/upscale.json'))] as const]);
 
 async function server(options: Parameters<typeof FakeComfyUI.start>[0] = {}, device: Partial<ComfyDeviceConfig> = {}, env: NodeJS.ProcessEnv = {}, kinds = workflows) {
   const fake = await FakeComfyUI.start({ stepMs: 1, ...options });
@@ -182,6 +183,54 @@ describe('ComfyUI backend', () => {
     expect(fake.accepted.map((a) => a.prompt['9']!.inputs.denoise)).toEqual([0.75, 0.75]);
     // One upload for both candidates.
     expect(fake.inputFiles).toHaveLength(1);
+  });
+
+  it('upscales a candidate on any server that passed its checks: the stored PNG uploaded as it is, back at the workflow’s scale', async () => {
+    // A server for drafts only still upscales: an upscale is no role's model.
+    const { fake, backend } = await server({}, { roles: ['draft'] }, {}, withUpscale);
+    expect(backend.upscales).toBe(true);
+    // The candidate as postprocess stores it: an RGB PNG, red on the left, blue on the right.
+    const pixels = Buffer.alloc(600 * 200 * 3);
+    for (let p = 0; p < 600 * 200; p++) pixels.set(p % 600 < 300 ? [200, 0, 0] : [0, 0, 200], p * 3);
+    const dir = tempDir('comfy-upscale-');
+    const stored = join(dir, '0.png');
+    writeFileSync(stored, await sharp(pixels, { raw: { width: 600, height: 200, channels: 3 } }).png().toBuffer());
+    const spec = jobSpec('ComfyUI', { role: 'refine', modelName: 'Z-Image-Turbo', width: 1200, height: 400, image: stored, seeds: [42], upscale: { model: '4x-UltraSharp.pth', scale: 2, input: { width: 600, height: 200 } } });
+    expect(backend.serves(spec)).toBe(true);
+    expect(backend.unavailable(spec)).toBeUndefined();
+    const run = collect(backend, spec);
+    const result = await run.outcome;
+    expect(result.kind).toBe('done');
+    if (result.kind !== 'done') return;
+    expect(result.output.candidates.map((c) => [c.width, c.height])).toEqual([[1200, 400]]);
+    const prompt = fake.accepted[0]!.prompt;
+    expect(Object.values(prompt).map((n) => n.class_type)).toEqual(['LoadImage', 'UpscaleModelLoader', 'ImageUpscaleWithModel', 'ImageScaleBy', 'SaveImageWebsocket']);
+    expect(prompt['1']!.inputs.image).toBe('zimage-bot/in-0.png');
+    expect(prompt['2']!.inputs.model_name).toBe('4x-UltraSharp.pth');
+    const uploaded = Buffer.from(await (await fetch(`${fake.url}/view?filename=in-0.png&subfolder=zimage-bot&type=input`)).arrayBuffer());
+    expect(uploaded.equals(readFileSync(stored))).toBe(true);
+    // The model's tiles are the job's steps (600×200 is two 512-pixel tiles).
+    expect(run.steps).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    const data = pixelsOf(result, 0);
+    const at = (x: number, y: number): number[] => [...data.subarray((y * 1200 + x) * 3, (y * 1200 + x) * 3 + 3)];
+    expect(at(10, 200)).toEqual([200, 0, 0]);
+    expect(at(1190, 200)).toEqual([0, 0, 200]);
+  });
+
+  it('upscales nowhere without the upscale model file or without the workflow, and says which', async () => {
+    const missing = await server({ models: { ...WORKFLOW_MODELS, upscale_models: [] } }, {}, {}, withUpscale);
+    const spec = jobSpec('ComfyUI', { role: 'refine', width: 128, height: 128, image: '/x.png', upscale: { model: '4x-UltraSharp.pth', scale: 2, input: { width: 64, height: 64 } } });
+    expect(missing.backend.upscales).toBe(false);
+    expect(missing.backend.serves(spec)).toBe(false);
+    expect(missing.backend.unavailable(spec)).toBe(`gpu1 cannot run upscale: model file 4x-UltraSharp.pth is missing from its upscale_models folder (${join(ROOT, 'config/workflows/upscale.json')})`);
+    expect(missing.log).toContainEqual({ level: 'warn', message: expect.stringMatching(/^ComfyUI gpu1: upscale is unavailable: model file 4x-UltraSharp\.pth is missing/) });
+    expect(missing.backend.serves(draft())).toBe(true);
+    const none = await server();
+    expect(none.backend.upscales).toBe(false);
+    expect(none.backend.unavailable(spec)).toBe('no upscale workflow is configured (comfyui.workflows.upscale)');
   });
 
   it('cancels a queued prompt by deleting it from the queue, and a running one by interrupting it, touching nothing else', async () => {

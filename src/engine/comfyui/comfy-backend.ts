@@ -111,13 +111,19 @@ export class ComfyBackend implements Backend {
     return this.healthy && !this.#stopping ? Math.max(0, this.capacity - this.#runs.size) : 0;
   }
 
+  /** An upscale is no role's: every server whose checks pass for the upscale workflow runs it, whatever its roles. */
   serves(spec: JobSpec): boolean {
-    return this.#roles.has(spec.role) && this.#check?.workflows.get(workflowKindOf(spec)) === null;
+    return (spec.upscale !== undefined || this.#roles.has(spec.role)) && this.#check?.workflows.get(workflowKindOf(spec)) === null;
+  }
+
+  /** Its checks passed for a configured upscale workflow. */
+  get upscales(): boolean {
+    return !this.#stopping && this.#check?.down === null && this.#check.workflows.get('upscale') === null;
   }
 
   unavailable(spec: JobSpec): string | undefined {
     const kind = workflowKindOf(spec);
-    if (!this.#roles.has(spec.role)) return `${this.name} does not serve ${spec.role}`;
+    if (spec.upscale === undefined && !this.#roles.has(spec.role)) return `${this.name} does not serve ${spec.role}`;
     if (!this.#options.workflows.has(kind)) return `no ${kind} workflow is configured (comfyui.workflows.${kind})`;
     if (!this.#check) return `${this.name} has not been checked yet`;
     if (this.#check.down !== null) return `${this.name} is unavailable: ${this.#check.down}`;

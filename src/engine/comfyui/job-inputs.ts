@@ -14,6 +14,7 @@ import type { Binding, WorkflowKind } from './workflow.ts';
 
 /** The workflow a job runs on ComfyUI. */
 export function workflowKindOf(spec: JobSpec): WorkflowKind {
+  if (spec.upscale) return 'upscale';
   if (spec.role === 'draft') return spec.vary ? 'vary' : 'draft';
   if (spec.role === 'refine') return 'refine';
   return spec.mask ? 'inpaint' : 'edit';
@@ -62,18 +63,24 @@ export function sourceOf(spec: JobSpec, index: number): string | null {
   return spec.candidates[index]?.image ?? spec.image;
 }
 
+/** The size a job's input image is loaded at: the job's size, or for an upscale the size of the image it enlarges. */
+export function inputSize(spec: JobSpec): { readonly width: number; readonly height: number } {
+  return spec.upscale?.input ?? spec;
+}
+
 /**
- * A stored image as the PNG a workflow loads: fitted to the job's size (scaled to cover, centre-cropped, as the local
- * pipeline fits it), so the workflow's output has the size asked for without a resize node.
+ * A stored image as the PNG a workflow loads: fitted to the job's input size (scaled to cover, centre-cropped, as the
+ * local pipeline fits it), so the workflow's output has the size asked for without a resize node.
  */
 export async function sourcePng(path: string, spec: JobSpec): Promise<Buffer> {
-  // A stored result of this size (a candidate to refine or vary) is uploaded as it is, with no decode and re-encode.
+  const { width, height } = inputSize(spec);
+  // A stored result of this size (a candidate to refine, vary or upscale) is uploaded as it is, with no decode and re-encode.
   const stored = await readFile(path).catch(() => undefined);
   if (stored) {
     const meta = await sharp(stored).metadata().catch(() => undefined);
-    if (meta?.format === 'png' && meta.width === spec.width && meta.height === spec.height && meta.channels === 3) return stored;
+    if (meta?.format === 'png' && meta.width === width && meta.height === height && meta.channels === 3) return stored;
   }
-  const frame = await loadFitted(path, spec.width, spec.height);
+  const frame = await loadFitted(path, width, height);
   return sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 }
 

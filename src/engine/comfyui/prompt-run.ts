@@ -382,9 +382,8 @@ export class PromptRun {
       if (files.length > 0) bytes = await this.#ctx.client.view(files[0]!);
     }
     if (!bytes) throw this.#badOutput(`no image came back from node ${workflow.output.node}`);
-    const scale = workflow.scale ?? 1;
-    const width = Math.round(this.#spec.width * scale);
-    const height = Math.round(this.#spec.height * scale);
+    // The job's size is its output's: an upscale's spec already has its workflow's scale applied.
+    const { width, height } = this.#spec;
     let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
     try {
       meta = await sharp(bytes).metadata();
