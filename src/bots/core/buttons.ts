@@ -5,7 +5,7 @@ import type { CommandRequest } from './command.ts';
  * so buttons keep working after a restart. Format `z:<action>:<jobId>[:<index>]`, well under Discord's 100
  * characters and Slack's 255.
  */
-export type ButtonAction = 'refine' | 'vary-subtle' | 'vary-strong' | 'reroll' | 'cancel' | 'delete';
+export type ButtonAction = 'refine' | 'vary-subtle' | 'vary-strong' | 'upscale' | 'reroll' | 'cancel' | 'delete';
 
 export interface ButtonSpec {
   readonly id: string;
@@ -26,7 +26,7 @@ export function buttonId(action: ButtonAction, jobId: string, index?: number): s
 
 /** Turns a pressed button's id back into a command; undefined for ids that are not ours. */
 export function commandFromButton(id: string): CommandRequest | undefined {
-  const match = /^z:(refine|vary-subtle|vary-strong|reroll|cancel|delete):([A-Za-z0-9]{4,32})(?::(\d))?$/.exec(id);
+  const match = /^z:(refine|vary-subtle|vary-strong|upscale|reroll|cancel|delete):([A-Za-z0-9]{4,32})(?::(\d))?$/.exec(id);
   if (!match) return undefined;
   const [, action, jobId, indexText] = match as unknown as [string, ButtonAction, string, string | undefined];
   const index = indexText === undefined ? undefined : Number(indexText);
@@ -36,6 +36,8 @@ export function commandFromButton(id: string): CommandRequest | undefined {
     case 'vary-subtle':
     case 'vary-strong':
       return index === undefined ? undefined : { kind: 'vary', jobId, index, strength: action === 'vary-subtle' ? 'subtle' : 'strong' };
+    case 'upscale':
+      return index === undefined ? undefined : { kind: 'upscale', jobId, index };
     case 'reroll':
       return { kind: 'reroll', jobId };
     case 'cancel':

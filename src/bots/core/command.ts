@@ -64,12 +64,14 @@ export type CommandRequest =
       readonly candidate?: number;
     }
   | { readonly kind: 'vary'; readonly jobId: string; readonly index: number; readonly strength: VaryStrength }
+  /** Candidate `index` of a result, enlarged by the configured upscale model. */
+  | { readonly kind: 'upscale'; readonly jobId: string; readonly index: number }
   | { readonly kind: 'reroll'; readonly jobId: string }
   | { readonly kind: 'cancel'; readonly jobId: string }
   | { readonly kind: 'delete'; readonly jobId: string };
 
 /** The commands that make a job. */
-export type JobCommand = Extract<CommandRequest, { kind: 'draft' | 'refine' | 'edit' | 'vary' | 'reroll' }>;
+export type JobCommand = Extract<CommandRequest, { kind: 'draft' | 'refine' | 'edit' | 'vary' | 'upscale' | 'reroll' }>;
 /** What a job's owner (or an admin) may do to it. */
 export type OwnerAction = Extract<CommandRequest, { kind: 'cancel' | 'delete' }>;
 
@@ -86,7 +88,7 @@ export type ParsedCommand =
       /** The candidate of a whole result to edit (1-based); absent: every candidate it delivered. */
       readonly pick?: number;
     }
-  | Extract<CommandRequest, { kind: 'vary' | 'reroll' }>;
+  | Extract<CommandRequest, { kind: 'vary' | 'upscale' | 'reroll' }>;
 
 /** Who asked, and where. */
 export interface Who {

@@ -129,6 +129,22 @@ describe('BotCore', () => {
     expect(rerollRecord.spec.seed).not.toBe(5);
   });
 
+  it('turns Upscale n into an upscale of that candidate, refused with the reason where nothing can run it, queueing nothing', async () => {
+    const { core, engine } = await setup();
+    const parent = await queued(await run(core, { kind: 'draft', text: 'a cat --count 2 --seed 5' }, alice));
+    const press = commandFromButton(`z:upscale:${parent}:1`) as JobCommand;
+    expect(press).toEqual({ kind: 'upscale', jobId: parent, index: 1 });
+    const en = await run(core, press, alice);
+    expect(en.kind).toBe('refused');
+    expect(en.said).toEqual([
+      'No image server can upscale right now: no upscale workflow is configured (comfyui.workflows.upscale, on a ComfyUI server with an upscale model); the local ONNX model has no upscale model',
+    ]);
+    const zh = await run(core, press, bob);
+    expect(zh.said[0]).toMatch(/^现在没有图像服务器能放大图片：no upscale workflow is configured/);
+    expect((await run(core, { kind: 'upscale', jobId: 'gone0000', index: 0 }, alice)).said).toEqual([errorText('en', { code: 'expired-button' })]);
+    expect(engine.history.recent({ limit: 10 }).map((r) => r.id)).toEqual([parent]);
+  });
+
   it('keeps cancel and delete with the owner', async () => {
     const { core } = await setup();
     const job = await run(core, { kind: 'draft', text: 'slow [step=40] --steps 16' }, alice);

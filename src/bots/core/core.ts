@@ -112,6 +112,7 @@ export class BotCore {
     if (this.paused) return fail({ code: 'shutting-down', message: 'paused' });
     switch (command.kind) {
       case 'vary':
+      case 'upscale':
       case 'reroll':
         return ok(command);
       case 'draft': {
@@ -179,7 +180,16 @@ export class BotCore {
     const record = handle.record;
     return followJob(
       handle,
-      { jobId: record.id, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: readDelivery(record).locale, origin: originOf(record) },
+      {
+        jobId: record.id,
+        parentId: record.parentId,
+        role: record.role,
+        prompt: record.spec.userPrompt,
+        locale: readDelivery(record).locale,
+        origin: originOf(record),
+        upscaled: record.spec.upscale !== undefined,
+        canUpscale: (size) => this.#deps.engine.canUpscale(size),
+      },
       sink,
       { minIntervalMs: this.#deps.statusIntervalMs, log: this.#deps.log },
     );

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveredImage, JobResult } from '../../engine/job-handle.ts';
 import type { ModerationVerdict } from '../../moderation/verdict.ts';
-import { progressBar, renderFinal, renderResult } from './render.ts';
+import { commandFromButton } from './buttons.ts';
+import { originText } from './lineage.ts';
+import { progressBar, renderFinal, renderResult, renderStatus } from './render.ts';
 
 const view = { jobId: 'job1', parentId: null, role: 'draft' as const, prompt: 'a fox', locale: 'en' as const };
 const allowed: ModerationVerdict = { flagged: false, scores: { Drawing: 0, Hentai: 0, Neutral: 1, Porn: 0, Sexy: 0 } };
@@ -36,6 +38,53 @@ describe('render', () => {
       'z:reroll:job1',
       'z:delete:job1',
     ]);
+  });
+
+  it('offers Upscale n in the menu only while an upscale can run, asked when the result is rendered', () => {
+    const images = [image(0, allowed), image(1, nsfw), image(2, allowed)];
+    const asked: { width: number; height: number }[] = [];
+    let can = true;
+    const upscaling = { ...view, canUpscale: (size: { width: number; height: number }) => (asked.push(size), can) };
+    const reply = renderResult(result(images), upscaling);
+    if (reply.kind !== 'result') throw new Error(reply.kind);
+    expect(reply.menu!.options.map((o) => o.id)).toEqual([
+      'z:vary-subtle:job1:0',
+      'z:vary-strong:job1:0',
+      'z:vary-subtle:job1:2',
+      'z:vary-strong:job1:2',
+      'z:upscale:job1:0',
+      'z:upscale:job1:2',
+      'z:reroll:job1',
+      'z:delete:job1',
+    ]);
+    expect(reply.menu!.options.filter((o) => o.action === 'upscale').map((o) => [o.label, o.ownerOnly])).toEqual([
+      ['Upscale 1', false],
+      ['Upscale 3', false],
+    ]);
+    expect(asked).toEqual([{ width: 64, height: 64 }]);
+    // Every option turns back into its command, a restart later.
+    expect(commandFromButton('z:upscale:job1:2')).toEqual({ kind: 'upscale', jobId: 'job1', index: 2 });
+    expect(commandFromButton('z:upscale:job1')).toBeUndefined();
+    const zh = renderResult(result(images), { ...upscaling, locale: 'zh-CN' });
+    expect(zh.kind === 'result' && zh.menu!.options.filter((o) => o.action === 'upscale').map((o) => o.label)).toEqual(['放大 1', '放大 3']);
+
+    can = false;
+    const none = renderResult(result(images), upscaling);
+    expect(none.kind === 'result' && none.menu!.options.some((o) => o.action === 'upscale')).toBe(false);
+    // Without a way to ask (no upscale anywhere), none either.
+    const unasked = renderResult(result(images), view);
+    expect(unasked.kind === 'result' && unasked.menu!.options.some((o) => o.action === 'upscale')).toBe(false);
+  });
+
+  it('an upscale says so while it runs, offers no Reroll (it would be the same picture), and names what it enlarged', () => {
+    const upscaled = { ...view, role: 'refine' as const, upscaled: true, canUpscale: () => true };
+    expect(renderStatus({ type: 'started', etaMs: 0 }, upscaled, 0)).toMatchObject({ text: 'Upscaling · starting' });
+    expect(renderStatus({ type: 'progress', step: 2, total: 9, etaMs: 0 }, { ...upscaled, locale: 'zh-CN' }, 0)).toMatchObject({ text: expect.stringMatching(/^放大 · 第 2\/9 步/) });
+    const reply = renderResult(result([image(0, allowed)]), upscaled);
+    expect(reply.kind === 'result' && reply.menu!.options.map((o) => o.id)).toEqual(['z:vary-subtle:job1:0', 'z:vary-strong:job1:0', 'z:upscale:job1:0', 'z:delete:job1']);
+    const origin = { action: 'upscale' as const, parentId: 'job0', parentIndex: 1 };
+    expect(originText('en', origin, 'job job0')).toBe('upscaled from #2 of job job0');
+    expect(originText('zh-CN', origin, '任务 job0')).toBe('放大自 任务 job0 的 #2');
   });
 
   it('counts votes per candidate and says them in a line, none before anyone voted', () => {

@@ -20,6 +20,10 @@ export interface JobView {
   readonly votes?: readonly number[];
   /** What made it from which parent; absent or null for a job made from nothing of ours. */
   readonly origin?: Origin | null;
+  /** The job enlarges an image (an Upscale): its status says so, and its result offers no Reroll (it would be the same). */
+  readonly upscaled?: boolean;
+  /** Whether a candidate of this size can be upscaled now, asked when the result is rendered; absent: never. */
+  readonly canUpscale?: (size: { readonly width: number; readonly height: number }) => boolean;
 }
 
 const PROGRESS_CELLS = 10;
@@ -43,7 +47,7 @@ function button(locale: Locale, action: ButtonAction, jobId: string, index?: num
 
 /** queued / started / progress → the status card. */
 export function renderStatus(event: Extract<JobEvent, { type: 'queued' | 'started' | 'progress' }>, view: JobView, now: number): Reply {
-  const role = roleName(view.locale, view.role);
+  const role = view.upscaled ? text(view.locale, 'role.upscale') : roleName(view.locale, view.role);
   const cancel = [button(view.locale, 'cancel', view.jobId)];
   if (event.type === 'queued') {
     return {
@@ -119,7 +123,10 @@ export function renderResult(result: JobResult, view: JobView): Reply {
     notes,
     image,
     candidates,
-    ...controls(locale, jobId, delivered),
+    ...controls(locale, jobId, delivered, {
+      upscale: delivered.length > 0 && view.canUpscale?.({ width: meta.width, height: meta.height }) === true,
+      reroll: view.upscaled !== true,
+    }),
     votes,
     votesLine: votesLine(locale, votes),
     origin: view.origin ?? null,
@@ -147,10 +154,16 @@ export function renderStoredResult(record: JobRecord, view: JobView): Extract<Re
 
 /**
  * A result's controls, read at a glance: one button per delivered candidate for the common action (Refine n), and
- * one menu for the rest (Vary n subtle or strong, Reroll, Delete). Four candidates make 4 buttons and a menu of 10,
- * within Discord's 5 × 5 components and Slack's block limits; every id names its job, so all work after a restart.
+ * one menu for the rest (Vary n subtle or strong, Upscale n where an upscale model can run it, Reroll, Delete). Four
+ * candidates make 4 buttons and a menu of at most 14, within Discord's 25 options and Slack's 100; every id names
+ * its job, so all work after a restart.
  */
-function controls(locale: Locale, jobId: string, delivered: readonly number[]): { buttons: ReplyButton[]; menu: ReplyMenu } {
+function controls(
+  locale: Locale,
+  jobId: string,
+  delivered: readonly number[],
+  offer: { readonly upscale: boolean; readonly reroll: boolean },
+): { buttons: ReplyButton[]; menu: ReplyMenu } {
   const option = (action: ButtonAction, index?: number): ReplyMenuOption => {
     const { id, label, ownerOnly } = button(locale, action, jobId, index);
     return { id, action, label, ownerOnly };
@@ -160,7 +173,12 @@ function controls(locale: Locale, jobId: string, delivered: readonly number[]): 
     menu: {
       id: menuId(jobId),
       placeholder: text(locale, 'controls.more'),
-      options: [...delivered.flatMap((i) => [option('vary-subtle', i), option('vary-strong', i)]), option('reroll'), option('delete')],
+      options: [
+        ...delivered.flatMap((i) => [option('vary-subtle', i), option('vary-strong', i)]),
+        ...(offer.upscale ? delivered.map((i) => option('upscale', i)) : []),
+        ...(offer.reroll ? [option('reroll')] : []),
+        option('delete'),
+      ],
     },
   };
 }

@@ -150,6 +150,22 @@ export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestC
         parent: { jobId: command.jobId, index: command.index },
       });
     }
+    case 'upscale': {
+      const chosen = candidate(ctx.history, command.jobId, command.index);
+      if (!chosen.ok) return chosen;
+      const { record, path, prompt, noise } = chosen.value;
+      return ok({
+        role: 'refine',
+        action: 'upscale',
+        upscale: true,
+        owner,
+        prompt,
+        negativePrompt: record.spec.negativePrompt,
+        image: { path },
+        noises: [noise],
+        parent: { jobId: command.jobId, index: command.index },
+      });
+    }
     case 'reroll': {
       const record = ctx.history.get(command.jobId);
       if (!record) return fail({ code: 'expired-button' });

@@ -119,7 +119,17 @@ export class Team {
   storedResult(jobId: string): ResultReply | undefined {
     const record = this.#history.get(jobId);
     if (!record) return undefined;
-    const view = { jobId, parentId: record.parentId, role: record.role, prompt: record.spec.userPrompt, locale: readDelivery(record).locale, votes: this.votesOf(jobId), origin: originOf(record) };
+    const view = {
+      jobId,
+      parentId: record.parentId,
+      role: record.role,
+      prompt: record.spec.userPrompt,
+      locale: readDelivery(record).locale,
+      votes: this.votesOf(jobId),
+      origin: originOf(record),
+      upscaled: record.spec.upscale !== undefined,
+      canUpscale: (size: { readonly width: number; readonly height: number }) => this.#engine.canUpscale(size),
+    };
     return renderStoredResult(record, view);
   }
 
@@ -218,9 +228,9 @@ export class Team {
     return this.#deps.policyFor(place);
   }
 
-  /** Refine, Vary or Reroll of someone else's result where its channel keeps them to the owner (admins excepted). */
+  /** Refine, Vary, Upscale or Reroll of someone else's result where its channel keeps them to the owner (admins excepted). */
   pressRefusal(command: ParsedCommand, who: Who): UserError | undefined {
-    const jobId = command.kind === 'vary' || command.kind === 'reroll' ? command.jobId : command.kind === 'refine' && command.image && 'jobId' in command.image ? command.image.jobId : undefined;
+    const jobId = command.kind === 'vary' || command.kind === 'upscale' || command.kind === 'reroll' ? command.jobId : command.kind === 'refine' && command.image && 'jobId' in command.image ? command.image.jobId : undefined;
     const parent = jobId === undefined ? undefined : this.#history.get(jobId);
     if (!parent || ownsOrAdministers(parent, who)) return undefined;
     const channel = readSettings(this.#engine.team.settings({ kind: 'channel', scope: parent.scope }));
