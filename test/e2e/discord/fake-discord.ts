@@ -10,7 +10,10 @@ import {
   InteractionResponseType,
   InteractionType,
   MessageType,
+  ReactionType,
   type APIAttachment,
+  type GatewayMessageReactionAddDispatchData,
+  type GatewayMessageReactionRemoveDispatchData,
   type ApplicationFlags,
   type GuildMemberFlags,
   type APIGuildMember,
@@ -71,6 +74,14 @@ export interface FakeMessage {
   deleted: boolean;
   /** Every version the message went through (content and components), for the tests. */
   history: { content: string; components: unknown[]; attachments: number }[];
+  /** Its reactions in the order each emoji was first added, with who reacted (Discord shows them in that order). */
+  reactions: FakeReaction[];
+}
+
+export interface FakeReaction {
+  /** The unicode emoji as Discord names it (`1️⃣`). */
+  readonly emoji: string;
+  readonly users: string[];
 }
 
 interface FakeInteraction {
@@ -100,6 +111,10 @@ export interface InteractOptions {
   readonly guildId?: string;
   /** The member may manage messages there (a moderator). */
   readonly manageMessages?: boolean;
+  /** The member has Manage Server. */
+  readonly manageGuild?: boolean;
+  /** The member has Manage Channels in the channel. */
+  readonly manageChannels?: boolean;
 }
 
 export interface Interacted {
@@ -109,9 +124,25 @@ export interface Interacted {
 
 const user = (id: string, username: string, bot = false): APIUser => ({ id, username, discriminator: '0', global_name: null, avatar: null, ...(bot ? { bot: true } : {}) });
 
-const PERMISSIONS_MEMBER = String((1n << 10n) | (1n << 11n) | (1n << 15n) | (1n << 16n) | (1n << 31n));
-/** A member's rights plus Manage Messages (1 << 13). */
-const PERMISSIONS_MODERATOR = String(BigInt(PERMISSIONS_MEMBER) | (1n << 13n));
+/** View Channel, Send Messages, Attach Files, Read Message History, Use Application Commands, Add Reactions. */
+const PERMISSIONS_MEMBER = String((1n << 10n) | (1n << 11n) | (1n << 15n) | (1n << 16n) | (1n << 31n) | (1n << 6n));
+
+/** A member's rights in the channel, as an interaction carries them (`member.permissions`, overwrites applied). */
+function memberPermissions(opts: InteractOptions): string {
+  let bits = BigInt(PERMISSIONS_MEMBER);
+  if (opts.manageMessages) bits |= 1n << 13n;
+  if (opts.manageGuild) bits |= 1n << 5n;
+  if (opts.manageChannels) bits |= 1n << 4n;
+  return String(bits);
+}
+
+/** Discord names a message's reactions by the emoji; at most this many different ones per message (30010). */
+const MAX_REACTIONS = 20;
+/** The reaction routes take one request per quarter second per channel, and say so in their headers. */
+const REACTION_WINDOW_MS = 250;
+
+/** A REST answer: status, JSON body, and any headers beyond the content type (rate limits). */
+type Answer = [number, unknown, Record<string, string>?];
 
 export class FakeDiscord {
   readonly token = `fake.${randomBytes(12).toString('hex')}`;
@@ -122,6 +153,7 @@ export class FakeDiscord {
   readonly bot = user(snowflake(), 'zimage', true);
   readonly alice = user(snowflake(), 'alice');
   readonly bob = user(snowflake(), 'bob');
+  readonly carol = user(snowflake(), 'carol');
   readonly requests: RecordedRequest[] = [];
   readonly messages = new Map<string, FakeMessage>();
   readonly identifies: Record<string, unknown>[] = [];
@@ -136,6 +168,8 @@ export class FakeDiscord {
   readonly #expired = new Set<string>();
   readonly #files = new Map<string, { bytes: Buffer; type: string }>();
   readonly #rateLimits: ((method: string, path: string) => boolean)[] = [];
+  /** Per channel: when the reaction routes take the next request. */
+  readonly #reactionReset = new Map<string, number>();
   #seq = 0;
   #port = 0;
 
@@ -305,6 +339,24 @@ export class FakeDiscord {
     return message;
   }
 
+  /**
+   * A person clicks a reaction under a message in their client: Discord stores it and sends MESSAGE_REACTION_ADD
+   * (nothing when they had already reacted with that emoji).
+   */
+  react(who: APIUser, message: FakeMessage, emoji: string): void {
+    if (this.#addReaction(message, emoji, who.id) === 'added') this.#dispatch('MESSAGE_REACTION_ADD', this.#reactionAdd(who, message, emoji));
+  }
+
+  /** A person clicks their reaction again (takes it away): MESSAGE_REACTION_REMOVE, if they had it. */
+  unreact(who: APIUser, message: FakeMessage, emoji: string): void {
+    if (this.#removeReaction(message, emoji, who.id)) this.#dispatch('MESSAGE_REACTION_REMOVE', this.#reactionRemove(who, message, emoji));
+  }
+
+  /** Who reacted with what on a message, in Discord's order. */
+  reactionsOn(message: FakeMessage): { emoji: string; users: string[] }[] {
+    return message.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] }));
+  }
+
   // ---- internals: gateway ----
 
   #send(ws: WebSocket, op: GatewayOpcodes, d: unknown, t: string | null = null): void {
@@ -414,7 +466,7 @@ export class FakeDiscord {
       guild_id: opts.guildId ?? this.guildId,
       channel_id: channelId,
       channel: this.#channel(channelId),
-      member: { ...this.#member(opts.user ?? this.alice), ...(opts.manageMessages ? { permissions: PERMISSIONS_MODERATOR } : {}) },
+      member: { ...this.#member(opts.user ?? this.alice), permissions: memberPermissions(opts) },
       app_permissions: PERMISSIONS_MEMBER,
       locale: opts.locale ?? 'en-US',
       guild_locale: 'en-US',
@@ -429,8 +481,8 @@ export class FakeDiscord {
 
   // ---- internals: messages ----
 
-  #store(fields: Omit<FakeMessage, 'id' | 'guild_id' | 'deleted' | 'history'>): FakeMessage {
-    const message: FakeMessage = { id: snowflake(), guild_id: this.guildId, deleted: false, history: [], ...fields };
+  #store(fields: Omit<FakeMessage, 'id' | 'guild_id' | 'deleted' | 'history' | 'reactions'>): FakeMessage {
+    const message: FakeMessage = { id: snowflake(), guild_id: this.guildId, deleted: false, history: [], reactions: [], ...fields };
     message.history.push({ content: message.content, components: message.components, attachments: message.attachments.length });
     this.messages.set(message.id, message);
     return message;
@@ -456,6 +508,20 @@ export class FakeDiscord {
       flags: message.flags,
       components: message.components,
       ...(message.message_reference ? { message_reference: message.message_reference } : {}),
+      // As the bot sees them: `me` is whether the bot itself reacted.
+      ...(message.reactions.length > 0
+        ? {
+            reactions: message.reactions.map((r) => ({
+              count: r.users.length,
+              count_details: { burst: 0, normal: r.users.length },
+              me: r.users.includes(this.bot.id),
+              me_burst: false,
+              burst_me: false,
+              emoji: { id: null, name: r.emoji },
+              burst_colors: [],
+            })),
+          }
+        : {}),
     };
   }
 
@@ -511,9 +577,9 @@ export class FakeDiscord {
       res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: 0.25, global: false }));
       return;
     }
-    const [status, body] = this.#route(record);
+    const [status, body, headers] = this.#route(record);
     record.status = status;
-    this.#reply(res, status, body);
+    this.#reply(res, status, body, headers);
   }
 
   async #body(req: IncomingMessage, raw: Buffer): Promise<{ json: RecordedRequest['json']; files: RecordedFile[] }> {
@@ -538,13 +604,13 @@ export class FakeDiscord {
     return { json: JSON.parse(raw.toString('utf8')) as RecordedRequest['json'], files: [] };
   }
 
-  #reply(res: ServerResponse, status: number, body: unknown): void {
+  #reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (status === 204) {
-      res.writeHead(204);
+      res.writeHead(204, headers);
       res.end();
       return;
     }
-    res.writeHead(status, { 'content-type': 'application/json' });
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   }
 
@@ -552,10 +618,10 @@ export class FakeDiscord {
     return record.auth === `Bot ${this.token}`;
   }
 
-  #route(r: RecordedRequest): [number, unknown] {
+  #route(r: RecordedRequest): Answer {
     const parts = r.path.split('/').filter(Boolean);
     const json = (r.json ?? {}) as Record<string, unknown>;
-    const unauthorized: [number, unknown] = [401, { message: '401: Unauthorized', code: 0 }];
+    const unauthorized: Answer = [401, { message: '401: Unauthorized', code: 0 }];
     // Gateway discovery and the application.
     if (r.method === 'GET' && r.path === '/gateway/bot') {
       if (!this.#botAuthorized(r)) return unauthorized;
@@ -587,9 +653,9 @@ export class FakeDiscord {
     return files.some((f) => f.bytes.byteLength > limit);
   }
 
-  #callback(token: string, json: Record<string, unknown>, files: readonly RecordedFile[]): [number, unknown] {
+  #callback(token: string, json: Record<string, unknown>, files: readonly RecordedFile[]): Answer {
     const interaction = this.#interactions.get(token);
-    const unknown: [number, unknown] = [404, { message: 'Unknown interaction', code: 10062 }];
+    const unknown: Answer = [404, { message: 'Unknown interaction', code: 10062 }];
     if (!interaction || this.#expired.has(token)) return unknown;
     if (interaction.acknowledged) return [400, { message: 'Interaction has already been acknowledged.', code: 40060 }];
     if (Date.now() - interaction.dispatchedAt > 3000) {
@@ -618,7 +684,7 @@ export class FakeDiscord {
     }
   }
 
-  #webhook(r: RecordedRequest, token: string, rest: string[], json: Record<string, unknown>): [number, unknown] {
+  #webhook(r: RecordedRequest, token: string, rest: string[], json: Record<string, unknown>): Answer {
     const interaction = this.#interactions.get(token);
     if (r.auth !== null) return [400, { message: 'interaction webhooks take no Authorization header', code: 0 }];
     if (!interaction) return [404, { message: 'Unknown Webhook', code: 10015 }];
@@ -648,7 +714,7 @@ export class FakeDiscord {
     return [405, { message: 'method not allowed', code: 0 }];
   }
 
-  #channelRoute(r: RecordedRequest, channelId: string, rest: string[], json: Record<string, unknown>): [number, unknown] {
+  #channelRoute(r: RecordedRequest, channelId: string, rest: string[], json: Record<string, unknown>): Answer {
     if (channelId !== this.channelId && channelId !== this.nsfwChannelId) return [404, { message: 'Unknown Channel', code: 10003 }];
     if (rest[0] !== 'messages') return [404, { message: 'no such channel route', code: 0 }];
     if (rest.length === 1 && r.method === 'POST') {
@@ -669,6 +735,7 @@ export class FakeDiscord {
     }
     const message = this.messages.get(rest[1] ?? '');
     if (!message || message.deleted || message.channel_id !== channelId) return [404, { message: 'Unknown Message', code: 10008 }];
+    if (rest[2] === 'reactions') return this.#ownReaction(r, message, rest.slice(3));
     if (r.method === 'GET') return [200, this.#wire(message)];
     if (message.author.id !== this.bot.id) return [403, { message: 'Cannot edit a message authored by another user', code: 50005 }];
     if (r.method === 'DELETE') {
@@ -681,5 +748,82 @@ export class FakeDiscord {
       return [200, this.#wire(message)];
     }
     return [405, { message: 'method not allowed', code: 0 }];
+  }
+
+  // ---- internals: reactions ----
+
+  /**
+   * PUT / DELETE /channels/:c/messages/:m/reactions/:emoji/@me: the bot's own reaction, 204 either way (adding one that
+   * is there, or removing one that is not, changes nothing and tells nobody). Unicode emoji only (this guild has no
+   * custom ones: 10014), at most 20 different ones per message (30010). One request per quarter second per channel,
+   * with the headers Discord sends; a request inside that window gets a 429.
+   */
+  #ownReaction(r: RecordedRequest, message: FakeMessage, rest: string[]): Answer {
+    if (rest.length !== 2 || rest[1] !== '@me' || (r.method !== 'PUT' && r.method !== 'DELETE')) return [404, { message: 'no such reaction route', code: 0 }];
+    const now = Date.now();
+    const resetAt = this.#reactionReset.get(message.channel_id) ?? 0;
+    const bucket = { 'x-ratelimit-limit': '1', 'x-ratelimit-remaining': '0', 'x-ratelimit-bucket': `reactions-${message.channel_id.slice(-6)}` };
+    if (now < resetAt) {
+      const wait = (resetAt - now) / 1000;
+      return [
+        429,
+        { message: 'You are being rate limited.', retry_after: wait, global: false },
+        { ...bucket, 'retry-after': String(Math.ceil(wait)), 'x-ratelimit-reset': String(resetAt / 1000), 'x-ratelimit-reset-after': wait.toFixed(3), 'x-ratelimit-scope': 'user' },
+      ];
+    }
+    this.#reactionReset.set(message.channel_id, now + REACTION_WINDOW_MS);
+    const headers = { ...bucket, 'x-ratelimit-reset': String((now + REACTION_WINDOW_MS) / 1000), 'x-ratelimit-reset-after': (REACTION_WINDOW_MS / 1000).toFixed(3) };
+    const emoji = rest[0]!;
+    if (emoji.includes(':') || !/\p{Extended_Pictographic}|\u20E3/u.test(emoji)) return [400, { message: 'Unknown Emoji', code: 10014 }, headers];
+    if (r.method === 'PUT') {
+      const added = this.#addReaction(message, emoji, this.bot.id);
+      if (added === 'full') return [400, { message: 'Maximum number of reactions reached (20)', code: 30010 }, headers];
+      if (added === 'added') this.#dispatch('MESSAGE_REACTION_ADD', this.#reactionAdd(this.bot, message, emoji));
+    } else if (this.#removeReaction(message, emoji, this.bot.id)) {
+      this.#dispatch('MESSAGE_REACTION_REMOVE', this.#reactionRemove(this.bot, message, emoji));
+    }
+    return [204, null, headers];
+  }
+
+  #addReaction(message: FakeMessage, emoji: string, userId: string): 'added' | 'there' | 'full' {
+    let reaction = message.reactions.find((x) => x.emoji === emoji);
+    if (reaction?.users.includes(userId)) return 'there';
+    if (!reaction) {
+      if (message.reactions.length >= MAX_REACTIONS) return 'full';
+      reaction = { emoji, users: [] };
+      message.reactions.push(reaction);
+    }
+    reaction.users.push(userId);
+    return 'added';
+  }
+
+  #removeReaction(message: FakeMessage, emoji: string, userId: string): boolean {
+    const reaction = message.reactions.find((x) => x.emoji === emoji);
+    if (!reaction?.users.includes(userId)) return false;
+    reaction.users.splice(reaction.users.indexOf(userId), 1);
+    if (reaction.users.length === 0) message.reactions.splice(message.reactions.indexOf(reaction), 1);
+    return true;
+  }
+
+  /** MESSAGE_REACTION_ADD as Discord sends it in a guild: the member who reacted (without permissions), the author. */
+  #reactionAdd(who: APIUser, message: FakeMessage, emoji: string): GatewayMessageReactionAddDispatchData {
+    const member: APIGuildMember = { user: who, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 as GuildMemberFlags };
+    return {
+      user_id: who.id,
+      channel_id: message.channel_id,
+      message_id: message.id,
+      guild_id: message.guild_id,
+      member,
+      emoji: { id: null, name: emoji },
+      message_author_id: message.author.id,
+      burst: false,
+      burst_colors: [],
+      type: ReactionType.Normal,
+    };
+  }
+
+  /** MESSAGE_REACTION_REMOVE carries no member and no author. */
+  #reactionRemove(who: APIUser, message: FakeMessage, emoji: string): GatewayMessageReactionRemoveDispatchData {
+    return { user_id: who.id, channel_id: message.channel_id, message_id: message.id, guild_id: message.guild_id, emoji: { id: null, name: emoji }, burst: false, type: ReactionType.Normal };
   }
 }
