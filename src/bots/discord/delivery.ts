@@ -26,6 +26,8 @@ export interface DiscordDelivery {
   readonly replyTo: string | null;
   /** Messages the bot posted for this job in the channel (a mention's card, a card after the token expired). */
   readonly posted?: readonly string[];
+  /** The message that shows the job's result (a child's result links to it). */
+  readonly result?: string;
 }
 
 const snowflake = z.string().regex(/^\d{1,20}$/);
@@ -38,6 +40,7 @@ const deliverySchema = z.object({
   interaction: z.object({ applicationId: snowflake, token: z.string().min(1).nullable(), createdAt: z.number().int().nonnegative() }).nullable(),
   replyTo: snowflake.nullable(),
   posted: z.array(snowflake).max(20).optional(),
+  result: snowflake.optional(),
 });
 
 /** Interaction tokens are good for 15 minutes from the interaction. */
@@ -62,12 +65,31 @@ export function withPosted(data: unknown, messageId: string): DiscordDelivery | 
   return { ...parsed.data, posted: [...(parsed.data.posted ?? []), messageId].slice(-20) };
 }
 
+/** The same delivery, knowing the message that shows the result. */
+export function withResult(data: unknown, messageId: string): DiscordDelivery | undefined {
+  const parsed = deliverySchema.safeParse(data);
+  return parsed.success ? { ...parsed.data, result: messageId } : undefined;
+}
+
+/**
+ * The message that shows the job's result: as recorded, or — for a job delivered before that was recorded — the last
+ * message posted for it (the result goes out last), else the interaction's response. Null when none is known.
+ */
+export function resultMessageOf(delivery: DiscordDelivery): string | null {
+  return delivery.result ?? delivery.posted?.at(-1) ?? (delivery.interaction ? delivery.replyTo : null);
+}
+
+/** A message's link as Discord's clients open it. */
+export function messageLink(delivery: Pick<DiscordDelivery, 'guildId' | 'channelId'>, messageId: string): string {
+  return `https://discord.com/channels/${delivery.guildId ?? '@me'}/${delivery.channelId}/${messageId}`;
+}
+
 /**
  * The messages that are this job's on Discord: the interaction's response, and what the bot posted for it. A Delete
  * pressed anywhere else is not this job's to act on.
  */
 export function messagesOf(delivery: DiscordDelivery): ReadonlySet<string> {
-  return new Set([...(delivery.interaction && delivery.replyTo ? [delivery.replyTo] : []), ...(delivery.posted ?? [])]);
+  return new Set([...(delivery.interaction && delivery.replyTo ? [delivery.replyTo] : []), ...(delivery.posted ?? []), ...(delivery.result ? [delivery.result] : [])]);
 }
 
 /** The Discord delivery of a journal record and the language its messages are in; undefined when unusable. */

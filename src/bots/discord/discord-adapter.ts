@@ -69,6 +69,8 @@ export class DiscordAdapter implements Adapter {
     });
     this.#client.on(Events.InteractionCreate, (interaction) => void bot.onInteraction(interaction));
     this.#client.on(Events.MessageCreate, (message) => void bot.onMessage(message));
+    this.#client.on(Events.MessageReactionAdd, (reaction, user) => void bot.onReaction(reaction, user, true));
+    this.#client.on(Events.MessageReactionRemove, (reaction, user) => void bot.onReaction(reaction, user, false));
     this.#client.on(Events.Error, (error) => log.error({ err: failureOf(error) }, 'discord client error'));
     this.#client.on(Events.Warn, (message) => log.warn({ detail: scrubSecrets(message) }, 'discord client warning'));
     this.#client.rest.on(RESTEvents.RateLimited, (info) =>

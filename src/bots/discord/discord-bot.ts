@@ -1,7 +1,18 @@
-import type { ButtonInteraction, Interaction, Message, RepliableInteraction, StringSelectMenuInteraction } from 'discord.js';
+import type {
+  ButtonInteraction,
+  Interaction,
+  Message,
+  MessageReaction,
+  PartialMessageReaction,
+  PartialUser,
+  RepliableInteraction,
+  StringSelectMenuInteraction,
+  User,
+} from 'discord.js';
 import type { Runtime } from '../../runtime.ts';
 import { isMenuId } from '../core/buttons.ts';
-import { INTERNAL_ERROR } from '../core/errors.ts';
+import { INTERNAL_ERROR, PlatformError } from '../core/errors.ts';
+import type { Reply } from '../core/reply.ts';
 import { runCommand } from '../core/flow.ts';
 import { errorText } from '../core/texts.ts';
 import type { CommandModule } from './commands/index.ts';
@@ -10,10 +21,13 @@ import { handleJobButton, isJobButtonId } from './components/job-buttons.ts';
 import { deliveryOf, messagesOf } from './delivery.ts';
 import type { EditForms } from './edit-forms.ts';
 import { handleMention } from './events/mention-edit.ts';
+import { voteOfReaction } from './events/reaction-vote.ts';
 import type { HandlerContext, Intent, OwnerAction } from './intent.ts';
 import { interactionPort, mentionPort, portDeps, replyPrivately, type PortDeps } from './ports.ts';
+import { renderReply } from './render.ts';
+import { answerSettings, postBoard } from './team-replies.ts';
 import { failureOf, type DiscordTransport } from './transport.ts';
-import { actorOf, formFields, messageActor, messageView, optionReader, placeOf } from './views.ts';
+import { actorOf, formFields, messageActor, messageView, optionReader, placeOf, PLATFORM, reactionActor } from './views.ts';
 
 export interface DiscordBotDeps {
   readonly runtime: Runtime;
@@ -80,6 +94,36 @@ export class DiscordBot {
     }
   }
 
+  /**
+   * A reaction added (`on`) or removed: 1️⃣–4️⃣ on a message that shows one of the bot's results is a vote for that
+   * candidate, or the vote taken back. A refused vote (a withheld candidate, a result since deleted) has nowhere to
+   * be answered — a reaction has no reply channel, and a public refusal would be noise — so it is only logged.
+   */
+  async onReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, on: boolean): Promise<void> {
+    const { runtime } = this.#deps;
+    try {
+      const index = voteOfReaction({ messageId: reaction.message.id, userId: user.id, userIsBot: user.bot, emoji: reaction.emoji }, this.#deps.botUserId());
+      if (index === undefined) return;
+      const jobId = runtime.core.team.jobOfMessage(PLATFORM, reaction.message.id);
+      if (!jobId) return;
+      const { message } = reaction;
+      const who = { actor: reactionActor(user, message.guild), place: placeOf(message.channelId, message.guildId, message.channel) };
+      const voted = runtime.core.team.vote(jobId, index, who, { on, refresh: (reply) => this.#refreshResult(message.channelId, message.id, reply) });
+      if (!voted.ok) runtime.log.debug({ job: jobId, candidate: index + 1, code: voted.error.code }, 'reaction vote refused');
+    } catch (error) {
+      runtime.log.error({ err: failureOf(error) }, 'discord reaction failed');
+    }
+  }
+
+  /** The result's words and controls again, with the new votes; its images stay as they are. */
+  async #refreshResult(channelId: string, messageId: string, reply: Extract<Reply, { kind: 'result' }>): Promise<void> {
+    const record = this.#deps.runtime.core.history.get(reply.jobId);
+    const locale = (record && deliveryOf(record)?.locale) ?? 'en';
+    const rendered = renderReply(reply, locale, { parentLabel: (parentId) => this.#ports.parentLabel(parentId, locale) });
+    const edited = await this.#deps.transport.editMessage(channelId, messageId, rendered);
+    if (!edited.ok) throw new PlatformError(edited.error);
+  }
+
   #context(locale: HandlerContext['locale']): HandlerContext {
     return { locale, config: this.#deps.runtime.config, botUserId: this.#deps.botUserId(), forms: this.#deps.forms };
   }
@@ -115,6 +159,13 @@ export class DiscordBot {
         const place = placeOf(interaction.channelId ?? '', interaction.guildId, interaction.channel);
         await runCommand(runtime.core, interactionPort(this.#ports, interaction, actor.locale), intent.command, { actor, place }, runtime.log);
         return;
+      }
+      case 'board':
+      case 'settings': {
+        if (!interaction.isChatInputCommand()) return;
+        const who = { actor, place: placeOf(interaction.channelId, interaction.guildId, interaction.channel) };
+        const deps = { runtime, transport: this.#deps.transport, ports: this.#ports };
+        return intent.kind === 'board' ? postBoard(deps, interaction, who, intent.window) : answerSettings(deps, interaction, who, intent.command);
       }
     }
   }

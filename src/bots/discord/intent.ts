@@ -1,6 +1,7 @@
 import type { APIModalInteractionResponseCallbackData } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
 import type { JobCommand, Locale, OwnerAction } from '../core/command.ts';
+import type { SettingsCommand } from '../core/settings.ts';
 
 export type { JobCommand, OwnerAction } from '../core/command.ts';
 import type { EditForms } from './edit-forms.ts';
@@ -17,6 +18,10 @@ export type Intent =
   | { readonly kind: 'owner-action'; readonly command: OwnerAction }
   /** Ask for more (the context menu's edit form). */
   | { readonly kind: 'modal'; readonly modal: APIModalInteractionResponseCallbackData }
+  /** Post the channel's board (the window already checked: `''` for the default). */
+  | { readonly kind: 'board'; readonly window: string }
+  /** Show or change settings; the answer is private. */
+  | { readonly kind: 'settings'; readonly command: SettingsCommand }
   /** Say no, privately where possible: one sentence in the user's language. */
   | { readonly kind: 'refuse'; readonly text: string };
 

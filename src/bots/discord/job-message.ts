@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from '../../result.ts';
 import type { Locale } from '../core/command.ts';
 import { PlatformError, type PlatformFailure } from '../core/errors.ts';
 import type { Reply, ReplySink } from '../core/reply.ts';
@@ -26,7 +27,22 @@ export interface JobMessageOptions {
   readonly onTokenRetired?: (jobId: string) => void;
   /** Called for each message the bot posts in the channel for the job (so Delete can tell it is the job's). */
   readonly onPosted?: (jobId: string, messageId: string) => void;
+  /** The parent job in a result's origin line: a link to its message, or plain words. */
+  readonly parentLabel?: (parentId: string, locale: Locale) => string;
+  /** Called once a result is out, with the message that shows it and the candidates it delivered (in order). */
+  readonly onResultShown?: (shown: ResultShown) => void;
 }
+
+/** Where a job's result went: the message, and the candidates (0-based) it shows. */
+export interface ResultShown {
+  readonly jobId: string;
+  readonly channelId: string;
+  readonly messageId: string;
+  readonly candidates: readonly number[];
+}
+
+/** The message an operation wrote to ('' when Discord did not say), or why it failed. */
+type Delivered = Result<string, PlatformFailure>;
 
 /**
  * One job's messages on Discord: the status card, edited as the job goes, and the result. While the interaction
@@ -57,13 +73,18 @@ export class JobMessage {
   async show(reply: Reply): Promise<void> {
     if ('jobId' in reply) this.#jobId = reply.jobId;
     const closing = reply.kind !== 'status';
-    const rendered = renderReply(reply, this.#options.locale);
+    const { locale, parentLabel } = this.#options;
+    const rendered = renderReply(reply, locale, parentLabel ? { parentLabel: (parentId) => parentLabel(parentId, locale) } : {});
     let limit = this.#options.delivery.uploadLimit;
     // One retry at a quarter of the limit if Discord still finds the files too large (its limit is per message).
     for (let attempt = 0; ; attempt++) {
       const message = rendered.files.length > 0 ? { ...rendered, files: await fitFiles(rendered.files, limit) } : rendered;
-      const failure = await this.#deliver(message, closing);
-      if (!failure) return this.#retireToken(reply, closing);
+      const delivered = await this.#deliver(message, closing);
+      if (delivered.ok) {
+        this.#resultShown(reply, delivered.value);
+        return this.#retireToken(reply, closing);
+      }
+      const failure = delivered.error;
       const tooLarge = failure.code === 40005 || failure.status === 413;
       if (!tooLarge || attempt > 0 || rendered.files.length === 0) throw new PlatformError(failure);
       limit = Math.floor(limit / 4);
@@ -75,6 +96,12 @@ export class JobMessage {
     if (!closing && this.#useToken) return;
     this.#tokenRetired = true;
     this.#options.onTokenRetired?.(reply.jobId);
+  }
+
+  #resultShown(reply: Reply, messageId: string): void {
+    if (reply.kind !== 'result' || reply.refresh === true || messageId === '') return;
+    const candidates = reply.candidates.flatMap((image, index) => (image ? [index] : []));
+    this.#options.onResultShown?.({ jobId: reply.jobId, channelId: this.#options.delivery.channelId, messageId, candidates });
   }
 
   #posted(messageId: string): void {
@@ -91,12 +118,12 @@ export class JobMessage {
     return interaction?.token != null ? { applicationId: interaction.applicationId, token: interaction.token } : undefined;
   }
 
-  async #deliver(message: RenderedMessage, closing: boolean): Promise<PlatformFailure | undefined> {
+  async #deliver(message: RenderedMessage, closing: boolean): Promise<Delivered> {
     const ref = this.#ref();
     if (this.#useToken && ref && this.#tokenFresh()) {
       const sent = await this.#options.transport.editOriginal(ref, message);
-      if (sent.ok) return undefined;
-      if (!isExpiredToken(sent.error)) return sent.error;
+      if (sent.ok) return ok(sent.value.id || (this.#original() ?? ''));
+      if (!isExpiredToken(sent.error)) return fail(sent.error);
     }
     if (this.#useToken) {
       this.#useToken = false;
@@ -110,36 +137,36 @@ export class JobMessage {
     return this.#options.delivery.interaction ? this.#options.delivery.replyTo : null;
   }
 
-  async #statusInChannel(message: RenderedMessage): Promise<PlatformFailure | undefined> {
+  async #statusInChannel(message: RenderedMessage): Promise<Delivered> {
     const { transport, delivery } = this.#options;
     if (this.#ownCard) {
       const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);
-      return edited.ok ? undefined : edited.error;
+      return edited.ok ? ok(this.#ownCard) : fail(edited.error);
     }
     const original = this.#original();
     if (original && !this.#originalLocked) {
       // The bot wrote the interaction's response, so it can usually edit it as an ordinary message.
       const edited = await transport.editMessage(delivery.channelId, original, message);
-      if (edited.ok) return undefined;
+      if (edited.ok) return ok(original);
       this.#originalLocked = true;
       this.#options.log.debug({ code: edited.error.code }, 'cannot edit the interaction response as a message: posting a new status card');
     }
     const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
-    if (!posted.ok) return posted.error;
+    if (!posted.ok) return fail(posted.error);
     this.#ownCard = posted.value.id;
     this.#posted(posted.value.id);
-    return undefined;
+    return ok(posted.value.id);
   }
 
-  async #closeInChannel(message: RenderedMessage): Promise<PlatformFailure | undefined> {
+  async #closeInChannel(message: RenderedMessage): Promise<Delivered> {
     const { transport, delivery, log } = this.#options;
     if (this.#ownCard) {
       const edited = await transport.editMessage(delivery.channelId, this.#ownCard, message);
-      if (edited.ok) return undefined;
+      if (edited.ok) return ok(this.#ownCard);
       log.debug({ code: edited.error.code }, 'cannot edit the status card: posting the result as a new message');
     }
     const posted = await transport.postMessage(delivery.channelId, message, delivery.replyTo ?? undefined);
-    if (!posted.ok) return posted.error;
+    if (!posted.ok) return fail(posted.error);
     this.#posted(posted.value.id);
     const original = this.#original();
     if (original && !this.#originalLocked) {
@@ -147,6 +174,6 @@ export class JobMessage {
       const stripped = await transport.stripButtons(delivery.channelId, original);
       if (!stripped.ok) log.debug({ code: stripped.error.code }, 'could not remove the buttons of the old status card');
     }
-    return undefined;
+    return ok(posted.value.id);
   }
 }

@@ -5,9 +5,11 @@ import type { Locale } from '../core/command.ts';
 import type { ChatPort } from '../core/flow.ts';
 import type { ReplySink } from '../core/reply.ts';
 import type { Runtime } from '../../runtime.ts';
-import { withoutToken, withPosted, type DiscordDelivery } from './delivery.ts';
+import { withoutToken, withPosted, withResult, type DiscordDelivery } from './delivery.ts';
 import { fetchPolicy } from './images.ts';
-import { JobMessage } from './job-message.ts';
+import { JobMessage, type ResultShown } from './job-message.ts';
+import { parentLabel } from './origin.ts';
+import { addVoteReactions } from './reactions.ts';
 import { NO_MENTIONS, type RenderedMessage } from './render.ts';
 import type { DiscordTransport, InteractionRef } from './transport.ts';
 
@@ -19,6 +21,10 @@ export interface PortDeps {
   readonly retireToken: (jobId: string) => void;
   /** Records a message the bot posted for a job. */
   readonly recordPosted: (jobId: string, messageId: string) => void;
+  /** The parent job in a result's origin line: a link to the message that shows it, or plain words. */
+  readonly parentLabel: (parentId: string, locale: Locale) => string;
+  /** A result is out: remember its message, and offer the vote reactions on it. */
+  readonly resultShown: (shown: ResultShown) => void;
 }
 
 /** The ports' needs from the runtime: where the token of a finished job goes is the core's journal. */
@@ -29,6 +35,14 @@ export function portDeps(runtime: Runtime, transport: DiscordTransport): PortDep
     log: runtime.log,
     retireToken: (jobId) => runtime.core.updateDelivery(jobId, (data) => withoutToken(data) ?? data),
     recordPosted: (jobId, messageId) => runtime.core.updateDelivery(jobId, (data) => withPosted(data, messageId) ?? data),
+    parentLabel: (parentId, locale) => parentLabel(runtime.core.history, parentId, locale),
+    resultShown: (shown) => {
+      // Linked first: a reaction that arrives before the journal knows the message would not be counted.
+      runtime.core.team.linkMessage('discord', shown.messageId, shown.jobId);
+      runtime.core.updateDelivery(shown.jobId, (data) => withResult(data, shown.messageId) ?? data);
+      // Not awaited: the reactions trickle in at Discord's pace (one per quarter second) while the sink moves on.
+      void addVoteReactions(transport, shown, shown.candidates, runtime.log);
+    },
   };
 }
 
@@ -49,7 +63,16 @@ export async function replyPrivately(deps: PortDeps, interaction: RepliableInter
 
 /** A job's messages, wherever its delivery says they are (also for jobs recovered after a restart). */
 export function jobMessageSink(deps: PortDeps, delivery: DiscordDelivery, locale: Locale): ReplySink {
-  return new JobMessage({ transport: deps.transport, delivery, locale, log: deps.log, onTokenRetired: deps.retireToken, onPosted: deps.recordPosted }).sink;
+  return new JobMessage({
+    transport: deps.transport,
+    delivery,
+    locale,
+    log: deps.log,
+    onTokenRetired: deps.retireToken,
+    onPosted: deps.recordPosted,
+    parentLabel: deps.parentLabel,
+    onResultShown: deps.resultShown,
+  }).sink;
 }
 
 /**

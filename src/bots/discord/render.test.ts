@@ -110,6 +110,15 @@ describe('renderReply', () => {
     expect(messageBody(renderReply(result(), 'en')).json.attachments).toHaveLength(1);
   });
 
+  it('shows where a result came from above its votes and footer, the parent as the label it is given', () => {
+    const varied = result({ origin: { action: 'vary', parentId: 'parent01', parentIndex: 1 }, votesLine: 'Votes: #1 ×2' });
+    const linked = renderReply(varied, 'en', { parentLabel: (id) => `[job ${id}](https://discord.com/channels/1/2/3)` });
+    expect(linked.content.split('\n').slice(1)).toEqual(['-# varied from #2 of [job parent01](https://discord.com/channels/1/2/3)', '-# Votes: #1 ×2', `-# ${varied.text}`]);
+    // Without a way to link it, the plain words; a result from nothing of ours has no such line.
+    expect(renderReply(varied, 'zh-CN').content).toContain(`-# ${text('zh-CN', 'origin.vary.one', { n: 2, parent: text('zh-CN', 'origin.parent', { job: 'parent01' }) })}`);
+    expect(renderReply(result(), 'en').content).not.toMatch(/from/);
+  });
+
   it('puts a flagged image behind a spoiler (SPOILER_ file name)', () => {
     const message = renderReply(result({ image: { name: 'abcd1234-1.png', png: Buffer.from('x'), spoiler: true, alt: 'a fox' } }), 'en');
     expect(message.files.map((f) => [f.name, f.spoiler])).toEqual([['SPOILER_abcd1234-1.png', true]]);

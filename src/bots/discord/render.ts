@@ -9,6 +9,7 @@ import {
   type RawFile,
 } from 'discord.js';
 import type { Locale } from '../core/command.ts';
+import { originText } from '../core/lineage.ts';
 import type { Reply, ReplyButton, ReplyImage, ReplyMenu } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
 
@@ -123,7 +124,23 @@ function statusLine(reply: Extract<Reply, { kind: 'status' }>, locale: Locale): 
   return `${reply.text} · ${text(locale, 'discord.status.finishes', { when })}`;
 }
 
-export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
+/** What a reply's rendering needs from outside the reply. */
+export interface RenderContext {
+  /**
+   * The parent job in a result's origin line: a link to its message in Discord's markup, or plain words. Absent: the
+   * plain words.
+   */
+  readonly parentLabel?: (parentId: string) => string;
+}
+
+/** "-# varied from #2 of [job x](…)": where a result came from, linking the parent's message. */
+function originLine(reply: Extract<Reply, { kind: 'result' }>, locale: Locale, context: RenderContext): string[] {
+  if (!reply.origin) return [];
+  const parent = context.parentLabel?.(reply.origin.parentId) ?? text(locale, 'origin.parent', { job: reply.origin.parentId });
+  return [`-# ${originText(locale, reply.origin, parent)}`];
+}
+
+export function renderReply(reply: Reply, locale: Locale, context: RenderContext = {}): RenderedMessage {
   switch (reply.kind) {
     case 'status':
       return {
@@ -134,7 +151,7 @@ export function renderReply(reply: Reply, locale: Locale): RenderedMessage {
         ephemeral: false,
       };
     case 'result': {
-      const lines = [...reply.notes, ...(reply.votesLine ? [`-# ${reply.votesLine}`] : []), `-# ${reply.text}`];
+      const lines = [...reply.notes, ...originLine(reply, locale, context), ...(reply.votesLine ? [`-# ${reply.votesLine}`] : []), `-# ${reply.text}`];
       return {
         content: withPrompt(reply.prompt, lines),
         files: reply.image ? [file(reply.image)] : [],

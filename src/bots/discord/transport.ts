@@ -29,6 +29,8 @@ export interface DiscordTransport {
   /** Removes a message's buttons and nothing else. */
   stripButtons(channelId: string, messageId: string): Promise<Sent<void>>;
   deleteMessage(channelId: string, messageId: string): Promise<Sent<void>>;
+  /** Adds the bot's own reaction (a unicode emoji) to a message. */
+  react(channelId: string, messageId: string, emoji: string): Promise<Sent<void>>;
 }
 
 /** Error codes that mean "this interaction token can no longer be used": switch to channel messages. */
@@ -91,6 +93,11 @@ export function restTransport(rest: REST): DiscordTransport {
     deleteMessage: (channelId, messageId) =>
       attempt(async () => {
         await rest.delete(Routes.channelMessage(channelId, messageId));
+      }),
+    react: (channelId, messageId, emoji) =>
+      attempt(async () => {
+        // The route encodes the emoji itself.
+        await rest.put(Routes.channelMessageOwnReaction(channelId, messageId, emoji));
       }),
   };
 }

@@ -4,6 +4,9 @@ import {
   type BaseInteraction,
   type Channel,
   type ChatInputCommandInteraction,
+  type Guild,
+  type PartialUser,
+  type User,
   type Message,
   type ModalSubmitInteraction,
 } from 'discord.js';
@@ -51,6 +54,7 @@ export function optionReader(interaction: ChatInputCommandInteraction): OptionRe
     string: (name) => options.getString(name),
     integer: (name) => options.getInteger(name),
     number: (name) => options.getNumber(name),
+    boolean: (name) => options.getBoolean(name),
     attachment: (name) => {
       const attachment = options.getAttachment(name);
       return attachment ? attachmentRef(attachment) : null;
@@ -77,14 +81,33 @@ export function placeOf(channelId: string, guildId: string | null, channel: Chan
   return { platform: PLATFORM, ...(guildId ? { guildId } : {}), channelId, channelIsNsfw: channelIsNsfw(channel) };
 }
 
-/** Moderators (Manage Messages, which administrators have) may cancel and delete anyone's job. */
+/**
+ * Moderators (Manage Messages, which administrators have) may cancel and delete anyone's job; whoever may manage the
+ * server or this channel may change the channel's settings. `memberPermissions` is the member's in this channel,
+ * overwrites applied, as Discord computed them for the interaction.
+ */
 export function actorOf(interaction: BaseInteraction): Actor {
+  const permissions = interaction.memberPermissions;
   return {
     platform: PLATFORM,
     userId: interaction.user.id,
     name: interaction.user.username,
     locale: localeFrom(interaction.locale),
-    isAdmin: interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false,
+    isAdmin: permissions?.has(PermissionFlagsBits.ManageMessages) ?? false,
+    canConfigure: permissions ? permissions.any([PermissionFlagsBits.ManageGuild, PermissionFlagsBits.ManageChannels]) : false,
+  };
+}
+
+/**
+ * Who reacted. A reaction carries no user locale: the server's preferred language is the best guess. The user may
+ * be partial (a removal names only the id), so the name is there only when Discord sent it.
+ */
+export function reactionActor(user: User | PartialUser, guild: Guild | null): Actor {
+  return {
+    platform: PLATFORM,
+    userId: user.id,
+    ...(user.username ? { name: user.username } : {}),
+    locale: localeFrom(guild?.preferredLocale),
   };
 }
 

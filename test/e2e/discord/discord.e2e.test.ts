@@ -62,10 +62,10 @@ const upload = (colour: string): Promise<Buffer> => sharp({ create: { width: 64,
 describe('discord adapter against a fake Discord', () => {
   let first: { interaction: Interacted; result: FakeMessage; jobId: string };
 
-  it('logs in with Guilds + GuildMessages only and registers the commands once, localized', () => {
-    // Guilds (1 << 0) + GuildMessages (1 << 9); no privileged Message Content (1 << 15).
-    expect(fake.identifies.map((i) => i.intents)).toEqual([513]);
-    const puts = fake.requests.filter((r) => r.method === 'PUT');
+  it('logs in with Guilds + GuildMessages + GuildMessageReactions only and registers the commands once, localized', () => {
+    // Guilds (1 << 0) + GuildMessages (1 << 9) + GuildMessageReactions (1 << 10); no privileged Message Content (1 << 15).
+    expect(fake.identifies.map((i) => i.intents)).toEqual([1537]);
+    const puts = fake.requests.filter((r) => r.method === 'PUT' && r.path.startsWith('/applications/'));
     expect(puts.map((r) => r.path)).toEqual([`/applications/${fake.appId}/guilds/${fake.guildId}/commands`]);
     const commands = puts[0]!.json as {
       name: string;
@@ -74,8 +74,8 @@ describe('discord adapter against a fake Discord', () => {
       description_localizations?: Record<string, string>;
       options?: { name: string; type: number; required?: boolean; min_value?: number; max_value?: number; choices?: { name: string; value: string; name_localizations?: Record<string, string> }[]; name_localizations?: Record<string, string>; description_localizations?: Record<string, string> }[];
     }[];
-    expect(commands.map((c) => c.name)).toEqual(['draft', 'refine', 'edit', 'Edit image']);
-    const [draftCommand, refine, edit, menu] = commands;
+    expect(commands.map((c) => c.name)).toEqual(['draft', 'refine', 'edit', 'board', 'settings', 'Edit image']);
+    const [draftCommand, refine, edit, , , menu] = commands;
     expect(draftCommand!.name_localizations).toMatchObject({ 'zh-CN': '草图' });
     expect(draftCommand!.description_localizations!['zh-CN']).toMatch(/草图/);
     const options = new Map(draftCommand!.options!.map((o) => [o.name, o]));
@@ -392,9 +392,9 @@ describe('discord adapter against a fake Discord', () => {
       child.on('exit', resolve);
     });
     expect(code).toBe(0);
-    const puts = fake.requests.slice(before).filter((r) => r.method === 'PUT');
+    const puts = fake.requests.slice(before).filter((r) => r.method === 'PUT' && r.path.startsWith('/applications/'));
     expect(puts.map((r) => r.path)).toEqual([`/applications/${fake.appId}/commands`]);
-    expect((puts[0]!.json as { name: string }[]).map((c) => c.name)).toEqual(['draft', 'refine', 'edit', 'Edit image']);
+    expect((puts[0]!.json as { name: string }[]).map((c) => c.name)).toEqual(['draft', 'refine', 'edit', 'board', 'settings', 'Edit image']);
   });
 
   it('every message the bot sent had allowed_mentions with nothing to ping', () => {

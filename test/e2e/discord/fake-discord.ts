@@ -263,14 +263,21 @@ export class FakeDiscord {
 
   // ---- dispatching events as Discord would ----
 
-  slash(name: string, options: Record<string, string | number | APIAttachment>, opts: InteractOptions = {}): Interacted {
+  slash(name: string, options: Record<string, string | number | boolean | APIAttachment>, opts: InteractOptions = {}): Interacted {
     const resolved: Record<string, APIAttachment> = {};
     const list = Object.entries(options).map(([optionName, value]) => {
       if (typeof value === 'object') {
         resolved[value.id] = value;
         return { name: optionName, type: ApplicationCommandOptionType.Attachment, value: value.id };
       }
-      const type = typeof value === 'string' ? ApplicationCommandOptionType.String : Number.isInteger(value) ? ApplicationCommandOptionType.Integer : ApplicationCommandOptionType.Number;
+      const type =
+        typeof value === 'boolean'
+          ? ApplicationCommandOptionType.Boolean
+          : typeof value === 'string'
+            ? ApplicationCommandOptionType.String
+            : Number.isInteger(value)
+              ? ApplicationCommandOptionType.Integer
+              : ApplicationCommandOptionType.Number;
       return { name: optionName, type, value };
     });
     return this.#interact(InteractionType.ApplicationCommand, opts, null, {

@@ -66,6 +66,10 @@ class RecordingTransport implements DiscordTransport {
     this.#record('deleteMessage', undefined, messageId);
     return this.#answer('deleteMessage', undefined);
   }
+  async react(_channelId: string, messageId: string, emoji: string): Promise<Sent<void>> {
+    this.calls.push({ op: 'react', target: messageId, content: emoji });
+    return this.#answer('react', undefined);
+  }
 }
 
 const CREATED = 1_700_000_000_000;
@@ -166,6 +170,42 @@ describe('JobMessage', () => {
     const sizes = transport.calls.map((c) => c.fileBytes?.[0] ?? 0);
     expect(sizes[0]).toBe(noise.byteLength);
     expect(sizes[1]).toBeLessThanOrEqual(Math.floor((noise.byteLength + 10) / 4));
+  });
+
+  it('reports the message that shows the result, whichever way it went out, with the delivered candidates', async () => {
+    const image = (n: number): NonNullable<Extract<Reply, { kind: 'result' }>['image']> => ({ name: `c${n}.png`, png: tiny, spoiler: false, alt: 'a fox' });
+    // Candidate 2 of 3 was withheld: no reaction may be offered for it.
+    const withCandidates: Reply = { ...(resultReply(tiny) as Extract<Reply, { kind: 'result' }>), candidates: [image(1), null, image(3)] };
+    const cases: { fields: Partial<DiscordDelivery>; late: boolean; message: string }[] = [
+      { fields: {}, late: false, message: '100' },
+      { fields: {}, late: true, message: '901' },
+      { fields: { interaction: null, replyTo: '555' }, late: false, message: '901' },
+    ];
+    for (const { fields, late, message: expected } of cases) {
+      const shown: unknown[] = [];
+      const transport = new RecordingTransport();
+      const clock = { now: CREATED + 1000 };
+      const message = new JobMessage({ transport, delivery: delivery(fields), locale: 'en', log: createLogger('silent'), now: () => clock.now, onResultShown: (s) => shown.push(s) });
+      await message.show(statusReply);
+      expect(shown).toEqual([]);
+      if (late) clock.now = CREATED + TOKEN_SAFE_MS + 1;
+      await message.show(withCandidates);
+      expect(shown).toEqual([{ jobId: 'abcd1234', channelId: '200', messageId: expected, candidates: [0, 2] }]);
+    }
+  });
+
+  it('links the parent in a result’s origin line through the label it is given', async () => {
+    const transport = new RecordingTransport();
+    const message = new JobMessage({
+      transport,
+      delivery: delivery(),
+      locale: 'zh-CN',
+      log: createLogger('silent'),
+      now: () => CREATED + 1000,
+      parentLabel: (parentId, locale) => `[${locale} ${parentId}](https://discord.com/channels/1/2/3)`,
+    });
+    await message.show({ ...(resultReply(tiny) as Extract<Reply, { kind: 'result' }>), origin: { action: 'vary', parentId: 'parent01', parentIndex: 1 } });
+    expect(transport.calls[0]!.content).toContain('-# 变体自 [zh-CN parent01](https://discord.com/channels/1/2/3) 的 #2');
   });
 
   it('throws a PlatformError that names the code and never the token on other failures', async () => {

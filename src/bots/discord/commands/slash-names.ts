@@ -17,4 +17,11 @@ export const ZH_NAMES: Readonly<Record<string, string>> = {
   guidance: '引导',
   strength: '强度',
   region: '区域',
+  board: '榜单',
+  since: '时间范围',
+  settings: '设置',
+  scope: '范围',
+  others: '他人可按',
+  policy: '审核策略',
+  reset: '重置',
 };

@@ -35,6 +35,7 @@ export interface OptionReader {
   string(name: string): string | null;
   integer(name: string): number | null;
   number(name: string): number | null;
+  boolean(name: string): boolean | null;
   attachment(name: string): AttachmentRef | null;
 }
 
