@@ -39,8 +39,8 @@ export interface DiscordBotDeps {
 
 /**
  * Discord's side of the core: routes an interaction or mention to its handler, then carries out the handler's
- * Intent — a refusal (ephemeral), the modal, an owner action, or a job through the core's flow over this
- * platform's port. Handlers never repeat any of it. Nothing thrown here reaches discord.js: a failure is logged
+ * Intent — a refusal (ephemeral), the modal, an owner action, the board, settings, or a job through the core's flow
+ * over this platform's port. Handlers never repeat any of it. Reactions on the bot's results are votes. Nothing thrown here reaches discord.js: a failure is logged
  * without tokens and the user is told, privately where Discord allows.
  */
 export class DiscordBot {
@@ -96,7 +96,7 @@ export class DiscordBot {
 
   /**
    * A reaction added (`on`) or removed: 1️⃣–4️⃣ on a message that shows one of the bot's results is a vote for that
-   * candidate, or the vote taken back. A refused vote (a withheld candidate, a result since deleted) has nowhere to
+   * candidate, or the vote taken back. A refused vote (a withheld candidate, one past the candidates) has nowhere to
    * be answered — a reaction has no reply channel, and a public refusal would be noise — so it is only logged.
    */
   async onReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, on: boolean): Promise<void> {

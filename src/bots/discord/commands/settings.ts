@@ -79,8 +79,5 @@ export const settingsCommand: SlashCommand = {
   },
 };
 
-/** The core's text form for a channel-only setting (`--others`) → the slash option a Discord user picks. */
-export function optionOfFlag(flag: string): string {
-  const name = flag.replace(/^--/, '');
-  return name === 'othersMayPress' ? 'others' : name;
-}
+/** The core's flag for a setting (`--others`) → the slash option a Discord user picks (`others`): the same word. */
+export const optionOfFlag = (flag: string): string => flag.replace(/^--/, '');
