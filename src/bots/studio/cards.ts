@@ -1,13 +1,15 @@
 import type { Locale } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
 import { INTERNAL_ERROR } from '../core/errors.ts';
-import type { Reply, ReplyButton } from '../core/reply.ts';
+import type { Reply, ReplyButton, ReplyMenu } from '../core/reply.ts';
 import { renderFinal, renderResult, renderStatus, type JobView } from '../core/render.ts';
 import type { JobHandle, JobResult } from '../../engine/job-handle.ts';
 import type { JobRecord } from '../../engine/history.ts';
-import type { Card, CardButton } from './protocol.ts';
+import { originOf, originText, type Origin } from '../core/lineage.ts';
+import { text } from '../core/texts.ts';
+import type { Card, CardButton, CardMenu, CardOrigin } from './protocol.ts';
 
-/** What a card shows about a job besides the core's reply: who asked, for what, when. */
+/** What a card shows about a job besides the core's reply: who asked, for what, when, made from what. */
 export interface CardMeta {
   readonly jobId: string;
   readonly parentId: string | null;
@@ -16,6 +18,13 @@ export interface CardMeta {
   readonly owner: Card['owner'];
   readonly createdAt: number;
   readonly locale: Locale;
+  readonly origin: CardOrigin | null;
+}
+
+/** What the studio knows beyond one record: the votes, and whether a parent's card is there to link to. */
+export interface CardContext {
+  votesOf(jobId: string): readonly number[];
+  shown(jobId: string): boolean;
 }
 
 type JobReply = Extract<Reply, { kind: 'status' | 'result' | 'final' }>;
@@ -24,7 +33,21 @@ export function isJobReply(reply: Reply): reply is JobReply {
   return reply.kind === 'status' || reply.kind === 'result' || reply.kind === 'final';
 }
 
-export function cardMetaOf(record: JobRecord): CardMeta {
+/** Stands in for the parent's label while the core's sentence is built, so the page can cut the sentence around it. */
+const LABEL_MARK = '\u{F0000}';
+
+/** The core's origin sentence in the card's language, cut around the parent's label ("job x"). */
+export function cardOrigin(locale: Locale, origin: Origin, linked: boolean): CardOrigin {
+  const label = text(locale, 'origin.parent', { job: origin.parentId });
+  const sentence = originText(locale, origin, LABEL_MARK);
+  const at = sentence.indexOf(LABEL_MARK);
+  const [before, after] = at < 0 ? [sentence, ''] : [sentence.slice(0, at), sentence.slice(at + LABEL_MARK.length)];
+  return { action: origin.action, parentId: origin.parentId, parentIndex: origin.parentIndex, before, label: at < 0 ? '' : label, after, linked };
+}
+
+export function cardMetaOf(record: JobRecord, context: Pick<CardContext, 'shown'>): CardMeta {
+  const locale = readDelivery(record).locale;
+  const origin = originOf(record);
   return {
     jobId: record.id,
     parentId: record.parentId,
@@ -32,7 +55,8 @@ export function cardMetaOf(record: JobRecord): CardMeta {
     prompt: record.spec.userPrompt,
     owner: { userId: record.owner.userId, name: record.owner.name ?? null },
     createdAt: record.createdAt,
-    locale: readDelivery(record).locale,
+    locale,
+    origin: origin && cardOrigin(locale, origin, context.shown(origin.parentId)),
   };
 }
 
@@ -41,9 +65,19 @@ export function mediaUrl(jobId: string, what: 'grid' | number): string {
   return `/media/${jobId}/${what}.png`;
 }
 
-const cardButton = (b: ReplyButton): CardButton => ({ id: b.id, action: b.action, label: b.label, style: b.style, ownerOnly: b.ownerOnly });
+export const cardButton = (b: ReplyButton): CardButton => ({ id: b.id, action: b.action, label: b.label, style: b.style, ownerOnly: b.ownerOnly });
 
-/** The core's reply for a job → the card every tab shows. Images become URLs; the bytes are served by media.ts. */
+/** A result's or a board's menu: its options are pressed like buttons (Delete shown as the dangerous one). */
+export const cardMenu = (menu: ReplyMenu): CardMenu => ({
+  id: menu.id,
+  placeholder: menu.placeholder,
+  options: menu.options.map((o) => ({ ...o, style: o.action === 'delete' ? ('danger' as const) : ('secondary' as const) })),
+});
+
+/**
+ * The core's reply for a job → the card every tab shows. Images become URLs; the bytes are served by media.ts. A
+ * result re-drawn for new votes (`refresh`, no images) makes the same card: its candidates are known by index.
+ */
 export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
   const base = {
     jobId: meta.jobId,
@@ -53,6 +87,7 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
     owner: meta.owner,
     createdAt: meta.createdAt,
     text: reply.text,
+    origin: meta.origin,
   };
   switch (reply.kind) {
     case 'status':
@@ -92,11 +127,7 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
           alt: image?.alt ?? '',
         })),
         buttons: reply.buttons.map(cardButton),
-        menu: reply.menu && {
-          id: reply.menu.id,
-          placeholder: reply.menu.placeholder,
-          options: reply.menu.options.map((o) => ({ ...o, style: o.action === 'delete' ? ('danger' as const) : ('secondary' as const) })),
-        },
+        menu: reply.menu && cardMenu(reply.menu),
         votes: reply.votes,
         votesLine: reply.votesLine,
       };
@@ -111,9 +142,9 @@ const EMPTY = Buffer.alloc(0);
  * A journaled job → its card, rendered by the core's own renderers in the language it was asked in, so a card looks
  * the same after a reload as it did live. A waiting or running job shows its live handle's latest event.
  */
-export function cardFromRecord(record: JobRecord, live: JobHandle | undefined, now: number): Card {
-  const meta = cardMetaOf(record);
-  const view: JobView = { jobId: record.id, parentId: record.parentId, role: record.role, prompt: meta.prompt, locale: meta.locale };
+export function cardFromRecord(record: JobRecord, live: JobHandle | undefined, now: number, context: CardContext): Card {
+  const meta = cardMetaOf(record, context);
+  const view: JobView = { jobId: record.id, parentId: record.parentId, role: record.role, prompt: meta.prompt, locale: meta.locale, votes: context.votesOf(record.id) };
   const last = live?.last;
   if (last && (last.type === 'queued' || last.type === 'started' || last.type === 'progress')) return cardFromReply(meta, renderStatus(last, view, now) as JobReply);
   switch (record.status) {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { localeFrom } from '../core/command.ts';
 import { errorText, text } from '../core/texts.ts';
 import type { Logger } from '../../logging.ts';
-import { parseMediaPath, type StudioMedia } from './media.ts';
+import { parseBoardPath, parseMediaPath, type StudioMedia } from './media.ts';
 import { USER_ID } from './protocol.ts';
 import { hostAllowed, originAllowed, type OriginPolicy } from './request-guard.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
@@ -24,7 +24,7 @@ export interface HttpDeps {
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /**
- * The studio's HTTP side: the front end's files, result images, and uploads. Every request must name us in Host;
+ * The studio's HTTP side: the front end's files, result images and board sheets, and uploads. Every request must name us in Host;
  * uploads must also come from our own Origin (see request-guard.ts).
  */
 export function createHttpHandler(deps: HttpDeps): Handler {
@@ -51,6 +51,9 @@ async function handle(deps: HttpDeps, request: IncomingMessage, response: Server
       const png = await deps.media.read(media.jobId, media.what);
       if (png) return reply(response, 200, 'image/png', png, { 'Cache-Control': 'private, max-age=3600' }, method === 'HEAD');
     }
+    const board = parseBoardPath(url.pathname);
+    const sheet = board === undefined ? undefined : deps.media.board(board);
+    if (sheet) return reply(response, 200, 'image/png', sheet, { 'Cache-Control': 'private, max-age=3600' }, method === 'HEAD');
     return reply(response, 404, 'text/plain; charset=utf-8', 'Not found');
   }
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { randomBytes } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { composeGrid, withheldTile } from '../../engine/image/grid.ts';
@@ -7,6 +8,9 @@ import { JOB_ID } from './protocol.ts';
 
 /** Grids kept in memory (the engine does not store them; they are recomposed from the candidates when evicted). */
 const GRID_CACHE_SIZE = 32;
+/** Board contact sheets kept for the panels that asked for them (a panel asks again when it opens). */
+const BOARD_CACHE_SIZE = 16;
+const BOARD_ID = /^[a-f0-9]{32}$/;
 
 export interface MediaSource {
   readonly history: JobHistory;
@@ -23,6 +27,12 @@ export function parseMediaPath(pathname: string): { jobId: string; what: 'grid' 
   return { jobId: match[1]!, what: match[2] === 'grid' ? 'grid' : Number(match[2]) };
 }
 
+/** `/board/<id>.png` (a contact sheet a board panel was sent), else undefined. */
+export function parseBoardPath(pathname: string): string | undefined {
+  const match = /^\/board\/([^/]+)\.png$/.exec(pathname);
+  return match && BOARD_ID.test(match[1]!) ? match[1] : undefined;
+}
+
 /**
  * Result images for the page. Only what the journal names is served: a studio job's own candidate files, its grid,
  * or the placeholder tile of a withheld candidate. A path from the journal is still checked to lie inside
@@ -32,6 +42,7 @@ export class StudioMedia {
   readonly #source: MediaSource;
   readonly #grids = new LRUCache<string, Buffer>({ max: GRID_CACHE_SIZE });
   readonly #tiles = new Map<string, Promise<Buffer>>();
+  readonly #boards = new LRUCache<string, Buffer>({ max: BOARD_CACHE_SIZE });
 
   constructor(source: MediaSource) {
     this.#source = source;
@@ -40,6 +51,20 @@ export class StudioMedia {
   /** A live result's grid, so the page need not wait for a recomposition. */
   rememberGrid(jobId: string, png: Buffer): void {
     this.#grids.set(jobId, png);
+  }
+
+  /**
+   * A board's contact sheet, kept for a while under a random id (it belongs to no job): its URL, served as results
+   * are rather than inlined into the panel's message.
+   */
+  rememberBoard(png: Buffer): string {
+    const id = randomBytes(16).toString('hex');
+    this.#boards.set(id, png);
+    return `/board/${id}.png`;
+  }
+
+  board(id: string): Buffer | undefined {
+    return this.#boards.get(id);
   }
 
   async read(jobId: string, what: 'grid' | number): Promise<Buffer | undefined> {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { fail, ok, type Result } from '../../result.ts';
 import type { ButtonAction } from '../core/buttons.ts';
 import type { Role } from '../../config/schema.ts';
+import type { ModerationPolicy } from '../../moderation/verdict.ts';
+import type { Origin } from '../core/lineage.ts';
+import type { ChannelSettings, PersonalSettings } from '../core/settings.ts';
 
 /**
  * The studio's wire protocol: JSON text frames over one WebSocket per tab. Browser → server messages are validated
@@ -15,9 +18,16 @@ export const UPLOAD_ID = /^[a-f0-9]{32}$/;
 /** Command text as typed, flags included; the engine refuses over-long prompts with its own message. */
 export const MAX_COMMAND_TEXT = 16_000;
 export const MAX_NAME = 32;
+/** A board window as the panel offers it (`2h`, `24h`, `7d`), or empty for the default; the core reads it. */
+export const BOARD_WINDOW = /^(?:[0-9]{1,4}[mhdw])?$/;
+/** An aspect ratio or a style name typed in the settings panel; the core checks the value. */
+export const MAX_SETTING_TEXT = 40;
 
 const ref = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const uploadId = z.string().regex(UPLOAD_ID);
+const jobId = z.string().regex(JOB_ID);
+/** A candidate of a result, 0-based (a result has at most four). */
+const candidateIndex = z.number().int().min(0).max(3);
 // No control or format characters (bidi overrides, zero-width joiners): a name is shown to every tab.
 const displayName = z.string().trim().min(1).max(MAX_NAME).regex(/^[^\p{C}]+$/u);
 
@@ -39,8 +49,11 @@ const command = z
     t: z.literal('command'),
     ref,
     text: z.string().max(MAX_COMMAND_TEXT),
-    /** Reply to one candidate of a result (reply-to-image). */
-    replyTo: z.object({ jobId: z.string().regex(JOB_ID), index: z.number().int().min(0).max(3) }).strict().optional(),
+    /**
+     * Reply to one candidate of a result (reply-to-image), or, without an index, to the whole result: every delivered
+     * candidate is edited in one job, unless the text starts with `#n` (the core decides).
+     */
+    replyTo: z.object({ jobId, index: candidateIndex.optional() }).strict().optional(),
     /** An image the tab uploaded just before (POST /upload). */
     upload: uploadId.optional(),
     /** A painted mask (PNG, white = change), uploaded the same way. */
@@ -50,11 +63,43 @@ const command = z
 
 const button = z.object({ t: z.literal('button'), ref, id: z.string().max(100) }).strict();
 
-const clientMessage = z.discriminatedUnion('t', [hello, rename, command, button]);
+/** A press of a candidate's vote control: toggles this user's vote for it. */
+const vote = z.object({ t: z.literal('vote'), ref, jobId, index: candidateIndex }).strict();
+
+/** The board panel: the channel's most voted candidates over a window (`2h`, `7d`; empty for the default 24 h). */
+const board = z.object({ t: z.literal('board'), ref, since: z.string().regex(BOARD_WINDOW) }).strict();
+
+/** A card's History: the job's ancestors and the jobs made from it. */
+const lineage = z.object({ t: z.literal('lineage'), ref, jobId }).strict();
+
+const settingValues = z
+  .object({
+    count: z.union([z.number().int().min(1).max(4), z.literal('default')]).optional(),
+    ar: z.string().trim().min(1).max(MAX_SETTING_TEXT).optional(),
+    style: z.string().trim().min(1).max(MAX_SETTING_TEXT).optional(),
+    othersMayPress: z.union([z.boolean(), z.literal('default')]).optional(),
+    policy: z.enum(['block', 'spoiler', 'default']).optional(),
+  })
+  .strict();
+
+/** The settings panel: without a change it shows them; a change sets (or, with `default`, clears) one level's values. */
+const settings = z
+  .object({
+    t: z.literal('settings'),
+    ref,
+    change: z.object({ target: z.enum(['channel', 'personal']), values: settingValues }).strict().optional(),
+  })
+  .strict();
+
+const clientMessage = z.discriminatedUnion('t', [hello, rename, command, button, vote, board, lineage, settings]);
 
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type HelloMessage = z.infer<typeof hello>;
 export type CommandMessage = z.infer<typeof command>;
+export type VoteMessage = z.infer<typeof vote>;
+export type BoardMessage = z.infer<typeof board>;
+export type LineageMessage = z.infer<typeof lineage>;
+export type SettingsMessage = z.infer<typeof settings>;
 
 /** Parses one frame from a tab. Binary frames, bad JSON and unknown or malformed messages are all refused alike. */
 export function parseClientMessage(data: string | Buffer, isBinary: boolean): Result<ClientMessage, 'unreadable'> {
@@ -68,8 +113,8 @@ export function parseClientMessage(data: string | Buffer, isBinary: boolean): Re
   const parsed = clientMessage.safeParse(json);
   if (!parsed.success) return fail('unreadable');
   const message = parsed.data;
-  // One image at a time: a reply target or an upload; a mask only over one of them.
-  if (message.t === 'command' && ((message.replyTo && message.upload) || (message.mask && !message.replyTo && !message.upload))) return fail('unreadable');
+  // One image at a time: a reply target or an upload; a mask only over one image (one candidate, or the upload).
+  if (message.t === 'command' && ((message.replyTo && message.upload) || (message.mask && message.replyTo?.index === undefined && !message.upload))) return fail('unreadable');
   return ok(message);
 }
 
@@ -89,6 +134,29 @@ export interface CardImage {
   readonly withheld: boolean;
   readonly spoiler: boolean;
   readonly alt: string;
+}
+
+/** The rarer actions of a result or a board, in one select; the option chosen is pressed like a button. */
+export interface CardMenu {
+  readonly id: string;
+  readonly placeholder: string;
+  readonly options: readonly CardButton[];
+}
+
+/**
+ * "varied from #2 of job x": the core's sentence cut around the parent's label, so the page can make the label a link
+ * to the parent's card with text nodes alone (no markup ever travels).
+ */
+export interface CardOrigin {
+  readonly action: Origin['action'];
+  readonly parentId: string;
+  /** The parent's candidate (0-based), or null for the whole result. */
+  readonly parentIndex: number | null;
+  readonly before: string;
+  readonly label: string;
+  readonly after: string;
+  /** The parent is a studio card still shown (not deleted): the label links to `#job-<parentId>`. */
+  readonly linked: boolean;
 }
 
 /** A job as the page shows it: one card that moves from status to result (or a closing line). */
@@ -113,22 +181,62 @@ export interface Card {
   } | null;
   readonly outcome: 'blocked' | 'failed' | 'cancelled' | null;
   readonly notes: readonly string[];
-  /** The grid (several candidates) or null (one candidate: show it). */
+  /** The grid (several candidates) or null (one candidate): the thumbnail of a reply to the whole result. */
   readonly grid: string | null;
+  /** Each candidate once, as a tile. */
   readonly candidates: readonly CardImage[];
   /** The common action, one per candidate (Refine n), or Cancel while the job waits or runs. */
   readonly buttons: readonly CardButton[];
-  /** The rarer actions of a result (Vary n, Reroll, Delete); the option chosen is pressed like a button. */
-  readonly menu: { readonly id: string; readonly placeholder: string; readonly options: readonly CardButton[] } | null;
+  /** The rarer actions of a result (Vary n, Reroll, Delete). */
+  readonly menu: CardMenu | null;
   /** Votes per candidate index, and the core's line saying them (null before anyone voted). */
   readonly votes: readonly number[];
   readonly votesLine: string | null;
+  /** What made it from which parent, for the line linking the parent's card; null for a job from nothing of ours. */
+  readonly origin: CardOrigin | null;
 }
 
 /** What the command help shows: the core's option list, in the tab's language. */
 export interface OptionHelp {
   readonly flag: string;
   readonly description: string;
+}
+
+/** The board panel: the core's title (or the empty board's sentence), its lines, the contact sheet, Refine and Vary. */
+export interface BoardView {
+  /** The window asked for, as the panel's chooser names it (empty: the default). */
+  readonly since: string;
+  readonly text: string;
+  readonly entries: readonly { readonly rank: number; readonly jobId: string; readonly index: number; readonly votes: number; readonly line: string }[];
+  /** The contact sheet, served like result images; null for an empty board. */
+  readonly image: { readonly url: string; readonly alt: string; readonly spoiler: boolean } | null;
+  /** Refine #n, one per entry in rank order. */
+  readonly buttons: readonly CardButton[];
+  readonly menu: CardMenu | null;
+}
+
+/** One job of a History view: its id, role and the core's line about it. */
+export interface LineageStep {
+  readonly jobId: string;
+  readonly role: Role;
+  readonly parentId: string | null;
+  readonly line: string;
+}
+
+/** The settings panel: both levels as stored, the core's lines saying them, and what the form may offer. */
+export interface SettingsPanel {
+  readonly channel: ChannelSettings;
+  readonly personal: PersonalSettings;
+  readonly canConfigure: boolean;
+  readonly lines: readonly string[];
+  readonly choices: {
+    readonly maxCount: number;
+    /** Suggestions for the aspect ratio field (any W:H is accepted). */
+    readonly ratios: readonly string[];
+    readonly styles: readonly { readonly name: string; readonly label: string }[];
+    /** The policies this channel may choose: what the operator allows, `spoiler` only where NSFW. */
+    readonly policies: readonly ModerationPolicy[];
+  };
 }
 
 export type ServerMessage =
@@ -147,13 +255,20 @@ export type ServerMessage =
   | { readonly t: 'ack'; readonly ref: number; readonly jobId: string | null }
   /** Shown only in the tab that asked. */
   | { readonly t: 'error'; readonly ref: number | null; readonly text: string }
-  | { readonly t: 'notice'; readonly text: string };
+  | { readonly t: 'notice'; readonly text: string }
+  /** Said to assistive technology in the tab that acted (a vote counted or taken back); the card shows the rest. */
+  | { readonly t: 'announce'; readonly text: string }
+  | { readonly t: 'board'; readonly ref: number; readonly board: BoardView }
+  | { readonly t: 'lineage'; readonly ref: number; readonly jobId: string; readonly chain: readonly LineageStep[]; readonly children: readonly LineageStep[] }
+  /** The settings as they are; `saved` is the core's sentence after a change. */
+  | { readonly t: 'settings'; readonly ref: number; readonly settings: SettingsPanel; readonly saved: string | null };
 
 /**
- * A card as one tab sees it: whether the job is the tab's own, never the owner's id. A tab's id is all the studio
- * knows of who may Cancel or Delete a job, so no tab may learn another's.
+ * A card as one tab sees it: whether the job is the tab's own, never the owner's id (a tab's id is all the studio
+ * knows of who may Cancel or Delete a job, so no tab may learn another's), and which candidates this tab's user voted
+ * for.
  */
-export type CardView = Omit<Card, 'owner'> & { readonly owner: { readonly name: string | null; readonly mine: boolean } };
+export type CardView = Omit<Card, 'owner'> & { readonly owner: { readonly name: string | null; readonly mine: boolean }; readonly myVotes: readonly number[] };
 
 /** What goes over one tab's socket: the server's messages with every card seen from that tab. */
 export type TabMessage =
@@ -161,13 +276,16 @@ export type TabMessage =
   | { readonly t: 'card'; readonly card: CardView }
   | (Omit<Extract<ServerMessage, { readonly t: 'welcome' }>, 'cards'> & { readonly cards: readonly CardView[] });
 
-function cardView(card: Card, userId: string): CardView {
+/** The candidates (indices) of a result that one user voted for. */
+export type VotedBy = (jobId: string, userId: string) => readonly number[];
+
+function cardView(card: Card, userId: string, votedBy: VotedBy): CardView {
   const { owner, ...rest } = card;
-  return { ...rest, owner: { name: owner.name, mine: owner.userId === userId } };
+  return { ...rest, owner: { name: owner.name, mine: owner.userId === userId }, myVotes: card.state === 'result' ? votedBy(card.jobId, userId) : [] };
 }
 
-export function viewFor(message: ServerMessage, userId: string): TabMessage {
-  if (message.t === 'card') return { t: 'card', card: cardView(message.card, userId) };
-  if (message.t === 'welcome') return { ...message, cards: message.cards.map((card) => cardView(card, userId)) };
+export function viewFor(message: ServerMessage, userId: string, votedBy: VotedBy): TabMessage {
+  if (message.t === 'card') return { t: 'card', card: cardView(message.card, userId, votedBy) };
+  if (message.t === 'welcome') return { ...message, cards: message.cards.map((card) => cardView(card, userId, votedBy)) };
   return message;
 }

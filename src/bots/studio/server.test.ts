@@ -235,6 +235,152 @@ describe('studio server: WebSocket', () => {
   });
 });
 
+describe('studio server: votes, board, history and settings', () => {
+  it('toggles a vote for the voter, marks it in their tab alone, shows the counts in every tab, and refuses to the voter only', async () => {
+    const ada = await client();
+    const bo = await client();
+    ada.ws.send(hello('tab-aaaaaaa2', 'Ada'));
+    bo.ws.send(hello('tab-bbbbbbb2', 'Bo', 'zh-CN'));
+    await Promise.all([ada.next((m) => m.t === 'welcome'), bo.next((m) => m.t === 'welcome')]);
+
+    // Nothing voted yet: the board says so, and how to vote here.
+    bo.ws.send(JSON.stringify({ t: 'board', ref: 1, since: '' }));
+    const empty = await bo.next((m) => m.t === 'board' && m.ref === 1);
+    expect(empty.t === 'board' && empty.board).toMatchObject({
+      text: text('zh-CN', 'board.empty', { window: '24h', how: text('zh-CN', 'board.how.control') }),
+      entries: [],
+      image: null,
+      buttons: [],
+      menu: null,
+    });
+
+    ada.ws.send(JSON.stringify({ t: 'command', ref: 2, text: '/draft a red fox --seed 5 --count 2' }));
+    const ack = await ada.next((m) => m.t === 'ack' && m.ref === 2);
+    const jobId = ack.t === 'ack' ? ack.jobId! : '';
+    await bo.next((m) => m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result');
+    const cardsOf = (tab: typeof ada): Extract<TabMessage, { t: 'card' }>['card'][] =>
+      tab.messages.flatMap((m) => (m.t === 'card' && m.card.jobId === jobId && m.card.state === 'result' ? [m.card] : []));
+    expect(cardsOf(bo).at(-1)).toMatchObject({ votes: [0, 0], votesLine: null, myVotes: [] });
+
+    bo.ws.send(JSON.stringify({ t: 'vote', ref: 3, jobId, index: 1 }));
+    await bo.next((m) => m.t === 'announce' && m.text === text('zh-CN', 'vote.recorded', { n: 2 }));
+    expect(cardsOf(bo).at(-1)).toMatchObject({ votes: [0, 1], myVotes: [1] });
+    // Every tab sees the count; only the voter's marks the candidate as theirs.
+    await expect.poll(() => cardsOf(ada).at(-1)?.votes, { timeout: 30_000 }).toEqual([0, 1]);
+    expect(cardsOf(ada).at(-1)).toMatchObject({ myVotes: [], votesLine: text('en', 'result.votes', { votes: '#2 ×1' }) });
+    expect(runtime.core.team.votesOf(jobId)).toEqual([0, 1]);
+
+    // Pressed again: taken back.
+    bo.ws.send(JSON.stringify({ t: 'vote', ref: 4, jobId, index: 1 }));
+    await bo.next((m) => m.t === 'announce' && m.text === text('zh-CN', 'vote.withdrawn', { n: 2 }));
+    expect(cardsOf(bo).at(-1)).toMatchObject({ votes: [0, 0], myVotes: [] });
+    await expect.poll(() => cardsOf(ada).at(-1)?.votes, { timeout: 30_000 }).toEqual([0, 0]);
+
+    // Refusals, in the voter's language, to the voter alone; nothing changes.
+    const adaErrors = ada.messages.filter((m) => m.t === 'error').length;
+    bo.ws.send(JSON.stringify({ t: 'vote', ref: 5, jobId: 'zzzz9999', index: 0 }));
+    bo.ws.send(JSON.stringify({ t: 'vote', ref: 6, jobId, index: 3 }));
+    const refusals = await Promise.all([5, 6].map((ref) => bo.next((m) => m.t === 'error' && m.ref === ref)));
+    expect(refusals.map((m) => (m.t === 'error' ? m.text : ''))).toEqual([
+      errorText('zh-CN', { code: 'unknown-job' }),
+      errorText('zh-CN', { code: 'no-such-candidate', params: { n: 4, count: 2 } }),
+    ]);
+    expect(ada.messages.filter((m) => m.t === 'error').length).toBe(adaErrors);
+    expect(runtime.core.team.votesOf(jobId)).toEqual([0, 0]);
+
+    // After two votes for candidate 1: the board, its sheet served like results (a made-up sheet id is not).
+    ada.ws.send(JSON.stringify({ t: 'vote', ref: 7, jobId, index: 0 }));
+    bo.ws.send(JSON.stringify({ t: 'vote', ref: 8, jobId, index: 0 }));
+    await expect.poll(() => runtime.core.team.votesOf(jobId), { timeout: 30_000 }).toEqual([2, 0]);
+    ada.ws.send(JSON.stringify({ t: 'board', ref: 9, since: '2h' }));
+    const board = await ada.next((m) => m.t === 'board' && m.ref === 9);
+    if (board.t !== 'board') throw new Error('not a board');
+    expect(board.board.since).toBe('2h');
+    expect(board.board.text).toBe(text('en', 'board.title', { window: '2h', count: 1 }));
+    expect(board.board.entries).toMatchObject([{ rank: 1, jobId, index: 0, votes: 2 }]);
+    expect(board.board.buttons.map((b) => b.id)).toEqual([`z:refine:${jobId}:0`]);
+    expect(board.board.menu?.options.map((o) => o.id)).toEqual([`z:vary-subtle:${jobId}:0`, `z:vary-strong:${jobId}:0`]);
+    expect(board.board.image?.url).toMatch(/^\/board\/[a-f0-9]{32}\.png$/);
+    const sheet = await raw(board.board.image!.url);
+    expect(sheet.status).toBe(200);
+    expect(sheet.headers['content-type']).toBe('image/png');
+    expect((await sharp(sheet.body).metadata()).width).toBeGreaterThan(0);
+    expect((await raw(`/board/${'0'.repeat(32)}.png`)).status).toBe(404);
+    expect((await raw('/board/../zimage.db')).status).toBe(404);
+    ada.ws.send(JSON.stringify({ t: 'board', ref: 10, since: '999w' }));
+    expect(await ada.next((m) => m.t === 'error' && m.ref === 10)).toEqual({ t: 'error', ref: 10, text: errorText('en', { code: 'bad-window', params: { value: '999w' } }) });
+
+    // History: Refine 1 of the draft makes a child; its chain is the draft, then it.
+    ada.ws.send(JSON.stringify({ t: 'button', ref: 11, id: `z:refine:${jobId}:0` }));
+    const refineAck = await ada.next((m) => m.t === 'ack' && m.ref === 11);
+    const refine = refineAck.t === 'ack' ? refineAck.jobId! : '';
+    const refined = await bo.next((m) => m.t === 'card' && m.card.jobId === refine && m.card.state === 'result');
+    expect(refined.t === 'card' && refined.card.origin).toEqual({
+      action: 'refine',
+      parentId: jobId,
+      parentIndex: 0,
+      before: 'refined from #1 of ',
+      label: `job ${jobId}`,
+      after: '',
+      linked: true,
+    });
+    bo.ws.send(JSON.stringify({ t: 'lineage', ref: 12, jobId: refine }));
+    const chain = await bo.next((m) => m.t === 'lineage' && m.ref === 12);
+    expect(chain.t === 'lineage' && chain.chain.map((s) => [s.jobId, s.role])).toEqual([[jobId, 'draft'], [refine, 'refine']]);
+    expect(chain.t === 'lineage' && chain.children).toEqual([]);
+    expect(chain.t === 'lineage' && chain.chain[1]!.line).toContain(text('zh-CN', 'origin.refine.one', { n: 1, parent: jobId }));
+    bo.ws.send(JSON.stringify({ t: 'lineage', ref: 13, jobId }));
+    const children = await bo.next((m) => m.t === 'lineage' && m.ref === 13);
+    expect(children.t === 'lineage' && children.children.map((s) => s.jobId)).toEqual([refine]);
+    bo.ws.send(JSON.stringify({ t: 'lineage', ref: 14, jobId: 'zzzz9999' }));
+    expect(await bo.next((m) => m.t === 'error' && m.ref === 14)).toEqual({ t: 'error', ref: 14, text: errorText('zh-CN', { code: 'unknown-job' }) });
+
+    ada.ws.close();
+    bo.ws.close();
+  });
+
+  it('shows and changes the studio’s settings and a user’s own, anyone may set the studio’s, and says why not in the asker’s tab', async () => {
+    const ada = await client();
+    ada.ws.send(hello('tab-aaaaaaa3', 'Ada'));
+    await ada.next((m) => m.t === 'welcome');
+    const ask = async (ref: number, change?: unknown): Promise<TabMessage> => {
+      ada.ws.send(JSON.stringify({ t: 'settings', ref, ...(change ? { change } : {}) }));
+      return ada.next((m) => (m.t === 'settings' || m.t === 'error') && m.ref === ref);
+    };
+    const shown = await ask(1);
+    if (shown.t !== 'settings') throw new Error(JSON.stringify(shown));
+    expect(shown.settings).toMatchObject({ channel: {}, personal: {}, canConfigure: true, choices: { maxCount: runtime.config.limits.maxCount, policies: ['block'] } });
+    expect(shown.settings.choices.styles.map((s) => s.name)).toEqual(runtime.engine.styles.presets.map((p) => p.name));
+    expect(shown.settings.lines).toEqual([text('en', 'settings.channel', { values: text('en', 'settings.none') }), text('en', 'settings.personal', { values: text('en', 'settings.none') })]);
+    expect(shown.saved).toBeNull();
+
+    const saved = await ask(2, { target: 'channel', values: { count: 2, ar: '16:9', othersMayPress: false } });
+    if (saved.t !== 'settings') throw new Error(JSON.stringify(saved));
+    expect(saved.settings.channel).toEqual({ count: 2, ar: '16:9', othersMayPress: false });
+    expect(saved.saved).toContain('--count 2 · --ar 16:9 · --others off');
+    // The panel is how the studio changes them: the sentence about the command is left out.
+    expect(saved.saved).not.toContain('/settings');
+    const mine = await ask(3, { target: 'personal', values: { count: 1 } });
+    expect(mine.t === 'settings' && mine.settings.personal).toEqual({ count: 1 });
+
+    expect(await ask(4, { target: 'personal', values: { othersMayPress: true } })).toEqual({ t: 'error', ref: 4, text: errorText('en', { code: 'channel-only-setting', params: { flag: '--others' } }) });
+    expect(await ask(5, { target: 'channel', values: { policy: 'spoiler' } })).toEqual({ t: 'error', ref: 5, text: errorText('en', { code: 'policy-not-allowed', params: { policy: 'spoiler', allowed: 'block' } }) });
+    expect(await ask(6, { target: 'personal', values: { ar: 'banana' } })).toEqual({
+      t: 'error',
+      ref: 6,
+      text: errorText('en', { code: 'bad-setting', params: { flag: '--ar', value: 'banana', allowed: '1:1 16:9 9:16 4:3 3:2 …' } }),
+    });
+    expect(runtime.core.team.settingsOf({ actor: { platform: 'studio', userId: 'tab-aaaaaaa3', locale: 'en' }, place: { platform: 'studio', channelId: 'studio', channelIsNsfw: false } }).personal).toEqual({ count: 1 });
+
+    // Back to the defaults: `default` clears each.
+    const cleared = await ask(7, { target: 'channel', values: { count: 'default', ar: 'default', othersMayPress: 'default' } });
+    expect(cleared.t === 'settings' && cleared.settings.channel).toEqual({});
+    const clearedMine = await ask(8, { target: 'personal', values: { count: 'default' } });
+    expect(clearedMine.t === 'settings' && clearedMine.settings.personal).toEqual({});
+    ada.ws.close();
+  });
+});
+
 describe('studio server: hardening', () => {
   it('welcomes new identities at a limited rate, and anyone seen before at any time', async () => {
     const limited = await startFakeRuntime({ studio: { newUsersPerMinute: 3 } });

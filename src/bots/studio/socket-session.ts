@@ -16,17 +16,19 @@ export interface SessionDeps {
 }
 
 /**
- * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands and
- * button presses, handled one at a time in the order the tab sent them, and renames. Anything unreadable gets one
+ * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands, button
+ * presses, votes and the panels' requests (board, history, settings), handled one at a time in the order the tab sent
+ * them, and renames. Anything unreadable gets one
  * message and changes nothing.
  */
 export function attachSession(socket: WebSocket, deps: SessionDeps): void {
   let tab: Tab | undefined;
   let locale: Locale = 'en';
   let chain: Promise<void> = Promise.resolve();
+  const votedBy = (jobId: string, userId: string): readonly number[] => (userId === '' ? [] : deps.bot.votedBy(jobId, userId));
 
   const send = (message: ServerMessage): void => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(viewFor(message, tab?.userId ?? '')));
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(viewFor(message, tab?.userId ?? '', votedBy)));
   };
   const refuse = (): void => send({ t: 'error', ref: null, text: text(locale, 'studio.bad-message') });
 
@@ -65,8 +67,20 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
     }
     chain = chain.then(async () => {
       try {
-        if (message.t === 'command') await deps.bot.command(current, message);
-        else await deps.bot.button(current, message);
+        switch (message.t) {
+          case 'command':
+            return await deps.bot.command(current, message);
+          case 'button':
+            return await deps.bot.button(current, message);
+          case 'vote':
+            return deps.bot.vote(current, message);
+          case 'board':
+            return await deps.bot.board(current, message);
+          case 'lineage':
+            return deps.bot.lineage(current, message);
+          case 'settings':
+            return deps.bot.settings(current, message);
+        }
       } catch (error) {
         deps.log.error({ err: error, message: message.t }, 'studio message failed');
         send({ t: 'error', ref: message.ref, text: errorText(current.locale, INTERNAL_ERROR) });

@@ -2,19 +2,22 @@ import type { JobRecord } from '../../engine/history.ts';
 import type { ResumeDecision } from '../../engine/recovery.ts';
 import type { Runtime } from '../../runtime.ts';
 import { commandFromButton } from '../core/buttons.ts';
-import type { Actor, CommandRequest, ImageSource, Place } from '../core/command.ts';
+import type { Actor, CommandRequest, ImageSource, Place, Who } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
 import type { UserError } from '../core/errors.ts';
 import { runCommand, type ChatPort } from '../core/flow.ts';
 import { OPTIONS } from '../core/options.ts';
 import type { Reply, ReplySink } from '../core/reply.ts';
 import { errorText } from '../core/texts.ts';
-import { cardFromRecord, cardFromReply, cardMetaOf, isJobReply, type CardMeta } from './cards.ts';
+import { renderChain } from '../core/lineage.ts';
+import { changeFromValues, renderSettings } from '../core/settings.ts';
+import { text } from '../core/texts.ts';
+import { cardButton, cardFromRecord, cardFromReply, cardMenu, cardMetaOf, isJobReply, type CardContext, type CardMeta } from './cards.ts';
 import type { StudioChannel, Tab } from './channel.ts';
 import { commandFromComposer } from './composer.ts';
 import type { DeletedJobs } from './deleted-jobs.ts';
 import type { StudioMedia } from './media.ts';
-import type { CommandMessage, ServerMessage } from './protocol.ts';
+import type { BoardMessage, CommandMessage, LineageMessage, LineageStep, ServerMessage, SettingsMessage, SettingsPanel, VoteMessage } from './protocol.ts';
 import type { UploadStore } from './uploads.ts';
 import { formatBytes } from '../core/bytes.ts';
 
@@ -29,6 +32,9 @@ export interface StudioDelivery {
 }
 
 const DELIVERY: StudioDelivery = { studio: 1 };
+
+/** Aspect ratios the settings panel suggests (any W:H the engine takes may be typed). */
+const RATIOS: readonly string[] = ['1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9'];
 
 const isStudioJob = (record: JobRecord): boolean => {
   const data = readDelivery(record).data;
@@ -65,7 +71,7 @@ export class StudioBot {
       .recent({ limit: runtime.config.studio.history, platform: STUDIO_PLATFORM })
       .filter((record) => !deleted.has(record.id) && isStudioJob(record))
       .reverse()
-      .map((record) => cardFromRecord(record, core.live(record.id), now));
+      .map((record) => cardFromRecord(record, core.live(record.id), now, this.#context));
     const options = OPTIONS.map((o) => ({ flag: `--${o.name}`, description: o.description[tab.locale] }));
     const tooLarge = errorText(tab.locale, { code: 'attachment-too-large', params: { max: formatBytes(uploads.maxBytes) } });
     return { t: 'welcome', userId: tab.userId, name: tab.name, cards, options, upload: { maxBytes: uploads.maxBytes, tooLarge } };
@@ -88,6 +94,87 @@ export class StudioBot {
     await this.#run(tab, message.ref, command);
   }
 
+  /**
+   * A press of a candidate's vote control: toggles this user's vote. The voter's tab sees its mark at once; every tab
+   * gets the result re-drawn with the new counts (the core paces those edits). Refusals go to the voter alone.
+   */
+  vote(tab: Tab, message: VoteMessage): void {
+    const { runtime, channel, deleted } = this.#deps;
+    const { team } = runtime.core;
+    if (deleted.has(message.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
+    const voted = team.vote(message.jobId, message.index, this.#who(tab), {
+      refresh: async (reply) => {
+        const meta = this.#freshMeta(reply.jobId);
+        if (meta && !deleted.has(reply.jobId)) channel.broadcast({ t: 'card', card: cardFromReply(meta, reply) });
+      },
+    });
+    if (!voted.ok) return this.#refuse(tab, message.ref, voted.error);
+    const reply = team.storedResult(message.jobId);
+    const meta = this.#freshMeta(message.jobId);
+    if (reply && meta) tab.send({ t: 'card', card: cardFromReply(meta, reply) });
+    tab.send({ t: 'announce', text: text(tab.locale, voted.value.on ? 'vote.recorded' : 'vote.withdrawn', { n: message.index + 1 }) });
+  }
+
+  /** The candidates of a result one user voted for (each tab marks its own). */
+  votedBy(jobId: string, userId: string): readonly number[] {
+    return this.#deps.runtime.core.team.votedBy(jobId, { platform: STUDIO_PLATFORM, userId });
+  }
+
+  /** The board panel: the studio's most voted candidates over the window; its contact sheet is served like results. */
+  async board(tab: Tab, message: BoardMessage): Promise<void> {
+    const { runtime, media } = this.#deps;
+    const board = await runtime.core.team.board(this.#who(tab), message.since, 'control');
+    if (!board.ok) return this.#refuse(tab, message.ref, board.error);
+    const { text: title, entries, image, buttons, menu } = board.value;
+    tab.send({
+      t: 'board',
+      ref: message.ref,
+      board: {
+        since: message.since,
+        text: title,
+        entries: entries.map(({ rank, jobId, index, votes, line }) => ({ rank, jobId, index, votes, line })),
+        image: image && { url: media.rememberBoard(image.png), alt: image.alt, spoiler: image.spoiler },
+        buttons: buttons.map(cardButton),
+        menu: menu && cardMenu(menu),
+      },
+    });
+  }
+
+  /** A card's History: its ancestors from the first, and the jobs made from it, in the tab's language. */
+  lineage(tab: Tab, message: LineageMessage): void {
+    const { runtime, deleted } = this.#deps;
+    const found = runtime.core.team.lineage(message.jobId);
+    if (!found.ok || !isStudioJob(found.value.chain.at(-1)!) || deleted.has(message.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
+    const step = (record: JobRecord): LineageStep => ({
+      jobId: record.id,
+      role: record.role,
+      parentId: record.parentId,
+      line: renderChain(tab.locale, [record])[0]!,
+    });
+    const visible = (record: JobRecord): boolean => isStudioJob(record) && !deleted.has(record.id);
+    tab.send({ t: 'lineage', ref: message.ref, jobId: message.jobId, chain: found.value.chain.filter(visible).map(step), children: found.value.children.filter(visible).map(step) });
+  }
+
+  /**
+   * The settings panel: anyone in the studio may set the studio's defaults and their own. The core checks every
+   * value and says what was saved; a refusal goes to this tab.
+   */
+  settings(tab: Tab, message: SettingsMessage): void {
+    const { team } = this.#deps.runtime.core;
+    const who = this.#who(tab);
+    let saved: string | null = null;
+    if (message.change) {
+      const change = changeFromValues(message.change.target, message.change.values);
+      if (!change.ok) return this.#refuse(tab, message.ref, change.error);
+      const done = team.settings(who, change.value);
+      if (!done.ok) return this.#refuse(tab, message.ref, done.error);
+      // The core's sentence ends with how to change them by command; the panel is how here.
+      const how = text(tab.locale, 'settings.how.admin');
+      saved = done.value.split('\n').filter((line) => line !== how).join('\n');
+    }
+    tab.send({ t: 'settings', ref: message.ref, settings: this.#settingsPanel(tab), saved });
+  }
+
   /** A studio job found unfinished at start-up: re-attach it, so its card finishes in every tab. */
   resume(record: JobRecord): ResumeDecision {
     if (!isStudioJob(record)) return { resume: false, reason: 'not a studio job' };
@@ -97,7 +184,7 @@ export class StudioBot {
 
   async #run(tab: Tab, ref: number, command: CommandRequest): Promise<void> {
     const { runtime, channel, deleted } = this.#deps;
-    const actor: Actor = { platform: STUDIO_PLATFORM, userId: tab.userId, name: tab.name, locale: tab.locale };
+    const { actor } = this.#who(tab);
     switch (command.kind) {
       case 'cancel': {
         const cancelled = runtime.core.cancel(command.jobId, { actor, place: STUDIO_PLACE });
@@ -147,13 +234,50 @@ export class StudioBot {
   #meta(jobId: string): CardMeta | undefined {
     let meta = this.#metas.get(jobId);
     if (!meta) {
-      const { core } = this.#deps.runtime;
-      const record = core.live(jobId)?.record ?? core.history.get(jobId);
-      if (!record) return undefined;
-      meta = cardMetaOf(record);
-      this.#metas.set(jobId, meta);
+      meta = this.#freshMeta(jobId);
+      if (meta) this.#metas.set(jobId, meta);
     }
     return meta;
+  }
+
+  /** A card's header read now (a parent deleted since links no more). */
+  #freshMeta(jobId: string): CardMeta | undefined {
+    const { core } = this.#deps.runtime;
+    const record = core.live(jobId)?.record ?? core.history.get(jobId);
+    return record && cardMetaOf(record, this.#context);
+  }
+
+  /** Votes from the journal; a parent links when its card is one the studio shows. */
+  readonly #context: CardContext = {
+    votesOf: (jobId) => this.#deps.runtime.core.team.votesOf(jobId),
+    shown: (jobId) => {
+      const record = this.#deps.runtime.core.history.get(jobId);
+      return record !== undefined && isStudioJob(record) && !this.#deps.deleted.has(jobId);
+    },
+  };
+
+  /** Everyone in the studio may configure it: it is one local channel, with no admins to ask. */
+  #who(tab: Tab): Who {
+    const actor: Actor = { platform: STUDIO_PLATFORM, userId: tab.userId, name: tab.name, locale: tab.locale, canConfigure: true };
+    return { actor, place: STUDIO_PLACE };
+  }
+
+  #settingsPanel(tab: Tab): SettingsPanel {
+    const { runtime } = this.#deps;
+    const view = runtime.core.team.settingsOf(this.#who(tab));
+    const how = new Set([text(tab.locale, 'settings.how.admin'), text(tab.locale, 'settings.how.member')]);
+    return {
+      channel: view.channel,
+      personal: view.personal,
+      canConfigure: view.canConfigure,
+      lines: renderSettings(tab.locale, view).split('\n').filter((line) => !how.has(line)),
+      choices: {
+        maxCount: runtime.config.limits.maxCount,
+        ratios: RATIOS,
+        styles: runtime.engine.styles.presets.map((preset) => ({ name: preset.name, label: preset.label[tab.locale] })),
+        policies: runtime.config.moderation.channelPolicies.filter((policy) => policy !== 'spoiler' || STUDIO_PLACE.channelIsNsfw),
+      },
+    };
   }
 
   #upload(id: string | undefined, tab: Tab): ImageSource | undefined {
