@@ -1,12 +1,15 @@
 // The studio page: who this browser is (a name chosen for it, editable in the header), one connection, the feed,
-// and the composer, which has the focus from the start.
+// the composer, which has the focus from the start, and the panels: the board, the settings, a card's history.
 
+import { createBoardPanel } from './board-panel.js';
 import { connect } from './connection.js';
 import { createFeed } from './feed.js';
 import { locale, t, translatePage } from './i18n.js';
 import { currentName, onNameChangedElsewhere, saveName, userId as storedUserId } from './identity.js';
 import { canvasToPng, createMaskPainter } from './mask-painter.js';
+import { createLineagePanel } from './lineage-panel.js';
 import { createNameEditor } from './name-editor.js';
+import { createSettingsPanel } from './settings-panel.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +24,7 @@ function main() {
   const painter = createMaskPainter($('mask-dialog'));
   text.focus();
 
-  /** What the next message is about: a candidate replied to, or a file; and a mask painted over it. */
+  /** What the next message is about: a candidate (or, index null, a whole result) replied to, or a file; and a mask. */
   let target = null;
   let mask = null;
   let uploadLimit = { maxBytes: Infinity, tooLarge: '' };
@@ -32,9 +35,15 @@ function main() {
     $('attachment').hidden = target === null;
     $('mask-state').hidden = mask === null;
     if (!target) return;
+    const whole = target.kind === 'reply' && target.index === null;
     $('attachment-thumb').src = target.url;
-    $('attachment-label').textContent =
-      target.kind === 'reply' ? t('replyingTo', { job: target.jobId, n: target.index + 1 }) : t('yourImage', { name: target.file.name });
+    $('attachment-label').textContent = whole
+      ? t('replyingToAll', { job: target.jobId })
+      : target.kind === 'reply'
+        ? t('replyingTo', { job: target.jobId, n: target.index + 1 })
+        : t('yourImage', { name: target.file.name });
+    // A mask is painted over one image: a reply to a whole result has none.
+    $('paint-mask').hidden = whole;
   };
   const setTarget = (next) => {
     if (target?.kind === 'file') URL.revokeObjectURL(target.url);
@@ -43,15 +52,79 @@ function main() {
     showTarget();
   };
 
+  /** Requests a panel made, by ref: their answers and refusals go back to that panel. */
+  const panelRefs = new Map();
+  /** Presses made in a panel: the job they queue is brought into view. */
+  const revealRefs = new Set();
+
+  /** Sends a message; false (and said where the user is looking) when offline. */
+  const sendWithRef = (message, { panel, reveal } = {}) => {
+    const ref = nextRef++;
+    if (!connection.send({ ...message, ref })) {
+      if (panel) panel.fail(t('notSent'));
+      else feed.error(t('notSent'));
+      return false;
+    }
+    if (panel) panelRefs.set(ref, panel);
+    if (reveal) revealRefs.add(ref);
+    return true;
+  };
+
   const feed = createFeed($('feed'), {
-    onButton: (id) => {
-      if (!connection.send({ t: 'button', ref: nextRef++, id })) feed.error(t('notSent'));
-    },
+    onButton: (id) => sendWithRef({ t: 'button', id }),
     onReply: (candidate) => {
       setTarget({ kind: 'reply', ...candidate });
       text.focus();
     },
+    onVote: (jobId, index) => sendWithRef({ t: 'vote', jobId, index }),
+    onHistory: (jobId) => lineagePanel.open(jobId),
   });
+
+  const boardPanel = createBoardPanel($('board-dialog'), {
+    request: (since) => sendWithRef({ t: 'board', since }, { panel: boardPanel }),
+    onButton: (id) => sendWithRef({ t: 'button', id }, { reveal: true }),
+    onShow: (jobId) => feed.reveal(jobId),
+  });
+  const settingsPanel = createSettingsPanel($('settings-dialog'), {
+    request: () => sendWithRef({ t: 'settings' }, { panel: settingsPanel }),
+    save: (target, values) => sendWithRef({ t: 'settings', change: { target, values } }, { panel: settingsPanel }),
+  });
+  const lineagePanel = createLineagePanel($('lineage-dialog'), {
+    request: (jobId) => sendWithRef({ t: 'lineage', jobId }, { panel: lineagePanel }),
+    has: (jobId) => feed.has(jobId),
+    onGo: (jobId, path) => {
+      feed.markPath(path);
+      feed.reveal(jobId);
+    },
+  });
+  $('open-board').addEventListener('click', () => boardPanel.open());
+  $('open-settings').addEventListener('click', () => settingsPanel.open());
+  for (const dialog of document.querySelectorAll('dialog.panel')) {
+    dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
+    // A click on the backdrop (outside the panel's box) closes it too.
+    dialog.addEventListener('click', (event) => {
+      if (event.target === dialog) {
+        const box = dialog.getBoundingClientRect();
+        const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+        if (!inside) dialog.close();
+      }
+    });
+  }
+
+  // Votes change while the board is open: ask again once they settle.
+  let boardRefresh = null;
+  const refreshBoardSoon = () => {
+    if (!boardPanel.isOpen()) return;
+    clearTimeout(boardRefresh);
+    boardRefresh = setTimeout(() => boardPanel.refresh(), 400);
+  };
+
+  const announcer = $('announcer');
+  const announce = (words) => {
+    // Emptied first, so the same sentence twice is said twice.
+    announcer.textContent = '';
+    requestAnimationFrame(() => (announcer.textContent = words));
+  };
 
   const connection = connect({
     hello: () => ({ t: 'hello', userId, name, locale: navigator.language }),
@@ -82,11 +155,13 @@ function main() {
           break;
         case 'card':
           feed.upsert(message.card);
+          if (message.card.state === 'result') refreshBoardSoon();
           break;
         case 'removed':
           feed.remove(message.jobId);
           break;
         case 'ack':
+          if (revealRefs.delete(message.ref) && message.jobId) feed.revealSoon(message.jobId);
           if (message.ref === pendingRef) {
             pendingRef = null;
             text.value = '';
@@ -94,15 +169,35 @@ function main() {
             idle();
           }
           break;
-        case 'error':
-          feed.error(message.text);
+        case 'error': {
+          const panel = panelRefs.get(message.ref);
+          panelRefs.delete(message.ref);
+          revealRefs.delete(message.ref);
+          if (panel && panel.isOpen()) panel.fail(message.text);
+          else feed.error(message.text);
           if (message.ref === pendingRef) {
             pendingRef = null;
             idle();
           }
           break;
+        }
         case 'notice':
           feed.notice(message.text);
+          break;
+        case 'announce':
+          announce(message.text);
+          break;
+        case 'board':
+          panelRefs.delete(message.ref);
+          boardPanel.show(message.board);
+          break;
+        case 'lineage':
+          panelRefs.delete(message.ref);
+          if (lineagePanel.show(message)) feed.markPath(message.chain.map((step) => step.jobId));
+          break;
+        case 'settings':
+          panelRefs.delete(message.ref);
+          settingsPanel.show(message);
           break;
       }
     },
@@ -136,7 +231,7 @@ function main() {
     const ref = nextRef++;
     const message = { t: 'command', ref, text: text.value };
     try {
-      if (target?.kind === 'reply') message.replyTo = { jobId: target.jobId, index: target.index };
+      if (target?.kind === 'reply') message.replyTo = target.index === null ? { jobId: target.jobId } : { jobId: target.jobId, index: target.index };
       if (target?.kind === 'file') message.upload = await upload(target.file);
       if (mask) message.mask = await upload(await canvasToPng(mask));
     } catch (error) {

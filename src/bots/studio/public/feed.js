@@ -1,4 +1,6 @@
 // The channel: one card per job, in order. Every string from the server goes in with textContent, never as HTML.
+// A result shows each candidate once, as a tile with its number, Reply and a vote control; under the tiles, the
+// votes line and one row of controls (Refine n, the menu of the rest, Reply to all, History).
 
 import { t } from './i18n.js';
 
@@ -9,7 +11,19 @@ const el = (tag, className, text) => {
   return element;
 };
 
-export function createFeed(root, { onButton, onReply }) {
+const button = (className, text, focusKey) => {
+  const element = el('button', className, text);
+  element.type = 'button';
+  if (focusKey) element.dataset.focusKey = focusKey;
+  return element;
+};
+
+export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
+  /** Spoilers a reader uncovered stay uncovered when their card is re-drawn (new votes). */
+  const uncovered = new Set();
+  /** A job to bring into view once its card arrives (a press in a panel made it). */
+  let revealWhenShown = null;
+
   const nearBottom = () => root.scrollHeight - root.scrollTop - root.clientHeight < 120;
   // Stay at the newest message when the reader was there, also once its images have loaded.
   const keepScrolled = (wasNearBottom, element) => {
@@ -19,6 +33,7 @@ export function createFeed(root, { onButton, onReply }) {
       image.addEventListener('load', () => (root.scrollTop = root.scrollHeight), { once: true });
     }
   };
+  const cardOf = (jobId) => root.querySelector(`#job-${CSS.escape(jobId)}`);
 
   function statusBlock(card) {
     const box = el('div', 'status');
@@ -44,27 +59,72 @@ export function createFeed(root, { onButton, onReply }) {
     return box;
   }
 
-  function candidateFigure(card, candidate, large) {
-    const figure = el('figure', large ? 'candidate large' : 'candidate');
+  // "varied from #2 of job x", the label a link to the parent's card (text nodes only).
+  function originLine(card) {
+    const { origin } = card;
+    const line = el('p', 'origin');
+    line.append(document.createTextNode(`↳ ${origin.before}`));
+    if (origin.linked) {
+      const link = el('a', 'parent', origin.label);
+      link.href = `#job-${origin.parentId}`;
+      link.dataset.focusKey = 'origin';
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        // The parent may be older than this view holds: its History still says where it came from.
+        if (!reveal(origin.parentId)) onHistory(card.jobId);
+      });
+      line.append(link);
+    } else if (origin.label) {
+      line.append(el('span', 'parent', origin.label));
+    }
+    line.append(document.createTextNode(origin.after));
+    return line;
+  }
+
+  function voteControl(card, candidate) {
+    const count = card.votes[candidate.index] ?? 0;
+    const mine = card.myVotes.includes(candidate.index);
+    const vote = button('vote', undefined, `vote:${candidate.index}`);
+    vote.setAttribute('aria-pressed', String(mine));
+    vote.setAttribute('aria-label', t('voteLabel', { n: candidate.index + 1, count }));
+    vote.title = t(mine ? 'unvoteHint' : 'voteHint');
+    vote.dataset.index = String(candidate.index);
+    vote.append(el('span', 'vote-star', mine ? '★' : '☆'), el('span', 'vote-count', String(count)));
+    vote.addEventListener('click', () => onVote(card.jobId, candidate.index));
+    return vote;
+  }
+
+  function tile(card, candidate) {
+    const figure = el('figure', 'candidate');
     figure.dataset.index = String(candidate.index);
     figure.dataset.withheld = String(candidate.withheld);
+    const frame = el('div', 'tile-frame');
     const image = el('img', candidate.withheld ? 'tile placeholder' : 'tile');
     image.src = candidate.url;
-    image.alt = candidate.withheld ? t('withheld') : candidate.alt;
-    figure.append(image);
-    if (candidate.spoiler) {
+    image.alt = candidate.withheld ? t('withheld') : `${t('candidate', { n: candidate.index + 1 })}: ${candidate.alt}`;
+    frame.append(image, el('span', 'tile-number', String(candidate.index + 1)));
+    figure.append(frame);
+    const key = `${card.jobId}:${candidate.index}`;
+    if (candidate.spoiler && !uncovered.has(key)) {
       figure.classList.add('spoiler');
-      figure.addEventListener('click', () => figure.classList.remove('spoiler'), { once: true });
+      frame.addEventListener(
+        'click',
+        () => {
+          uncovered.add(key);
+          figure.classList.remove('spoiler');
+        },
+        { once: true },
+      );
     }
-    const caption = el('figcaption', '', String(candidate.index + 1));
+    const bar = el('figcaption', 'tile-bar');
     if (!candidate.withheld) {
-      const reply = el('button', 'btn reply', t('reply'));
-      reply.type = 'button';
+      const reply = button('btn reply', t('reply'), `reply:${candidate.index}`);
       reply.dataset.style = 'secondary';
+      reply.setAttribute('aria-label', t('replyTo', { n: candidate.index + 1 }));
       reply.addEventListener('click', () => onReply({ jobId: card.jobId, index: candidate.index, url: candidate.url }));
-      caption.append(reply);
+      bar.append(voteControl(card, candidate), reply);
     }
-    figure.append(caption);
+    figure.append(bar);
     return figure;
   }
 
@@ -75,50 +135,47 @@ export function createFeed(root, { onButton, onReply }) {
       for (const note of card.notes) notes.append(el('li', '', note));
       box.append(notes);
     }
-    if (card.grid) {
-      const grid = el('img', 'grid');
-      grid.src = card.grid;
-      grid.alt = card.prompt;
-      box.append(grid);
-    }
-    const strip = el('div', card.grid ? 'candidates' : 'candidates single');
-    for (const candidate of card.candidates) strip.append(candidateFigure(card, candidate, !card.grid));
-    box.append(strip);
+    const tiles = el('div', 'tiles');
+    tiles.dataset.count = String(card.candidates.length);
+    for (const candidate of card.candidates) tiles.append(tile(card, candidate));
+    box.append(tiles);
+    if (card.votesLine) box.append(el('p', 'votes', card.votesLine));
     return box;
   }
 
   function pressable(spec) {
-    const button = el('button', 'btn', spec.label);
-    button.type = 'button';
-    button.dataset.style = spec.style;
-    button.dataset.buttonId = spec.id;
-    button.dataset.action = spec.action;
-    button.addEventListener('click', () => onButton(spec.id));
-    return button;
+    const element = button('btn', spec.label, `button:${spec.id}`);
+    element.dataset.style = spec.style;
+    element.dataset.buttonId = spec.id;
+    element.dataset.action = spec.action;
+    element.addEventListener('click', () => onButton(spec.id));
+    return element;
   }
 
   // One row: the common action per candidate, then a menu of the rest (chosen = pressed, as a button would be).
   function controls(card) {
     const row = el('div', 'button-row');
     for (const spec of card.buttons) row.append(pressable(spec));
-    if (card.menu) {
-      const menu = el('select', 'menu');
-      menu.dataset.menuId = card.menu.id;
-      const placeholder = el('option', '', card.menu.placeholder);
-      placeholder.value = '';
-      menu.append(placeholder);
-      for (const spec of card.menu.options) {
-        const option = el('option', '', spec.label);
-        option.value = spec.id;
-        option.dataset.action = spec.action;
-        menu.append(option);
-      }
-      menu.addEventListener('change', () => {
-        const id = menu.value;
-        menu.value = '';
-        if (id) onButton(id);
-      });
-      row.append(menu);
+    if (card.menu) row.append(menuOf(card.menu, onButton));
+    const delivered = card.candidates.filter((c) => !c.withheld).length;
+    const extras = [];
+    if (card.state === 'result' && card.candidates.length > 1 && delivered > 0) {
+      const all = button('btn reply-all', t('replyAll'), 'reply-all');
+      all.dataset.style = 'secondary';
+      all.addEventListener('click', () => onReply({ jobId: card.jobId, index: null, url: card.grid }));
+      extras.push(all);
+    }
+    if (card.state !== 'status' && (card.state === 'result' || card.origin)) {
+      const history = button('btn history', t('history'), 'history');
+      history.dataset.style = 'ghost';
+      history.setAttribute('aria-haspopup', 'dialog');
+      history.addEventListener('click', () => onHistory(card.jobId));
+      extras.push(history);
+    }
+    if (extras.length > 0) {
+      const end = el('span', 'row-end');
+      end.append(...extras);
+      row.append(end);
     }
     return row;
   }
@@ -126,6 +183,7 @@ export function createFeed(root, { onButton, onReply }) {
   function render(card) {
     const article = el('article', 'card');
     article.id = `job-${card.jobId}`;
+    article.tabIndex = -1;
     article.dataset.jobId = card.jobId;
     article.dataset.state = card.state;
     article.dataset.role = card.role;
@@ -133,32 +191,52 @@ export function createFeed(root, { onButton, onReply }) {
     if (card.outcome) article.dataset.outcome = card.outcome;
 
     const head = el('header', 'card-head');
-    head.append(el('span', 'author', card.owner.name ?? t('anonymous')), el('span', 'command', `/${card.role}`));
-    if (card.parentId) {
-      const parent = el('a', 'parent', t('from', { job: card.parentId }));
-      parent.href = `#job-${card.parentId}`;
-      head.append(parent);
-    }
+    head.append(el('span', 'author', card.owner.name ?? t('anonymous')), el('span', 'command', `/${card.role}`), el('span', 'job-id', card.jobId));
     article.append(head);
+    if (card.origin) article.append(originLine(card));
     if (card.prompt) article.append(el('p', 'prompt', card.prompt));
 
     if (card.state === 'status') article.append(statusBlock(card), controls(card));
-    if (card.state === 'result') {
-      article.append(resultBlock(card), controls(card));
-      if (card.votesLine) article.append(el('p', 'votes', card.votesLine));
-      article.append(el('p', 'footer', card.text));
+    if (card.state === 'result') article.append(resultBlock(card), controls(card), el('p', 'footer', card.text));
+    if (card.state === 'final') {
+      article.append(el('p', 'final', card.text));
+      if (card.origin) article.append(controls(card));
     }
-    if (card.state === 'final') article.append(el('p', 'final', card.text));
     return article;
+  }
+
+  /** Scrolls a card into view, gives it the focus and flashes it; false when it is not in the feed. */
+  function reveal(jobId) {
+    const card = cardOf(jobId);
+    if (!card) return false;
+    card.scrollIntoView({ block: 'center' });
+    card.focus({ preventScroll: true });
+    card.classList.remove('flash');
+    void card.offsetWidth;
+    card.classList.add('flash');
+    return true;
   }
 
   function upsert(card) {
     const wasNearBottom = nearBottom();
     const next = render(card);
-    const current = root.querySelector(`#job-${CSS.escape(card.jobId)}`);
-    if (current) current.replaceWith(next);
-    else root.append(next);
+    const current = cardOf(card.jobId);
+    if (current) {
+      // A re-drawn card (new votes, the next step) keeps the keyboard where it was, and its place on the path.
+      const focused = current.contains(document.activeElement) ? document.activeElement : null;
+      const key = focused === current ? 'card' : focused?.dataset.focusKey;
+      if (current.classList.contains('on-path')) next.classList.add('on-path');
+      current.replaceWith(next);
+      if (key === 'card') next.focus({ preventScroll: true });
+      else if (key) next.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
+    } else {
+      root.append(next);
+    }
     keepScrolled(wasNearBottom, next);
+    if (revealWhenShown === card.jobId) {
+      revealWhenShown = null;
+      reveal(card.jobId);
+    }
   }
 
   function ephemeral(kind, text) {
@@ -184,9 +262,59 @@ export function createFeed(root, { onButton, onReply }) {
     },
     upsert,
     remove(jobId) {
-      root.querySelector(`#job-${CSS.escape(jobId)}`)?.remove();
+      cardOf(jobId)?.remove();
+    },
+    has: (jobId) => cardOf(jobId) !== null,
+    reveal,
+    /** Brings a job's card into view now, or as soon as it arrives. */
+    revealSoon(jobId) {
+      if (!reveal(jobId)) revealWhenShown = jobId;
+    },
+    /** Marks the cards of one chain (a History view), clearing the last one's marks. */
+    markPath(jobIds) {
+      for (const card of root.querySelectorAll('.card.on-path')) card.classList.remove('on-path');
+      for (const jobId of jobIds) cardOf(jobId)?.classList.add('on-path');
     },
     error: (text) => ephemeral('error', text),
     notice: (text) => ephemeral('notice', text),
   };
+}
+
+/** A select of actions: choosing an option presses it, then the select shows its placeholder again. */
+export function menuOf(spec, onChoose) {
+  const menu = el('select', 'menu');
+  menu.dataset.menuId = spec.id;
+  menu.dataset.focusKey = 'menu';
+  menu.setAttribute('aria-label', spec.placeholder);
+  const placeholder = el('option', '', spec.placeholder);
+  placeholder.value = '';
+  menu.append(placeholder);
+  for (const option of spec.options) {
+    const entry = el('option', '', option.label);
+    entry.value = option.id;
+    entry.dataset.action = option.action;
+    menu.append(entry);
+  }
+  const choose = () => {
+    const id = menu.value;
+    menu.value = '';
+    if (id) onChoose(id);
+  };
+  // Arrow keys on a closed select change its value at once: that browses, and Enter then chooses. A choice made in
+  // the open list (mouse, or Enter there) acts straight away.
+  let browsing = false;
+  menu.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && menu.value) {
+      event.preventDefault();
+      choose();
+    } else if (event.key.startsWith('Arrow') || ['Home', 'End', 'PageUp', 'PageDown'].includes(event.key) || event.key.length === 1) {
+      browsing = true;
+    }
+  });
+  menu.addEventListener('keyup', () => (browsing = false));
+  menu.addEventListener('change', () => {
+    if (!browsing) choose();
+  });
+  menu.addEventListener('blur', () => (menu.value = ''));
+  return menu;
 }
