@@ -97,6 +97,8 @@ describe('studio moderation', () => {
       const isFlagged = flagged.includes(index);
       expect(await figure.getAttribute('data-withheld')).toBe(String(isFlagged));
       expect(await figure.locator('button.reply').count()).toBe(isFlagged ? 0 : 1);
+      // A withheld candidate cannot be voted for: its tile has no vote control.
+      expect(await figure.locator('button.vote').count()).toBe(isFlagged ? 0 : 1);
       expect(await card.locator(`button[data-button-id="z:refine:${jobId}:${index}"]`).count()).toBe(isFlagged ? 0 : 1);
       expect(await card.locator(`select.menu option[value="z:vary-subtle:${jobId}:${index}"]`).count()).toBe(isFlagged ? 0 : 1);
       const served = await page.evaluate(async (url) => Array.from(new Uint8Array(await (await fetch(url)).arrayBuffer())), `/media/${jobId}/${index}.png`);

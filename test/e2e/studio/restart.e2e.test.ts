@@ -8,7 +8,7 @@ import { cardIds, imagesLoaded, launchChromium, nextFinishedCard, openTab, send,
 
 /**
  * A restart: the studio's jobs that were waiting or running when the process died are re-attached by `resume`, so
- * an open tab sees their cards finish; the history (grids recomposed from the stored candidates) survives.
+ * an open tab sees their cards finish; the history (candidates from the stored files, grids recomposed from them) survives.
  */
 const started: { runtime: Runtime; studio: StudioAdapter }[] = [];
 let chromium: StudioBrowser | undefined;
@@ -63,7 +63,9 @@ describe('studio across a restart', () => {
     // Before recovery: the history, and the two unfinished jobs as status cards.
     await expect.poll(() => cardIds(page), WAIT).toEqual([done, 'crashRun01', 'crashWait1']);
     expect(await page.locator('#job-crashRun01').getAttribute('data-state')).toBe('status');
-    expect((await imagesLoaded(page, done, 'img.grid'))[0]).toBeGreaterThan(0);
+    expect((await imagesLoaded(page, done, 'img.tile')).every((w) => w > 0)).toBe(true);
+    // Its grid (the thumbnail of a reply to the whole result) is recomposed from the stored candidates.
+    expect(await page.evaluate(async (url) => (await fetch(url)).status, `/media/${done}/grid.png`)).toBe(200);
 
     // main.ts does this at start-up, asking each adapter about its platform's jobs.
     const { resumed, failed } = second.runtime.engine.recover((record) =>
@@ -73,7 +75,7 @@ describe('studio across a restart', () => {
     expect(failed.map((r) => r.id)).toEqual(['slackJob01']);
     for (const id of ['crashRun01', 'crashWait1']) {
       await expect.poll(() => page.locator(`#job-${id}`).getAttribute('data-state'), WAIT).toBe('result');
-      expect((await imagesLoaded(page, id, 'img.grid'))[0]).toBeGreaterThan(0);
+      expect((await imagesLoaded(page, id, 'img.tile')).every((w) => w > 0)).toBe(true);
       expect(await page.locator(`#job-${id} .prompt`).textContent()).toBe('a quiet lake at night');
     }
     await reopened.context.close();

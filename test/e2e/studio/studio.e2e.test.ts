@@ -55,9 +55,12 @@ describe('studio in a browser', () => {
       const draft = await nextFinishedCard(page, [], 'draft');
       const draftCard = page.locator(`#job-${draft}`);
       expect(await draftCard.getAttribute('data-state')).toBe('result');
-      const [gridWidth] = await imagesLoaded(page, draft, 'img.grid');
-      expect(gridWidth).toBeGreaterThan(0);
-      expect((await imagesLoaded(page, draft, 'img.tile')).every((w) => w > 0)).toBe(true);
+      // Each candidate once, as a tile (no grid image repeating them).
+      const tiles = await imagesLoaded(page, draft, 'img.tile');
+      expect(tiles).toHaveLength(4);
+      expect(tiles.every((w) => w > 0)).toBe(true);
+      expect(await draftCard.locator('img.grid').count()).toBe(0);
+      expect(await draftCard.locator('figure .tile-number').allTextContents()).toEqual(['1', '2', '3', '4']);
       const draftRecord = journal().get(draft)!;
       expect(draftRecord.owner).toMatchObject({ platform: 'studio', name: 'Ada' });
       expect(draftRecord.spec).toMatchObject({ seed: 42, steps: 12, userPrompt: 'a red fox' });
@@ -150,7 +153,7 @@ describe('studio in a browser', () => {
       for (const id of [draft, refine, edit, uploaded]) {
         expect(await page.locator(`#job-${id}`).getAttribute('data-state')).toBe('result');
       }
-      expect((await imagesLoaded(page, draft, 'img.grid'))[0]).toBeGreaterThan(0);
+      expect((await imagesLoaded(page, draft, 'img.tile')).every((w) => w > 0)).toBe(true);
       expect(await page.locator(`#job-${draft} button[data-button-id="z:refine:${draft}:0"]`).textContent()).toBe('Refine 1');
       expect(await page.locator('.ephemeral').count()).toBe(0);
       // The browser logs the refused upload (415) itself; nothing else may have gone wrong on the page.
