@@ -1,14 +1,10 @@
 import { join } from 'node:path';
-import type { Config, Role } from '../config/schema.ts';
-import { isComfyDevice, ROLES } from '../config/schema.ts';
+import type { Role } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
 import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts';
 import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.ts';
-import { limitedToRoles, type Backend, type BackendStats } from './backend.ts';
-import { ComfyBackend } from './comfyui/comfy-backend.ts';
-import { comfyRoles, upscaleModelOf } from './comfyui/setup.ts';
-import type { OpenSocket } from './comfyui/client.ts';
-import type { Workflow, WorkflowKind } from './comfyui/workflow.ts';
+import type { Backend, BackendStats } from './backend.ts';
+import { upscaleModelOf } from './comfyui/setup.ts';
 import { Dispatch } from './dispatch.ts';
 import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
 import { JOURNAL_UNAVAILABLE } from './journal/journal-writer.ts';
@@ -28,28 +24,19 @@ import type { GenerationRequest, JobSpec, ModelInfo } from './request.ts';
 import { samplingSettings, type SamplingSettings } from './sampling-settings.ts';
 import type { Scheduler } from './scheduler.ts';
 import { upscaledSize, type UpscaleModel } from './upscale-request.ts';
-import { WorkerHost } from './worker/worker-host.ts';
+import { startBackends, type BackendOptions } from './start-backends.ts';
 
 export type { AdmittedJob } from './admission.ts';
 export type { ResumeDecision } from './recovery.ts';
 export type { BoardEntry, CandidateVotes, SettingsKey, TeamRecords, Voter } from './journal/team-store.ts';
 
-export interface EngineOptions extends AdmissionChecks {
-  readonly config: Readonly<Config>;
+export interface EngineOptions extends AdmissionChecks, BackendOptions {
   readonly models: Readonly<Record<Role, ModelInfo>>;
   readonly styles: StyleCatalog;
   readonly moderator: ImageModerator;
-  /** file: URL of the module whose createPipeline runs inside each inference worker. */
-  readonly pipelineModule: URL;
-  readonly pipelineOptions?: unknown;
-  readonly logger: Logger;
   readonly randomSeed?: () => number;
   /** The ordering policy; deficit round robin by user and cost unless given. */
   readonly scheduler?: Scheduler<LiveJob>;
-  /** The ComfyUI workflows (comfyui/setup.ts loadWorkflows), for the configured ComfyUI servers. */
-  readonly comfyWorkflows?: ReadonlyMap<WorkflowKind, Workflow>;
-  /** Opens a ComfyUI server's WebSocket; required when one is configured (the engine names no WebSocket library). */
-  readonly openSocket?: OpenSocket;
 }
 
 export interface SubmitOptions {
@@ -105,48 +92,25 @@ export class Engine {
     );
   }
 
-  /**
-   * Opens the journal, starts one inference worker per local device that has a role to serve, and connects every
-   * ComfyUI server, waiting for its first round of checks (a server that is down is reported, not fatal).
-   */
+  /** Opens the journal and starts the backends (start-backends.ts). */
   static async start(options: EngineOptions): Promise<Engine> {
-    const { config, logger } = options;
-    const log = (level: 'info' | 'warn' | 'error', message: string, detail?: Record<string, unknown>): void => logger[level](detail ?? {}, message);
-    let pump = (): void => undefined;
-    // A role a ComfyUI server is configured for never runs on a local device, whatever that device's roles say.
-    const remote = comfyRoles(config);
-    const locals = config.devices.flatMap((device) => {
-      if (isComfyDevice(device)) return [];
-      const roles = new Set((device.roles ?? ROLES).filter((role) => !remote.has(role)));
-      const dropped = (device.roles ?? []).filter((role) => remote.has(role));
-      if (dropped.length > 0) log('warn', `device ${device.name} does not serve ${dropped.join(', ')}: a ComfyUI server is configured for it`, { device: device.name });
-      return roles.size > 0 ? [{ device, roles }] : [];
-    });
-    const workers = locals.map(
-      ({ device }) =>
-        new WorkerHost({ device, pipelineModule: options.pipelineModule, pipelineOptions: options.pipelineOptions, log, onReady: () => pump() }),
-    );
-    const file = join(config.dataDir, 'zimage.db');
+    const file = join(options.config.dataDir, 'zimage.db');
     const journal = new JobJournal(file);
     const team = new TeamStore(file);
-    let servers: ComfyBackend[] = [];
+    let pump = (): void => undefined;
+    let backends: Backend[];
     try {
-      servers = config.devices.filter(isComfyDevice).map((device) => {
-        if (!options.openSocket) throw new Error('A ComfyUI server is configured but the engine was given no WebSocket client');
-        return new ComfyBackend({ device, settings: config.comfyui, workflows: options.comfyWorkflows ?? new Map(), log, onChange: () => pump(), openSocket: options.openSocket });
-      });
-      await Promise.all([...workers.map((w) => w.start()), ...servers.map((s) => s.start())]);
+      backends = await startBackends(options, () => pump());
     } catch (error) {
-      await Promise.all([...workers, ...servers].map((b) => b.stop({ graceful: false })));
       team.close();
       journal.close();
       throw error;
     }
-    const backends = [...workers.map((w, i) => limitedToRoles(w, locals[i]!.roles)), ...servers];
     const engine = new Engine(options, journal, team, backends);
     pump = () => engine.#dispatch.pump();
     return engine;
   }
+
 
   /** Every job, read-only. */
   get history(): JobHistory {
