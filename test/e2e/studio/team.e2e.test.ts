@@ -145,7 +145,10 @@ describe('a team in the studio', () => {
       await expect.poll(() => bo.page.locator('#board-text').textContent(), WAIT).toBe(text('en', 'board.title', { window: '2h', count: 2 }));
       await lei.page.click('#open-board');
       await expect.poll(() => lei.page.locator('#board-text').textContent(), WAIT).toBe(text('zh-CN', 'board.title', { window: '24h', count: 2 }));
-      await lei.page.keyboard.press('Escape');
+      // "Show" takes the reader to the entry's card.
+      await lei.page.locator('#board-entries li[data-rank="1"] button.show-card').click();
+      await lei.page.locator('#board-dialog').waitFor({ state: 'hidden' });
+      await expect.poll(() => lei.page.evaluate(() => document.activeElement?.id), WAIT).toBe(`job-${draft}`);
 
       // Refine #1 from the board: the panel closes and a refine of the winner (candidate 2) appears in the feed.
       const before = await cardIds(bo.page);
@@ -173,9 +176,15 @@ describe('a team in the studio', () => {
       await send(page, '/draft a red kite over a field --count 2 --seed 11');
       const draft = await nextFinishedCard(page, before, 'draft');
 
+      // From the keyboard: arrows on the menu browse its options (nothing is pressed yet), Enter chooses.
       before = await cardIds(page);
-      await page.locator(`#job-${draft} select.menu`).selectOption(`z:vary-subtle:${draft}:1`);
+      const menu = page.locator(`#job-${draft} select.menu`);
+      await menu.focus();
+      for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+      expect(await menu.inputValue()).toBe(`z:vary-subtle:${draft}:1`);
+      await page.keyboard.press('Enter');
       const vary = await nextFinishedCard(page, before, 'draft');
+      expect(await menu.inputValue()).toBe('');
 
       before = await cardIds(page);
       await page.locator(`#job-${vary} button[data-button-id="z:refine:${vary}:0"]`).click();

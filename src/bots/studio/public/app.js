@@ -83,6 +83,7 @@ function main() {
   const boardPanel = createBoardPanel($('board-dialog'), {
     request: (since) => sendWithRef({ t: 'board', since }, { panel: boardPanel }),
     onButton: (id) => sendWithRef({ t: 'button', id }, { reveal: true }),
+    has: (jobId) => feed.has(jobId),
     onShow: (jobId) => feed.reveal(jobId),
   });
   const settingsPanel = createSettingsPanel($('settings-dialog'), {

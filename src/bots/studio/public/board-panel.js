@@ -4,7 +4,7 @@
 import { menuOf } from './feed.js';
 import { t } from './i18n.js';
 
-export function createBoardPanel(dialog, { request, onButton, onShow }) {
+export function createBoardPanel(dialog, { request, onButton, has, onShow }) {
   const $ = (selector) => dialog.querySelector(selector);
   const body = $('#board-body');
   const title = $('#board-text');
@@ -53,10 +53,15 @@ export function createBoardPanel(dialog, { request, onButton, onShow }) {
     show.dataset.focusKey = `show:${item.jobId}:${item.index}`;
     show.textContent = t('showCard');
     show.setAttribute('aria-label', t('showCardOf', { rank: item.rank }));
-    show.addEventListener('click', () => {
-      dialog.close();
-      onShow(item.jobId);
-    });
+    if (has(item.jobId)) {
+      show.addEventListener('click', () => {
+        dialog.close();
+        onShow(item.jobId);
+      });
+    } else {
+      show.disabled = true;
+      show.title = t('notShown');
+    }
     actions.append(show);
     row.append(line, actions);
     return row;

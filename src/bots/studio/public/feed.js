@@ -102,7 +102,10 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
     const image = el('img', candidate.withheld ? 'tile placeholder' : 'tile');
     image.src = candidate.url;
     image.alt = candidate.withheld ? t('withheld') : `${t('candidate', { n: candidate.index + 1 })}: ${candidate.alt}`;
-    frame.append(image, el('span', 'tile-number', String(candidate.index + 1)));
+    const number = el('span', 'tile-number', String(candidate.index + 1));
+    // The image's text says which candidate it is; the badge is for the eye.
+    number.setAttribute('aria-hidden', 'true');
+    frame.append(image, number);
     figure.append(frame);
     const key = `${card.jobId}:${candidate.index}`;
     if (candidate.spoiler && !uncovered.has(key)) {
