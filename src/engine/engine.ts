@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Role } from '../config/schema.ts';
-import type { Logger } from '../logging.ts';
 import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts';
 import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.ts';
 import type { Backend, BackendStats } from './backend.ts';
