@@ -1,3 +1,8 @@
+/*
+ * A request, the job spec it becomes, and the one function that turns the first into the second (over 300 lines on
+ * purpose): every range, size, mask and remote-backend check happens in resolveRequest, in one place, whichever
+ * backend will run the job, and the types it checks stand beside it.
+ */
 import type { ProfileConfig, Role } from '../config/schema.ts';
 import { engineError, fail, ok, type EngineError, type Result } from './errors.ts';
 import { candidateNoises, MAX_SEED, varyNoises, type NoiseSpec, type VaryStrength } from './noise-spec.ts';

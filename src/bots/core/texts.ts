@@ -4,7 +4,8 @@ import type { UserError } from './errors.ts';
 
 /**
  * Every sentence the bot says, in English and Simplified Chinese. Adapters never write user-facing text; they ask
- * here (or render the core's Reply, which was made here).
+ * here (or render the core's Reply, which was made here). One file on purpose, however long: a translator sees both
+ * catalogues side by side, and the type of the Chinese one holds it to every English key.
  */
 type Params = Readonly<Record<string, string | number>>;
 type Template = string | ((p: Params) => string);

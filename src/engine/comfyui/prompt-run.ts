@@ -10,6 +10,12 @@ import type { ComfyMessage, FileRef, ImageFrame } from './frames.ts';
 import { candidateValues, maskPng, sourceOf, sourcePng } from './job-inputs.ts';
 import { buildPrompt, type Workflow } from './workflow.ts';
 
+/*
+ * One file for one prompt's whole life on a server (over 300 lines on purpose): the socket's events, the reconnect
+ * that asks /queue and /history, cancel and the hang timer all read and end the same watch, and split apart they
+ * would have to share its state across files.
+ */
+
 /** Sampler previews are passed on at most this often, as the local pipeline's are. */
 const PREVIEW_INTERVAL_MS = 600;
 
