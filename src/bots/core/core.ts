@@ -15,9 +15,8 @@ import { parseCommandText } from './grammar.ts';
 import { followJob } from './lifecycle.ts';
 import type { CommandOptions } from './options.ts';
 import type { ReplySink } from './reply.ts';
-import { originOf } from './lineage.ts';
 import { Team, type TeamDeps } from './team.ts';
-import { readDelivery, type DeliveryEnvelope } from './delivery-envelope.ts';
+import type { DeliveryEnvelope } from './delivery-envelope.ts';
 
 export { readDelivery, type DeliveryEnvelope } from './delivery-envelope.ts';
 
@@ -180,16 +179,7 @@ export class BotCore {
     const record = handle.record;
     return followJob(
       handle,
-      {
-        jobId: record.id,
-        parentId: record.parentId,
-        role: record.role,
-        prompt: record.spec.userPrompt,
-        locale: readDelivery(record).locale,
-        origin: originOf(record),
-        upscaled: record.spec.upscale !== undefined,
-        canUpscale: (size) => this.#deps.engine.canUpscale(size),
-      },
+      this.team.viewOf(record),
       sink,
       { minIntervalMs: this.#deps.statusIntervalMs, log: this.#deps.log },
     );

@@ -9,7 +9,7 @@ import { readDelivery } from './delivery-envelope.ts';
 import type { UserError } from './errors.ts';
 import { chainOf, originOf } from './lineage.ts';
 import type { CommandOptions } from './options.ts';
-import { renderStoredResult } from './render.ts';
+import { renderStoredResult, type JobView } from './render.ts';
 import type { Reply } from './reply.ts';
 import {
   applyChange,
@@ -115,22 +115,25 @@ export class Team {
     return images.filter((image) => this.#engine.team.hasVoted(jobId, image.index, voter)).map((image) => image.index);
   }
 
-  /** A finished job's result drawn from the journal with its current votes and origin, without images. */
-  storedResult(jobId: string): ResultReply | undefined {
-    const record = this.#history.get(jobId);
-    if (!record) return undefined;
-    const view = {
-      jobId,
+  /** What rendering a journaled job needs: its language, origin, votes, and whether it can be upscaled now. */
+  viewOf(record: JobRecord): JobView {
+    return {
+      jobId: record.id,
       parentId: record.parentId,
       role: record.role,
       prompt: record.spec.userPrompt,
       locale: readDelivery(record).locale,
-      votes: this.votesOf(jobId),
+      votes: this.votesOf(record.id),
       origin: originOf(record),
       upscaled: record.spec.upscale !== undefined,
-      canUpscale: (size: { readonly width: number; readonly height: number }) => this.#engine.canUpscale(size),
+      canUpscale: (size) => this.#engine.canUpscale(size),
     };
-    return renderStoredResult(record, view);
+  }
+
+  /** A finished job's result drawn from the journal with its current votes and origin, without images. */
+  storedResult(jobId: string): ResultReply | undefined {
+    const record = this.#history.get(jobId);
+    return record && renderStoredResult(record, this.viewOf(record));
   }
 
   /**

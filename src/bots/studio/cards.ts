@@ -23,7 +23,8 @@ export interface CardMeta {
 
 /** What the studio knows beyond one record: the votes, and whether a parent's card is there to link to. */
 export interface CardContext {
-  votesOf(jobId: string): readonly number[];
+  /** The core's view of a journaled job (votes, origin, what its menu offers now). */
+  viewOf(record: JobRecord): JobView;
   shown(jobId: string): boolean;
 }
 
@@ -144,7 +145,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export function cardFromRecord(record: JobRecord, live: JobHandle | undefined, now: number, context: CardContext): Card {
   const meta = cardMetaOf(record, context);
-  const view: JobView = { jobId: record.id, parentId: record.parentId, role: record.role, prompt: meta.prompt, locale: meta.locale, votes: context.votesOf(record.id) };
+  const view = context.viewOf(record);
   const last = live?.last;
   if (last && (last.type === 'queued' || last.type === 'started' || last.type === 'progress')) return cardFromReply(meta, renderStatus(last, view, now) as JobReply);
   switch (record.status) {

@@ -249,7 +249,7 @@ export class StudioBot {
 
   /** Votes from the journal; a parent links when its card is one the studio shows. */
   readonly #context: CardContext = {
-    votesOf: (jobId) => this.#deps.runtime.core.team.votesOf(jobId),
+    viewOf: (record) => this.#deps.runtime.core.team.viewOf(record),
     shown: (jobId) => {
       const record = this.#deps.runtime.core.history.get(jobId);
       return record !== undefined && isStudioJob(record) && !this.#deps.deleted.has(jobId);
