@@ -273,6 +273,11 @@ export class Engine {
     return this.#teamWrite('save settings', () => this.#team.saveSettings(key, value, by));
   }
 
+  /** Saves a set of prompt suggestions under its id (the core's value, stored as it is). */
+  saveSuggestions(id: string, value: unknown): Result<void> {
+    return this.#teamWrite('save prompt suggestions', () => this.#team.saveSuggestions(id, value));
+  }
+
   /** A team write is one short statement: a locked or read-only journal refuses it plainly, and nothing is half done. */
   #teamWrite<T>(what: string, write: () => T): Result<T> {
     try {

@@ -63,8 +63,11 @@ export interface GenerationRequest {
   readonly upscale?: boolean;
 }
 
-/** What made a job: a command (draft, refine, edit) or a press on an earlier result (vary, reroll, refine, edit, upscale). */
-export type JobAction = 'draft' | 'refine' | 'edit' | 'vary' | 'reroll' | 'upscale';
+/**
+ * What made a job: a command (draft, refine, edit) or a press on an earlier result (vary, reroll, refine, edit,
+ * upscale; enhance: its prompt rewritten by the prompt assistant; original: the original prompt of an enhanced one).
+ */
+export type JobAction = 'draft' | 'refine' | 'edit' | 'vary' | 'reroll' | 'upscale' | 'enhance' | 'original';
 
 /**
  * What the main thread knows of a model without loading it. Every backend fills it the same way, so the ranges and

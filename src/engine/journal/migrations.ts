@@ -81,6 +81,16 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
         PRIMARY KEY (kind, platform, workspace, channel, user_id)
       );
     `),
+  // 5: prompt suggestions the assistant made for an image, kept so their Draft buttons work after a restart. The
+  // value is the core's (the prompts, who asked and where); the engine stores it and never reads it.
+  (db) =>
+    db.exec(`
+      CREATE TABLE suggestions (
+        id TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `),
 ];
 
 export class JournalVersionError extends Error {

@@ -33,12 +33,14 @@ export interface TeamRecords {
   board(scope: JobScope, since: number, limit: number): BoardEntry[];
   jobOfMessage(platform: string, message: string): string | undefined;
   settings(key: SettingsKey): unknown;
+  /** A set of prompt suggestions, as saved (validated by whoever reads it). */
+  suggestions(id: string): unknown;
 }
 
 const BUSY_WAIT_MS = 50;
 
 /**
- * What a team builds on jobs, in the journal's own file (tables of schema step 4): votes per candidate, the messages
+ * What a team builds on jobs, in the journal's own file (tables of schema steps 4 and 5): votes per candidate, the messages
  * that show a job (so a reaction on one finds its job), channel and personal settings. A connection of its own beside
  * the journal's; the journal has run the migrations before this opens. Every write is one short statement; a failed
  * one throws, for the engine to refuse plainly.
@@ -115,6 +117,16 @@ export class TeamStore implements TeamRecords {
     this.#db
       .prepare('INSERT OR REPLACE INTO settings (kind, platform, workspace, channel, user_id, value, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(...keyColumns(key), JSON.stringify(value), now, by);
+  }
+
+  /** Prompt suggestions for an image (the core's value), so the buttons that draft them work after a restart. */
+  saveSuggestions(id: string, value: unknown, now = Date.now()): void {
+    this.#db.prepare('INSERT OR REPLACE INTO suggestions (id, value, created_at) VALUES (?, ?, ?)').run(id, JSON.stringify(value), now);
+  }
+
+  suggestions(id: string): unknown {
+    const row = this.#db.prepare('SELECT value FROM suggestions WHERE id = ?').get(id) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as unknown) : undefined;
   }
 
   close(): void {
