@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Assistant } from './assistant/assistant.ts';
 import { moderationPlace } from './bots/core/command.ts';
 import { BotCore } from './bots/core/core.ts';
 import type { Config, Role } from './config/schema.ts';
@@ -36,7 +37,8 @@ export interface RuntimeOptions {
 
 /**
  * Loads the models' manifests and the ComfyUI workflows (a role a ComfyUI server runs takes its model from its
- * workflow's bindings), starts the classifier and the engine's backends, and builds the core.
+ * workflow's bindings), starts the classifier and the engine's backends, builds the prompt assistant (with the same
+ * prompt filter and input check as the engine) and the core.
  */
 export async function startRuntime(config: Readonly<Config>, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const dirs = modelDirs(config);
@@ -46,8 +48,13 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
   const models = Object.fromEntries(ROLES.map((role) => [role, remoteModels[role] ?? modelInfo(dirs[role])])) as Record<Role, ModelInfo>;
   const localDirs = [...new Set(ROLES.filter((role) => !remote.has(role)).map((role) => dirs[role]))];
   const classifier = await NsfwClassifier.start(config.moderation, (level, message, detail) => log[level](detail ?? {}, message));
+  const promptFilter = createPromptFilter(config.moderation);
+  const inputCheck = config.moderation.judgeInputs ? createInputCheck(classifier, config.moderation) : undefined;
   let engine: Engine;
+  let assistant: Assistant;
   try {
+    // Before the engine: a setting the assistant cannot run with stops start-up with nothing else started.
+    assistant = new Assistant({ config, promptFilter, ...(inputCheck ? { inputCheck } : {}), log });
     engine = await Engine.start({
       config,
       models,
@@ -58,8 +65,8 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
       comfyWorkflows: workflows,
       openSocket: openWebSocket,
       logger: log,
-      promptCheck: createPromptFilter(config.moderation),
-      ...(config.moderation.judgeInputs ? { inputCheck: createInputCheck(classifier, config.moderation) } : {}),
+      promptCheck: promptFilter,
+      ...(inputCheck ? { inputCheck } : {}),
     });
   } catch (error) {
     await classifier.close();
@@ -71,11 +78,15 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
     log,
     statusIntervalMs: options.statusIntervalMs ?? 2000,
     settings: { maxCount: config.limits.maxCount, channelPolicies: config.moderation.channelPolicies },
+    assistant,
   });
   log.info(
     { models: Object.fromEntries(ROLES.map((r) => [r, models[r].name])), devices: engine.stats().workers },
     'engine ready',
   );
+  // Where prompts and images go (never the key); without a URL the features are absent.
+  if (assistant.endpoints) log.info({ enhance: assistant.endpoints.enhance, describe: assistant.endpoints.describe }, 'prompt assistant configured');
+  else log.info('prompt assistant off (no assistant.url): --enhance, Enhance and describe are not offered');
   return {
     config,
     log,

@@ -3,9 +3,9 @@ import type { CommandRequest } from './command.ts';
 /**
  * Button ids carry the action and the job id (and candidate index), nothing else: the rest lives in the job store,
  * so buttons keep working after a restart. Format `z:<action>:<jobId>[:<index>]`, well under Discord's 100
- * characters and Slack's 255.
+ * characters and Slack's 255. `draft-suggestion` names a stored set of describe suggestions instead of a job.
  */
-export type ButtonAction = 'refine' | 'vary-subtle' | 'vary-strong' | 'upscale' | 'reroll' | 'cancel' | 'delete';
+export type ButtonAction = 'refine' | 'vary-subtle' | 'vary-strong' | 'upscale' | 'reroll' | 'cancel' | 'delete' | 'enhance' | 'original' | 'draft-suggestion';
 
 export interface ButtonSpec {
   readonly id: string;
@@ -26,7 +26,7 @@ export function buttonId(action: ButtonAction, jobId: string, index?: number): s
 
 /** Turns a pressed button's id back into a command; undefined for ids that are not ours. */
 export function commandFromButton(id: string): CommandRequest | undefined {
-  const match = /^z:(refine|vary-subtle|vary-strong|upscale|reroll|cancel|delete):([A-Za-z0-9]{4,32})(?::(\d))?$/.exec(id);
+  const match = /^z:(refine|vary-subtle|vary-strong|upscale|reroll|cancel|delete|enhance|original|draft-suggestion):([A-Za-z0-9]{4,32})(?::(\d))?$/.exec(id);
   if (!match) return undefined;
   const [, action, jobId, indexText] = match as unknown as [string, ButtonAction, string, string | undefined];
   const index = indexText === undefined ? undefined : Number(indexText);
@@ -40,6 +40,12 @@ export function commandFromButton(id: string): CommandRequest | undefined {
       return index === undefined ? undefined : { kind: 'upscale', jobId, index };
     case 'reroll':
       return { kind: 'reroll', jobId };
+    case 'enhance':
+      return { kind: 'enhance', jobId };
+    case 'original':
+      return { kind: 'original', jobId };
+    case 'draft-suggestion':
+      return index === undefined ? undefined : { kind: 'suggestion', setId: jobId, index };
     case 'cancel':
       return { kind: 'cancel', jobId };
     case 'delete':

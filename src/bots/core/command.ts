@@ -67,11 +67,17 @@ export type CommandRequest =
   /** Candidate `index` of a result, enlarged by the configured upscale model. */
   | { readonly kind: 'upscale'; readonly jobId: string; readonly index: number }
   | { readonly kind: 'reroll'; readonly jobId: string }
+  /** The result's prompt rewritten by the prompt assistant (its original, if it was enhanced), drafted with its settings. */
+  | { readonly kind: 'enhance'; readonly jobId: string }
+  /** An enhanced result's original prompt, drafted with its settings. */
+  | { readonly kind: 'original'; readonly jobId: string }
+  /** Suggestion `index` (0-based) of a stored describe set, drafted. */
+  | { readonly kind: 'suggestion'; readonly setId: string; readonly index: number }
   | { readonly kind: 'cancel'; readonly jobId: string }
   | { readonly kind: 'delete'; readonly jobId: string };
 
 /** The commands that make a job. */
-export type JobCommand = Extract<CommandRequest, { kind: 'draft' | 'refine' | 'edit' | 'vary' | 'upscale' | 'reroll' }>;
+export type JobCommand = Extract<CommandRequest, { kind: 'draft' | 'refine' | 'edit' | 'vary' | 'upscale' | 'reroll' | 'enhance' | 'original' | 'suggestion' }>;
 /** What a job's owner (or an admin) may do to it. */
 export type OwnerAction = Extract<CommandRequest, { kind: 'cancel' | 'delete' }>;
 
@@ -88,7 +94,7 @@ export type ParsedCommand =
       /** The candidate of a whole result to edit (1-based); absent: every candidate it delivered. */
       readonly pick?: number;
     }
-  | Extract<CommandRequest, { kind: 'vary' | 'upscale' | 'reroll' }>;
+  | Extract<CommandRequest, { kind: 'vary' | 'upscale' | 'reroll' | 'enhance' | 'original' | 'suggestion' }>;
 
 /** Who asked, and where. */
 export interface Who {

@@ -1,3 +1,5 @@
+import type { Assistant } from '../../assistant/assistant.ts';
+import { notConfigured } from '../../assistant/errors.ts';
 import type { Role } from '../../config/schema.ts';
 import type { AdmittedJob, Engine } from '../../engine/engine.ts';
 import type { JobHistory, JobRecord } from '../../engine/history.ts';
@@ -5,16 +7,19 @@ import type { JobHandle } from '../../engine/job-handle.ts';
 import type { StyleCatalog } from '../../engine/prompt/styles.ts';
 import type { SamplingSettings } from '../../engine/sampling-settings.ts';
 import type { Logger } from '../../logging.ts';
+import type { GenerationRequest } from '../../engine/request.ts';
 import type { ModerationPolicy } from '../../moderation/verdict.ts';
 import { fail, ok, type Result } from '../../result.ts';
+import { ChatAssistant, isPromptMatrix } from './assistant.ts';
 import { precheckDownload, type FetchPolicy } from './attachments.ts';
 import { type Actor, type CommandRequest, type ImageSource, type JobCommand, type Locale, ownsOrAdministers, type ParsedCommand, type Place, scopeOf, type Who } from './command.ts';
-import { requestFor } from './requests.ts';
+import { imageBytesOf, requestFor } from './requests.ts';
 import type { UserError } from './errors.ts';
 import { parseCommandText } from './grammar.ts';
 import { followJob } from './lifecycle.ts';
 import type { CommandOptions } from './options.ts';
-import type { ReplySink } from './reply.ts';
+import type { Reply, ReplySink } from './reply.ts';
+import { renderSuggestions } from './render.ts';
 import { Team, type TeamDeps } from './team.ts';
 import type { DeliveryEnvelope } from './delivery-envelope.ts';
 
@@ -30,14 +35,18 @@ export interface CoreDeps {
   readonly settings?: TeamDeps['settings'];
   /** A result whose votes changed is edited at most this often (default 3 s). */
   readonly voteEditIntervalMs?: number;
+  /** The prompt assistant; absent or not configured: --enhance, Enhance and describe are refused with the setup line. */
+  readonly assistant?: Assistant;
 }
 
-/** What a prepared job shows before it runs. */
+/** What a prepared job shows before it runs (or, with `task`, what a card shows before a describe answers). */
 export interface ShownJob {
   readonly role: Role;
   /** The prompt as the user will see it on the job's card (flags removed, or the parent's prompt). */
   readonly prompt: string;
   readonly locale: Locale;
+  /** The card is for a describe: its suggestions, not a job, will follow on it. */
+  readonly task?: 'describe';
 }
 
 /** A command resolved and checked by the engine, ready to queue. */
@@ -45,7 +54,16 @@ export interface PreparedCommand {
   readonly shown: ShownJob;
   readonly who: Who;
   readonly job: AdmittedJob;
+  /**
+   * Its prompt is still to be rewritten by the prompt assistant (`--enhance`, Enhance): `BotCore.enhance` does it and
+   * checks the job again. The request checked here carries the user's own prompt.
+   */
+  readonly enhance?: { readonly original: string; readonly request: GenerationRequest };
+  /** The prompt was rewritten from this one: the journal keeps it, and the result offers it back. */
+  readonly enhancedFrom?: string;
 }
+
+type SuggestionsReply = Extract<Reply, { kind: 'suggestions' }>;
 
 export interface SubmittedJob {
   readonly handle: JobHandle;
@@ -67,9 +85,20 @@ export class BotCore {
   /** Votes, the board, lineage and settings: what a team builds on the jobs. */
   readonly team: Team;
 
+  /** The prompt assistant: whether it is configured (platforms offer its features only then), enhance, describe. */
+  readonly assistant: ChatAssistant;
+
   constructor(deps: CoreDeps) {
     this.#deps = deps;
-    this.team = new Team({ engine: deps.engine, log: deps.log, policyFor: deps.policyFor, settings: deps.settings, voteEditIntervalMs: deps.voteEditIntervalMs });
+    this.assistant = new ChatAssistant({ assistant: deps.assistant, engine: deps.engine });
+    this.team = new Team({
+      engine: deps.engine,
+      log: deps.log,
+      policyFor: deps.policyFor,
+      settings: deps.settings,
+      voteEditIntervalMs: deps.voteEditIntervalMs,
+      canEnhance: (record) => this.assistant.canEnhance(record),
+    });
   }
 
   /** Every job, read-only. */
@@ -113,10 +142,19 @@ export class BotCore {
       case 'vary':
       case 'upscale':
       case 'reroll':
+      case 'suggestion':
+        return ok(command);
+      case 'enhance':
+        return this.assistant.configured ? ok(command) : fail(notConfigured());
+      case 'original':
         return ok(command);
       case 'draft': {
         const parsed = parseOptions('draft', command.text, command.options ?? {});
-        return parsed.ok ? ok({ kind: 'draft', ...parsed.value }) : parsed;
+        if (!parsed.ok) return parsed;
+        // Never a draft quietly unenhanced: without an assistant, --enhance is refused with how to turn it on.
+        if (parsed.value.options.enhance && !this.assistant.configured) return fail(notConfigured());
+        if (parsed.value.options.enhance && isPromptMatrix(parsed.value.prompt)) return fail({ code: 'enhance-matrix' });
+        return ok({ kind: 'draft', ...parsed.value });
       }
       case 'refine': {
         const parsed = parseOptions('refine', command.text ?? '', command.options ?? {});
@@ -156,19 +194,82 @@ export class BotCore {
   async prepare(command: ParsedCommand, who: Who, fetchPolicy?: FetchPolicy): Promise<Resolved<PreparedCommand>> {
     const pressed = this.team.pressRefusal(command, who);
     if (pressed) return fail(pressed);
+    if (command.kind === 'suggestion') {
+      // A Draft press on describe's suggestions: that prompt, drafted as if typed.
+      const prompt = this.assistant.suggestion(command.setId, command.index, who);
+      if (!prompt.ok) return prompt;
+      command = { kind: 'draft', prompt: prompt.value, options: {} };
+    }
     if (command.kind === 'draft') command = { ...command, options: this.team.draftOptions(command.options, who) };
     const request = await requestFor(command, who, { history: this.history, fetchPolicy });
     if (!request.ok) return request;
+    // A rewrite to come is checked with the user's prompt first, so a bad flag or a full queue is said before the wait.
     const checked = await this.#deps.engine.check(request.value);
     if (!checked.ok) return checked;
     const shown = { role: request.value.role, prompt: checked.value.spec.userPrompt, locale: who.actor.locale };
-    return ok({ shown, who, job: checked.value });
+    const enhance = command.kind === 'enhance' || (command.kind === 'draft' && command.options.enhance === true);
+    return ok({ shown, who, job: checked.value, ...(enhance ? { enhance: { original: request.value.prompt, request: request.value } } : {}) });
+  }
+
+  /**
+   * The prompt assistant's rewrite of a prepared job's prompt, checked by the engine again as the job to queue. A
+   * prepared job with nothing to rewrite comes back as it is.
+   */
+  async enhance(prepared: PreparedCommand): Promise<Resolved<PreparedCommand>> {
+    const step = prepared.enhance;
+    if (!step) return ok(prepared);
+    const rewritten = await this.assistant.enhance(step.original, prepared.who);
+    if (!rewritten.ok) return rewritten;
+    const request = { ...step.request, prompt: rewritten.value.prompt };
+    const checked = await this.#deps.engine.check(request);
+    if (!checked.ok) return checked;
+    return ok({
+      shown: { ...prepared.shown, prompt: checked.value.spec.userPrompt },
+      who: prepared.who,
+      job: checked.value,
+      enhancedFrom: rewritten.value.original,
+    });
+  }
+
+  /**
+   * Why a describe of `image` is refused before anything is downloaded (no assistant, pausing, the attachment's host
+   * or declared size); undefined when it may go on.
+   */
+  describeRefusal(image: ImageSource, fetchPolicy?: FetchPolicy): UserError | undefined {
+    if (!this.assistant.configured) return notConfigured();
+    if (this.paused) return { code: 'shutting-down', message: 'paused' };
+    return sourceRefusal(image, fetchPolicy);
+  }
+
+  /**
+   * Up to four prompts for an image (an upload, an attachment downloaded under the adapter's policy, a candidate of
+   * ours), stored for their Draft buttons, as the reply a platform shows.
+   */
+  async describe(image: ImageSource, who: Who, fetchPolicy?: FetchPolicy): Promise<Resolved<SuggestionsReply>> {
+    const refusal = this.describeRefusal(image, fetchPolicy);
+    if (refusal) return fail(refusal);
+    const bytes = await imageBytesOf({ history: this.history, fetchPolicy }, image);
+    if (!bytes.ok) return bytes;
+    const described = await this.assistant.describe(bytes.value, who);
+    if (!described.ok) return described;
+    return ok(renderSuggestions(who.actor.locale, described.value.id, described.value.prompts, described.value.withheld));
   }
 
   /** Queues a prepared job; its life is rendered into the sink from the first event on. */
   async submit(prepared: PreparedCommand, delivery: unknown, sink: ReplySink): Promise<Resolved<SubmittedJob>> {
+    if (prepared.enhance) {
+      // A caller that skipped the rewrite still gets it: a job asked to be enhanced never runs unenhanced.
+      const enhanced = await this.enhance(prepared);
+      if (!enhanced.ok) return enhanced;
+      prepared = enhanced.value;
+    }
     const { who } = prepared;
-    const envelope: DeliveryEnvelope = { locale: who.actor.locale, place: who.place, data: delivery };
+    const envelope: DeliveryEnvelope = {
+      locale: who.actor.locale,
+      place: who.place,
+      data: delivery,
+      ...(prepared.enhancedFrom !== undefined ? { enhancedFrom: prepared.enhancedFrom } : {}),
+    };
     const submitted = await this.#deps.engine.submit(prepared.job, { scope: scopeOf(who.place), delivery: envelope, policy: this.team.policy(who.place) });
     if (!submitted.ok) return submitted;
     return ok({ handle: submitted.value, finished: this.follow(submitted.value, sink) });

@@ -1,3 +1,4 @@
+import type { AssistantError } from '../../assistant/errors.ts';
 import type { EngineError } from '../../engine/errors.ts';
 
 /** What the core refuses before the engine sees a request (the grammar, attachments, permissions). */
@@ -31,15 +32,19 @@ export type CoreErrorCode =
   | 'policy-not-allowed'
   | 'spoiler-needs-nsfw'
   | 'not-allowed-to-configure'
-  | 'bad-window';
+  | 'bad-window'
+  /** --enhance on a prompt matrix: the assistant rewrites one prompt, and {a|b} makes several. */
+  | 'enhance-matrix'
+  /** A Draft button of describe suggestions that are not stored (any more). */
+  | 'expired-suggestion';
 
 export interface CoreError {
   readonly code: CoreErrorCode;
   readonly params?: Readonly<Record<string, string | number>>;
 }
 
-/** Anything a user can be told went wrong: a core refusal or an engine error. */
-export type UserError = CoreError | EngineError;
+/** Anything a user can be told went wrong: a core refusal, an engine error, or the prompt assistant's. */
+export type UserError = CoreError | EngineError | AssistantError;
 
 /** Something failed that the user could not have caused; the details go to the log, never to the user. */
 export const INTERNAL_ERROR: EngineError = { code: 'internal', message: 'internal error' };

@@ -25,6 +25,13 @@ describe('inline flag grammar', () => {
     expect(parse('a well-known fox - cute')).toEqual({ ok: true, value: { prompt: 'a well-known fox - cute', options: {} } });
   });
 
+  it('reads --enhance as a switch: it takes no value, and the words after it are the prompt’s', () => {
+    expect(parse('a fox --enhance in the snow --seed 3')).toEqual({ ok: true, value: { prompt: 'a fox in the snow', options: { enhance: true, seed: 3 } } });
+    expect(parse('一只红色的狐狸 ——enhance')).toEqual({ ok: true, value: { prompt: '一只红色的狐狸', options: { enhance: true } } });
+    expect(parse('x --enhance --enhance')).toMatchObject({ ok: false, error: { code: 'duplicate-flag', params: { flag: '--enhance' } } });
+    expect(parse('x --enhance', 'refine')).toMatchObject({ ok: false, error: { code: 'flag-not-for-role', params: { flag: '--enhance' } } });
+  });
+
   it('refuses bad input with one precise error each', () => {
     expect(parse('x --sed 4')).toMatchObject({ ok: false, error: { code: 'unknown-flag', params: { flag: '--sed' } } });
     expect(parse('x --seed')).toMatchObject({ ok: false, error: { code: 'missing-value', params: { flag: '--seed' } } });

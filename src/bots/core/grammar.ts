@@ -38,6 +38,12 @@ export function parseCommandText(text: string, role: Role): Result<ParsedText, C
     }
     if (seen.has(spec.name)) return fail({ code: 'duplicate-flag', params: { flag: `--${spec.name}` } });
     seen.add(spec.name);
+    if (spec.kind === 'switch') {
+      // A switch takes no value: the words after it are the prompt's.
+      (options as Record<string, unknown>)[spec.name] = true;
+      promptParts.push(rawValue);
+      continue;
+    }
     // Only --no takes several words; for the others, words after the value belong to the prompt again.
     const [value = '', ...rest] = spec.kind === 'text' ? [rawValue] : rawValue.split(/\s+/u);
     if (value === '') return fail({ code: 'missing-value', params: { flag: `--${spec.name}` } });
@@ -50,7 +56,7 @@ export function parseCommandText(text: string, role: Role): Result<ParsedText, C
   return ok({ prompt, options });
 }
 
-/** Checks one option value against its spec (also used for slash-command options). */
+/** Checks one option value against its spec (also used for slash-command options); a switch has none to check. */
 export function parseValue(spec: OptionSpec, raw: string | number): Result<string | number, CoreError> {
   if (spec.kind === 'integer' || spec.kind === 'number') {
     const text = typeof raw === 'number' ? String(raw) : toAscii(raw).trim();

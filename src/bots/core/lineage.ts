@@ -4,7 +4,7 @@ import { text } from './texts.ts';
 
 /** What made a result from its parent, for the line that links to the parent. */
 export interface Origin {
-  readonly action: 'refine' | 'edit' | 'vary' | 'upscale' | 'reroll';
+  readonly action: 'refine' | 'edit' | 'vary' | 'upscale' | 'reroll' | 'enhance' | 'original';
   readonly parentId: string;
   /** The parent's candidate (0-based); null for the whole result (a reroll, an edit of every candidate). */
   readonly parentIndex: number | null;

@@ -4,7 +4,7 @@ import type { Role } from '../../config/schema.ts';
  * The command options, one list for every platform: the inline flags of the grammar, Discord's slash options, the
  * studio's help and Slack's usage text all come from here.
  */
-export type OptionKind = 'integer' | 'number' | 'text' | 'ratio' | 'style' | 'region';
+export type OptionKind = 'integer' | 'number' | 'text' | 'ratio' | 'style' | 'region' | 'switch';
 
 export interface OptionSpec {
   readonly name: OptionName;
@@ -18,7 +18,7 @@ export interface OptionSpec {
   readonly description: { readonly en: string; readonly 'zh-CN': string };
 }
 
-export type OptionName = 'seed' | 'count' | 'chaos' | 'ar' | 'style' | 'no' | 'steps' | 'guidance' | 'strength' | 'region';
+export type OptionName = 'seed' | 'count' | 'chaos' | 'ar' | 'style' | 'no' | 'steps' | 'guidance' | 'strength' | 'region' | 'enhance';
 
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'count', aliases: ['n'], kind: 'integer', min: 1, max: 4, roles: ['draft', 'refine', 'edit'], description: { en: 'How many candidates (1–4)', 'zh-CN': '候选数量（1–4）' } },
@@ -31,6 +31,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'guidance', aliases: ['cfg'], kind: 'number', min: 0, max: 20, roles: ['draft', 'refine', 'edit'], description: { en: 'Guidance scale (0 = off)', 'zh-CN': '引导强度（0 = 关闭）' } },
   { name: 'strength', aliases: [], kind: 'number', min: 0, max: 1, roles: ['refine', 'edit'], description: { en: 'How much to change the image (0–1)', 'zh-CN': '修改程度（0–1）' } },
   { name: 'region', aliases: [], kind: 'region', roles: ['edit'], description: { en: 'Where to edit: left, right, top, bottom, center or x,y,w,h %', 'zh-CN': '编辑区域：left、right、top、bottom、center 或 x,y,w,h（百分比）' } },
+  // A switch takes no value. Only where the prompt assistant is configured; elsewhere it is refused with the setup line.
+  { name: 'enhance', aliases: [], kind: 'switch', roles: ['draft'], description: { en: 'Let the prompt assistant write a detailed prompt from yours first', 'zh-CN': '先让提示词助手把你的提示词扩写得更详细' } },
 ];
 
 export const OPTION_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(
@@ -49,4 +51,6 @@ export interface CommandOptions {
   guidance?: number;
   strength?: number;
   region?: string;
+  /** Rewrite the prompt with the prompt assistant before drafting it. */
+  enhance?: boolean;
 }

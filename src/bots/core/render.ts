@@ -24,6 +24,10 @@ export interface JobView {
   readonly upscaled?: boolean;
   /** Whether a candidate of this size can be upscaled now, asked when the result is rendered; absent: never. */
   readonly canUpscale?: (size: { readonly width: number; readonly height: number }) => boolean;
+  /** The prompt assistant wrote `prompt` from this one: the result shows it and offers it back. */
+  readonly enhancedFrom?: string | null;
+  /** The result's menu offers Enhance (the prompt assistant is configured and the job is a draft of one prompt). */
+  readonly canEnhance?: boolean;
 }
 
 const PROGRESS_CELLS = 10;
@@ -126,10 +130,13 @@ export function renderResult(result: JobResult, view: JobView): Reply {
     ...controls(locale, jobId, delivered, {
       upscale: delivered.length > 0 && view.canUpscale?.({ width: meta.width, height: meta.height }) === true,
       reroll: view.upscaled !== true,
+      enhance: view.canEnhance === true,
+      original: typeof view.enhancedFrom === 'string',
     }),
     votes,
     votesLine: votesLine(locale, votes),
     origin: view.origin ?? null,
+    ...(typeof view.enhancedFrom === 'string' ? { enhanced: { original: view.enhancedFrom, line: text(locale, 'result.enhanced', { original: view.enhancedFrom }) } } : {}),
   };
 }
 
@@ -153,29 +160,31 @@ export function renderStoredResult(record: JobRecord, view: JobView): Extract<Re
 }
 
 /**
- * A result's controls, read at a glance: one button per delivered candidate for the common action (Refine n), and
- * one menu for the rest (Vary n subtle or strong, Upscale n where an upscale model can run it, Reroll, Delete). Four
- * candidates make 4 buttons and a menu of at most 14, within Discord's 25 options and Slack's 100; every id names
- * its job, so all work after a restart.
+ * A result's controls, read at a glance: one button per delivered candidate for the common action (Refine n), plus
+ * Use my original prompt on an enhanced result, and one menu for the rest (Vary n subtle or strong, Upscale n where
+ * an upscale model can run it, Enhance where the prompt assistant can, Reroll, Delete). Four candidates make 5
+ * buttons and a menu of at most 15, within Discord's 25 options and Slack's 100; every id names its job, so all work
+ * after a restart.
  */
 function controls(
   locale: Locale,
   jobId: string,
   delivered: readonly number[],
-  offer: { readonly upscale: boolean; readonly reroll: boolean },
+  offer: { readonly upscale: boolean; readonly reroll: boolean; readonly enhance: boolean; readonly original: boolean },
 ): { buttons: ReplyButton[]; menu: ReplyMenu } {
   const option = (action: ButtonAction, index?: number): ReplyMenuOption => {
     const { id, label, ownerOnly } = button(locale, action, jobId, index);
     return { id, action, label, ownerOnly };
   };
   return {
-    buttons: delivered.map((i) => button(locale, 'refine', jobId, i)),
+    buttons: [...delivered.map((i) => button(locale, 'refine', jobId, i)), ...(offer.original ? [button(locale, 'original', jobId)] : [])],
     menu: {
       id: menuId(jobId),
       placeholder: text(locale, 'controls.more'),
       options: [
         ...delivered.flatMap((i) => [option('vary-subtle', i), option('vary-strong', i)]),
         ...(offer.upscale ? delivered.map((i) => option('upscale', i)) : []),
+        ...(offer.enhance ? [option('enhance')] : []),
         ...(offer.reroll ? [option('reroll')] : []),
         option('delete'),
       ],
@@ -187,6 +196,23 @@ function controls(
 function votesLine(locale: Locale, votes: readonly number[]): string | null {
   const parts = votes.flatMap((count, index) => (count > 0 ? [text(locale, 'result.votes.entry', { n: index + 1, count })] : []));
   return parts.length > 0 ? text(locale, 'result.votes', { votes: parts.join(' · ') }) : null;
+}
+
+/** The prompt assistant at work before the job exists: the card's first words. */
+export function renderAssisting(locale: Locale, task: 'enhance' | 'describe', prompt: string): Reply {
+  return { kind: 'assisting', task, text: text(locale, task === 'enhance' ? 'status.enhancing' : 'status.describing'), prompt };
+}
+
+/** Describe's prompts, each with a Draft button naming the stored set, and what the prompt filter withheld. */
+export function renderSuggestions(locale: Locale, setId: string, prompts: readonly string[], withheld: number): Extract<Reply, { kind: 'suggestions' }> {
+  return {
+    kind: 'suggestions',
+    setId,
+    text: text(locale, 'describe.title'),
+    prompts,
+    buttons: prompts.map((_, i) => ({ ...button(locale, 'draft-suggestion', setId, i), style: i === 0 ? 'primary' : 'secondary' })),
+    notes: withheld > 0 ? [text(locale, 'describe.withheld', { n: withheld })] : [],
+  };
 }
 
 /** blocked / failed / cancelled → one closing line. */

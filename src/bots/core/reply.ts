@@ -86,6 +86,11 @@ export type Reply =
       /** What made it from which parent (the adapter links the parent's message); null for a job from nothing of ours. */
       readonly origin: Origin | null;
       /**
+       * The prompt assistant rewrote the user's prompt into `prompt`: the original, and the sentence that shows it beside
+       * the rewrite (plain text: adapters escape it). The buttons then offer the original back (Use my original prompt).
+       */
+      readonly enhanced?: { readonly original: string; readonly line: string };
+      /**
        * Only the words and controls changed (votes came in): the images are not repeated (`image` null, no
        * candidates) and the message keeps the ones it shows.
        */
@@ -104,6 +109,16 @@ export type Reply =
       readonly buttons: readonly ReplyButton[];
       readonly menu: ReplyMenu | null;
     }
+  /**
+   * The prompt assistant at work before a job exists (no job id yet): "Enhancing the prompt…" over the user's prompt,
+   * or "Describing the image…". Shown on the card `open` made; a job's statuses or the suggestions follow on it.
+   */
+  | { readonly kind: 'assisting'; readonly task: 'enhance' | 'describe'; readonly text: string; readonly prompt: string }
+  /**
+   * Describe's answer: a title, up to four prompts (plain text: adapters escape them), each with its Draft button, and
+   * a note when the prompt filter withheld some. The buttons name the stored set, so they work after a restart.
+   */
+  | { readonly kind: 'suggestions'; readonly setId: string; readonly text: string; readonly prompts: readonly string[]; readonly buttons: readonly ReplyButton[]; readonly notes: readonly string[] }
   /** A refusal: shown only to the person who asked, where the platform allows it. */
   | { readonly kind: 'error'; readonly text: string }
   | { readonly kind: 'notice'; readonly text: string };

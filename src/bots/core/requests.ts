@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Role } from '../../config/schema.ts';
 import type { JobHistory, JobRecord } from '../../engine/history.ts';
 import { readTextChunks } from '../../engine/image/png-text.ts';
@@ -5,6 +6,7 @@ import type { GenerationRequest, ImageInput } from '../../engine/request.ts';
 import { fail, ok, type Result } from '../../result.ts';
 import { fetchImage, type FetchPolicy } from './attachments.ts';
 import { scopeOf, type ImageSource, type ParsedCommand, type Who } from './command.ts';
+import { readDelivery } from './delivery-envelope.ts';
 import type { UserError } from './errors.ts';
 import type { CommandOptions } from './options.ts';
 
@@ -171,7 +173,55 @@ export async function requestFor(command: ParsedCommand, who: Who, ctx: RequestC
       if (!record) return fail({ code: 'expired-button' });
       return ok({ ...rerollOf(record, owner), action: 'reroll' });
     }
+    case 'enhance':
+    case 'original': {
+      // Enhance rewrites the user's own words (an enhanced result's original), not a rewrite again.
+      const record = ctx.history.get(command.jobId);
+      const enhancedFrom = record ? readDelivery(record).enhancedFrom : null;
+      const prompt = command.kind === 'original' ? enhancedFrom : (enhancedFrom ?? record?.spec.userPrompt);
+      if (!record || !prompt) return fail({ code: 'expired-button' });
+      return ok({ ...redraftOf(record, owner, prompt), action: command.kind });
+    }
+    case 'suggestion':
+      // The core reads the stored suggestion first and drafts it as a draft command.
+      return fail({ code: 'expired-suggestion' });
   }
+}
+
+/** The bytes of an image source: an upload, a download under the adapter's policy, or a stored candidate of ours. */
+export async function imageBytesOf(ctx: RequestContext, source: ImageSource): Promise<Resolved<Uint8Array>> {
+  const image = await imageOf(ctx, source);
+  if (!image.ok) return image;
+  const input = image.value.input;
+  if ('bytes' in input) return ok(input.bytes);
+  try {
+    return ok(new Uint8Array(await readFile(input.path)));
+  } catch {
+    return fail({ code: 'missing-image', message: 'stored candidate unreadable' });
+  }
+}
+
+/**
+ * A draft of `prompt` with an earlier job's settings and seed (so the picture changes only as the prompt does): its
+ * size, count, style, negative prompt and chaos, and its steps and guidance when it was a draft.
+ */
+function redraftOf(record: JobRecord, owner: GenerationRequest['owner'], prompt: string): GenerationRequest {
+  const { spec } = record;
+  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
+  return {
+    role: 'draft',
+    owner,
+    prompt,
+    ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
+    ...(spec.style !== null ? { style: spec.style } : {}),
+    ...(isMatrix ? {} : { count: spec.candidates.length }),
+    seed: spec.seed,
+    chaos: spec.chaos,
+    width: spec.width,
+    height: spec.height,
+    ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
+    parent: { jobId: record.id },
+  };
 }
 
 /** The prompt in a PNG this bot made (its text chunk); null for anyone else's image. */

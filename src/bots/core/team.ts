@@ -38,6 +38,8 @@ export interface TeamDeps {
   readonly settings?: Pick<SettingsRules, 'maxCount' | 'channelPolicies'> | undefined;
   /** A result whose votes changed is edited at most this often (default 3 s). */
   readonly voteEditIntervalMs?: number | undefined;
+  /** Whether a job's result offers Enhance (the prompt assistant is configured and can rewrite its prompt); absent: never. */
+  readonly canEnhance?: ((record: JobRecord) => boolean) | undefined;
 }
 
 /** A vote as it stands after a press. */
@@ -115,18 +117,24 @@ export class Team {
     return images.filter((image) => this.#engine.team.hasVoted(jobId, image.index, voter)).map((image) => image.index);
   }
 
-  /** What rendering a journaled job needs: its language, origin, votes, and whether it can be upscaled now. */
+  /**
+   * What rendering a journaled job needs: its language, origin, votes, whether it can be upscaled now, the prompt the
+   * assistant wrote it from, and whether it can be enhanced.
+   */
   viewOf(record: JobRecord): JobView {
+    const delivery = readDelivery(record);
     return {
       jobId: record.id,
       parentId: record.parentId,
       role: record.role,
       prompt: record.spec.userPrompt,
-      locale: readDelivery(record).locale,
+      locale: delivery.locale,
       votes: this.votesOf(record.id),
       origin: originOf(record),
       upscaled: record.spec.upscale !== undefined,
       canUpscale: (size) => this.#engine.canUpscale(size),
+      enhancedFrom: delivery.enhancedFrom,
+      canEnhance: this.#deps.canEnhance?.(record) ?? false,
     };
   }
 
@@ -231,9 +239,13 @@ export class Team {
     return this.#deps.policyFor(place);
   }
 
-  /** Refine, Vary, Upscale or Reroll of someone else's result where its channel keeps them to the owner (admins excepted). */
+  /**
+   * Refine, Vary, Upscale, Reroll, Enhance or Use my original prompt on someone else's result where its channel keeps
+   * them to the owner (admins excepted).
+   */
   pressRefusal(command: ParsedCommand, who: Who): UserError | undefined {
-    const jobId = command.kind === 'vary' || command.kind === 'upscale' || command.kind === 'reroll' ? command.jobId : command.kind === 'refine' && command.image && 'jobId' in command.image ? command.image.jobId : undefined;
+    const pressed = command.kind === 'vary' || command.kind === 'upscale' || command.kind === 'reroll' || command.kind === 'enhance' || command.kind === 'original';
+    const jobId = pressed ? command.jobId : command.kind === 'refine' && command.image && 'jobId' in command.image ? command.image.jobId : undefined;
     const parent = jobId === undefined ? undefined : this.#history.get(jobId);
     if (!parent || ownsOrAdministers(parent, who)) return undefined;
     const channel = readSettings(this.#engine.team.settings({ kind: 'channel', scope: parent.scope }));

@@ -41,6 +41,8 @@ export interface RenderedMessage {
 /** Discord's limits (message content, buttons per row, rows per message, label and alt-text lengths, menu options). */
 export const LIMITS = { content: 2000, buttonsPerRow: 5, rows: 5, label: 80, description: 1024, menuOptions: 25, placeholder: 150 } as const;
 const PROMPT_SHOWN = 600;
+/** The original beside an enhanced prompt: enough to recognise it. */
+const ORIGINAL_SHOWN = 300;
 
 /** Every message the bot sends pings nobody, whatever the prompt says (`@everyone`, `<@id>`, `<@&role>`). */
 export const NO_MENTIONS = { parse: [] as never[] };
@@ -124,6 +126,21 @@ function statusLine(reply: Extract<Reply, { kind: 'status' }>, locale: Locale): 
   return `${reply.text} · ${text(locale, 'discord.status.finishes', { when })}`;
 }
 
+/** A user's or a model's words shown as they are: markdown inert, masked links too. */
+const inert = (value: string): string => escapeMarkdown(value, { maskedLink: true });
+
+/**
+ * Describe's answer: the title, each prompt numbered (inert, one line), the filter's note. Four long prompts do not
+ * fit in one message, so each is cut to an equal share of it; its Draft button drafts the whole prompt.
+ */
+function suggestionsContent(reply: Extract<Reply, { kind: 'suggestions' }>): string {
+  const notes = reply.notes.map((note) => `-# ${note}`);
+  const fixed = [reply.text, ...notes].join('\n').length + reply.prompts.length * 8;
+  const share = Math.max(40, Math.floor((LIMITS.content - fixed) / Math.max(1, reply.prompts.length)));
+  const items = reply.prompts.map((prompt, i) => `**${i + 1}.** ${clip(inert(clip(prompt.replace(/\s+/g, ' ').trim(), share)), share)}`);
+  return clip([reply.text, ...items, ...notes].join('\n'), LIMITS.content);
+}
+
 /** What a reply's rendering needs from outside the reply. */
 export interface RenderContext {
   /**
@@ -151,7 +168,8 @@ export function renderReply(reply: Reply, locale: Locale, context: RenderContext
         ephemeral: false,
       };
     case 'result': {
-      const lines = [...reply.notes, ...originLine(reply, locale, context), ...(reply.votesLine ? [`-# ${reply.votesLine}`] : []), `-# ${reply.text}`];
+      const enhanced = reply.enhanced ? [`-# ${inert(clip(reply.enhanced.line.replace(/\s+/g, ' '), ORIGINAL_SHOWN))}`] : [];
+      const lines = [...enhanced, ...reply.notes, ...originLine(reply, locale, context), ...(reply.votesLine ? [`-# ${reply.votesLine}`] : []), `-# ${reply.text}`];
       return {
         content: withPrompt(reply.prompt, lines),
         files: reply.image ? [file(reply.image)] : [],
@@ -170,6 +188,10 @@ export function renderReply(reply: Reply, locale: Locale, context: RenderContext
         ephemeral: false,
       };
     }
+    case 'assisting':
+      return { content: withPrompt(reply.prompt, [reply.text]), files: [], components: [], ephemeral: false };
+    case 'suggestions':
+      return { content: suggestionsContent(reply), files: [], components: buttonRows([reply.buttons]), ephemeral: false };
     case 'final':
     case 'notice':
       return { content: clip(reply.text, LIMITS.content), files: [], components: [], ephemeral: false };

@@ -107,12 +107,17 @@ function slashOption(spec: OptionSpec, role: Role, ctx: DefinitionContext): APIA
     case 'ratio':
     case 'region':
       return { ...base, type: ApplicationCommandOptionType.String, max_length: SHORT_VALUE_MAX };
+    case 'switch':
+      return { ...base, type: ApplicationCommandOptionType.Boolean };
   }
 }
 
-/** The grammar's options that apply to a role, as slash options. */
+/** The prompt assistant's features (the enhance option, /describe) are registered only where it is configured. */
+export const assistantConfigured = (config: Readonly<Config>): boolean => config.assistant.url !== null;
+
+/** The grammar's options that apply to a role, as slash options (enhance only where the prompt assistant is configured). */
 export function roleOptions(role: Role, ctx: DefinitionContext): APIApplicationCommandBasicOption[] {
-  return OPTIONS.filter((o) => o.roles.includes(role)).map((o) => slashOption(o, role, ctx));
+  return OPTIONS.filter((o) => o.roles.includes(role) && (o.name !== 'enhance' || assistantConfigured(ctx.config))).map((o) => slashOption(o, role, ctx));
 }
 
 export function promptOption(role: Role, required: boolean, ctx: DefinitionContext): APIApplicationCommandStringOption {
@@ -136,6 +141,11 @@ export function readRoleOptions(role: Role, reader: OptionReader): Result<Comman
   const options: CommandOptions = {};
   for (const spec of OPTIONS) {
     if (!spec.roles.includes(role)) continue;
+    if (spec.kind === 'switch') {
+      // Off is the default: only true is an option given (and it must agree with an inline --enhance).
+      if (reader.boolean(spec.name) === true) (options as Record<string, unknown>)[spec.name] = true;
+      continue;
+    }
     const raw = spec.kind === 'integer' ? reader.integer(spec.name) : spec.kind === 'number' ? reader.number(spec.name) : reader.string(spec.name);
     if (raw === null || raw === '') continue;
     const parsed = parseValue(spec, raw);
