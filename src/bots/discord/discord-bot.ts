@@ -13,7 +13,7 @@ import type { Runtime } from '../../runtime.ts';
 import { isMenuId } from '../core/buttons.ts';
 import { INTERNAL_ERROR, PlatformError } from '../core/errors.ts';
 import type { Reply } from '../core/reply.ts';
-import { runCommand } from '../core/flow.ts';
+import { runCommand, runDescribe } from '../core/flow.ts';
 import { errorText } from '../core/texts.ts';
 import type { CommandModule } from './commands/index.ts';
 import { handleEditForm, isEditFormId } from './components/edit-form.ts';
@@ -158,6 +158,12 @@ export class DiscordBot {
       case 'job': {
         const place = placeOf(interaction.channelId ?? '', interaction.guildId, interaction.channel);
         await runCommand(runtime.core, interactionPort(this.#ports, interaction, actor.locale), intent.command, { actor, place }, runtime.log);
+        return;
+      }
+      case 'describe': {
+        // The same port as a job's: refusals private, the deferred response the public card the suggestions go on.
+        const place = placeOf(interaction.channelId ?? '', interaction.guildId, interaction.channel);
+        await runDescribe(runtime.core, interactionPort(this.#ports, interaction, actor.locale), intent.image, { actor, place }, runtime.log);
         return;
       }
       case 'board':

@@ -6,8 +6,9 @@ export { commandDefinitions, registerCommands, registerFromConfig, type Registra
 
 /**
  * Starts the Discord adapter over the shared runtime: logs in (DISCORD_TOKEN, DISCORD_API_BASE), registers the
- * commands once (globally, or to DISCORD_GUILD_ID), and serves /draft, /refine, /edit, /board, /settings, the "Edit
- * image" menu, the result buttons, votes by reaction and reply-to-image mentions. Rejects when login fails.
+ * commands once (globally, or to DISCORD_GUILD_ID), and serves /draft, /refine, /edit, /board, /settings, /describe
+ * (where the prompt assistant is configured), the "Edit image" menu, the result buttons, votes by reaction and
+ * reply-to-image mentions. Rejects when login fails.
  */
 export function startDiscordAdapter(runtime: Runtime): Promise<DiscordAdapter> {
   return DiscordAdapter.start(runtime);

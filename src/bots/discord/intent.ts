@@ -1,6 +1,6 @@
 import type { APIModalInteractionResponseCallbackData } from 'discord.js';
 import type { Config } from '../../config/schema.ts';
-import type { JobCommand, Locale, OwnerAction } from '../core/command.ts';
+import type { ImageSource, JobCommand, Locale, OwnerAction } from '../core/command.ts';
 import type { SettingsCommand } from '../core/settings.ts';
 
 export type { JobCommand, OwnerAction } from '../core/command.ts';
@@ -18,6 +18,8 @@ export type Intent =
   | { readonly kind: 'owner-action'; readonly command: OwnerAction }
   /** Ask for more (the context menu's edit form). */
   | { readonly kind: 'modal'; readonly modal: APIModalInteractionResponseCallbackData }
+  /** Suggest prompts for an image with the prompt assistant: public card, then the suggestions with Draft buttons. */
+  | { readonly kind: 'describe'; readonly image: ImageSource }
   /** Post the channel's board (the window already checked: `''` for the default). */
   | { readonly kind: 'board'; readonly window: string }
   /** Show or change settings; the answer is private. */

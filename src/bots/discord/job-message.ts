@@ -72,7 +72,8 @@ export class JobMessage {
 
   async show(reply: Reply): Promise<void> {
     if ('jobId' in reply) this.#jobId = reply.jobId;
-    const closing = reply.kind !== 'status';
+    // The prompt assistant's status comes before a job's statuses on the same card.
+    const closing = reply.kind !== 'status' && reply.kind !== 'assisting';
     const { locale, parentLabel } = this.#options;
     const rendered = renderReply(reply, locale, parentLabel ? { parentLabel: (parentId) => parentLabel(parentId, locale) } : {});
     let limit = this.#options.delivery.uploadLimit;

@@ -4,9 +4,9 @@ import type { Logger } from '../../logging.ts';
 import { COMMANDS } from './commands/index.ts';
 import { failureOf } from './transport.ts';
 
-/** Every command's definition, as Discord's bulk-overwrite route takes them. */
+/** Every command's definition this configuration offers, as Discord's bulk-overwrite route takes them. */
 export function commandDefinitions(ctx: DefinitionContext): RESTPutAPIApplicationCommandsJSONBody {
-  return COMMANDS.map((command) => command.definition(ctx));
+  return COMMANDS.filter((command) => command.available?.(ctx) ?? true).map((command) => command.definition(ctx));
 }
 
 export interface Registration {

@@ -148,6 +148,49 @@ describe('renderReply', () => {
   });
 });
 
+describe('renderReply: the prompt assistant', () => {
+  it('shows "Enhancing the prompt…" under the user’s prompt, with no buttons (there is no job to cancel yet)', () => {
+    const message = renderReply({ kind: 'assisting', task: 'enhance', text: 'Enhancing the prompt…', prompt: 'a **red** fox @everyone' }, 'en');
+    expect(message.content).toBe('> a \\*\\*red\\*\\* fox @everyone\nEnhancing the prompt…');
+    expect(message.components).toEqual([]);
+    expect(message.ephemeral).toBe(false);
+    expect(messageBody(message).json.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('shows an enhanced result’s original beside its prompt, inert, and its Use my original prompt button', () => {
+    const enhanced = result({
+      prompt: 'a red fox in deep snow, soft morning light',
+      enhanced: { original: 'a [red](https://evil.example) fox', line: 'Enhanced from your prompt: “a [red](https://evil.example) fox”' },
+      buttons: [button('z:refine:abcd1234:0', 'primary', 'Refine 1'), button('z:original:abcd1234', 'secondary', 'Use my original prompt')],
+    });
+    const message = renderReply(enhanced, 'en');
+    expect(message.content.split('\n').slice(0, 2)).toEqual(['> a red fox in deep snow, soft morning light', '-# Enhanced from your prompt: “a \\[red](https://evil.example) fox”']);
+    expect(message.components[0]!.components.map((c) => (c as { custom_id: string }).custom_id)).toEqual(['z:refine:abcd1234:0', 'z:original:abcd1234']);
+  });
+
+  it('lists describe’s prompts numbered and inert with a Draft button each, cut to fit one message', () => {
+    const long = 'a lighthouse on a cliff at dusk, '.repeat(40);
+    const reply: Reply = {
+      kind: 'suggestions',
+      setId: 'set12345',
+      text: 'Prompts for this image. Draft one to try it:',
+      prompts: [long, '*bold* <@123> claim', long, long],
+      buttons: [0, 1, 2, 3].map((i) => button(`z:draft-suggestion:set12345:${i}`, i === 0 ? 'primary' : 'secondary', `Draft ${i + 1}`)),
+      notes: ['1 suggestion was withheld by the prompt filter.'],
+    };
+    const message = renderReply(reply, 'en');
+    expect(message.content.length).toBeLessThanOrEqual(LIMITS.content);
+    const lines = message.content.split('\n');
+    expect(lines[0]).toBe('Prompts for this image. Draft one to try it:');
+    expect(lines.slice(1, 5).map((l) => l.slice(0, 6))).toEqual(['**1.**', '**2.**', '**3.**', '**4.**']);
+    expect(lines[1]!.endsWith('…')).toBe(true);
+    expect(lines[2]).toBe('**2.** \\*bold\\* <@123> claim');
+    expect(lines[5]).toBe('-# 1 suggestion was withheld by the prompt filter.');
+    expect(message.components).toHaveLength(1);
+    expect(message.components[0]!.components.map((c) => (c as { custom_id: string; label: string }).label)).toEqual(['Draft 1', 'Draft 2', 'Draft 3', 'Draft 4']);
+  });
+});
+
 describe('buttonRows', () => {
   it('splits rows longer than five buttons and keeps at most five rows', () => {
     const seven = Array.from({ length: 7 }, (_, i) => button(`z:reroll:abcd${1000 + i}`));

@@ -7,6 +7,8 @@ import type { DefinitionContext, OptionReader } from './slash-options.ts';
 export interface SlashCommand {
   readonly type: 'slash';
   readonly name: string;
+  /** Whether it is registered with this configuration (absent: always). */
+  available?(ctx: DefinitionContext): boolean;
   definition(ctx: DefinitionContext): RESTPostAPIChatInputApplicationCommandsJSONBody;
   handle(ctx: HandlerContext, options: OptionReader): Intent;
 }
@@ -15,6 +17,8 @@ export interface SlashCommand {
 export interface MessageCommand {
   readonly type: 'message';
   readonly name: string;
+  /** Whether it is registered with this configuration (absent: always). */
+  available?(ctx: DefinitionContext): boolean;
   definition(ctx: DefinitionContext): RESTPostAPIContextMenuApplicationCommandsJSONBody;
   handle(ctx: HandlerContext, target: MessageView): Intent;
 }

@@ -24,4 +24,6 @@ export const ZH_NAMES: Readonly<Record<string, string>> = {
   others: '他人可按',
   policy: '审核策略',
   reset: '重置',
+  describe: '描述',
+  enhance: '增强',
 };
