@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../core/reply.ts';
-import { originLine, renderBoard, renderCard, renderNote, renderPending, type BoardReply, type CardContext } from './blocks.ts';
+import { originLine, renderBoard, renderCard, renderNote, renderPending, renderSuggestions, type BoardReply, type CardContext } from './blocks.ts';
 import { clip, escapeMrkdwn, plainFromSlack, quote } from './mrkdwn.ts';
 
 const en: CardContext = { locale: 'en', by: 'Ann <admin>', prompt: 'a fox <@U1> & friends' };
@@ -163,6 +163,45 @@ describe('renderBoard', () => {
       ['button', 'z:refine:job1:1'],
       ['button', 'z:refine:job2:0'],
       ['static_select', 'z:menu:boardjob1'],
+    ]);
+  });
+});
+
+describe('the prompt assistant on a card', () => {
+  it('shows "Enhancing the prompt…" under the user’s escaped prompt, with no buttons', () => {
+    const card = renderCard({ kind: 'assisting', task: 'enhance', text: 'Enhancing the prompt…', prompt: 'a fox <!channel>' }, en);
+    expect(card.blocks.map((b) => b.type)).toEqual(['section', 'context']);
+    expect(JSON.stringify(card.blocks)).toContain('> a fox &lt;!channel&gt;');
+    expect(JSON.stringify(card.blocks)).toContain('Enhancing the prompt…');
+    expect(JSON.stringify(card.blocks)).not.toContain('<!channel>');
+  });
+
+  it('shows an enhanced result’s original, escaped, under its prompt', () => {
+    const enhanced = { ...(result as Extract<Reply, { kind: 'result' }>), enhanced: { original: 'a fox <@U1>', line: 'Enhanced from your prompt: “a fox <@U1>”' } };
+    const card = renderCard(enhanced, en);
+    const block = card.blocks.find((b) => b.block_id === 'z-enhanced') as { elements: { text: string }[] } | undefined;
+    expect(block?.elements[0]!.text).toBe('Enhanced from your prompt: “a fox &lt;@U1&gt;”');
+    expect(card.blocks.findIndex((b) => b.block_id === 'z-enhanced')).toBe(card.blocks.findIndex((b) => b.block_id === 'z-prompt') + 1);
+  });
+
+  it('lists describe’s prompts as escaped sections, the filter’s note, and one Draft button each', () => {
+    const reply: Extract<Reply, { kind: 'suggestions' }> = {
+      kind: 'suggestions',
+      setId: 'set12345',
+      text: 'Prompts for this image. Draft one to try it:',
+      prompts: ['a <b>bold</b> & bright square', 'a square at dusk'],
+      buttons: [0, 1].map((i) => ({ id: `z:draft-suggestion:set12345:${i}`, action: 'draft-suggestion' as const, label: `Draft ${i + 1}`, style: i === 0 ? ('primary' as const) : ('secondary' as const), ownerOnly: false })),
+      notes: ['1 suggestion was withheld by the prompt filter.'],
+    };
+    const message = renderSuggestions(reply, { locale: 'en', by: null });
+    const texts = message.blocks.map((b) => JSON.stringify(b));
+    expect(message.blocks.map((b) => b.block_id)).toEqual(['z-suggestions', 'z-suggestion-0', 'z-suggestion-1', 'z-status', 'z-actions']);
+    expect(texts[1]).toContain('*1.* a &lt;b&gt;bold&lt;/b&gt; &amp; bright square');
+    expect(texts[3]).toContain('1 suggestion was withheld by the prompt filter.');
+    const actions = message.blocks.at(-1) as { elements: { action_id: string; text: { text: string } }[] };
+    expect(actions.elements.map((e) => [e.action_id, e.text.text])).toEqual([
+      ['z:draft-suggestion:set12345:0', 'Draft 1'],
+      ['z:draft-suggestion:set12345:1', 'Draft 2'],
     ]);
   });
 });

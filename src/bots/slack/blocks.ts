@@ -25,7 +25,8 @@ export interface CardContext {
   readonly origin?: string | null;
 }
 
-export type CardReply = Extract<Reply, { kind: 'status' | 'result' | 'final' }>;
+export type CardReply = Extract<Reply, { kind: 'status' | 'result' | 'final' | 'assisting' }>;
+export type SuggestionsReply = Extract<Reply, { kind: 'suggestions' }>;
 export type BoardReply = Extract<Reply, { kind: 'board' }>;
 
 /** Slack's limits: 3000 characters of block text, 75 per button label; notifications only need a line. */
@@ -81,10 +82,16 @@ export function renderPending(ctx: CardContext): SlackMessage {
   };
 }
 
-/** A job's card: queued/running status, the result (its images go to the thread), or the closing line. */
+/**
+ * A job's card: the prompt assistant at work before the job, queued/running status, the result (its images go to the
+ * thread), or the closing line.
+ */
 export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
   const prompt = promptBlocks(reply.kind === 'final' ? ctx.prompt : reply.prompt);
   switch (reply.kind) {
+    case 'assisting':
+      // No buttons: there is no job to cancel yet.
+      return { text: fallback(reply.text), blocks: [...prompt, context([escapeMrkdwn(reply.text), ...byLine(ctx)], 'z-status')] };
     case 'status':
       return {
         text: fallback(reply.text),
@@ -95,6 +102,8 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
         text: fallback(`${reply.prompt} · ${reply.text}`),
         blocks: [
           ...prompt,
+          // The prompt the assistant wrote it from, beside the rewrite.
+          ...(reply.enhanced ? [context([clip(escapeMrkdwn(reply.enhanced.line.replace(/\s+/g, ' ')), BLOCK_TEXT)], 'z-enhanced')] : []),
           ...(ctx.origin ? [context([ctx.origin], 'z-origin')] : []),
           ...reply.notes.map((note, i) => section(clip(escapeMrkdwn(note), BLOCK_TEXT), `z-note-${i}`)),
           ...(reply.votesLine ? [context([escapeMrkdwn(reply.votesLine)], 'z-votes')] : []),
@@ -109,6 +118,22 @@ export function renderCard(reply: CardReply, ctx: CardContext): SlackMessage {
         blocks: [...prompt, section(clip(escapeMrkdwn(reply.text), BLOCK_TEXT), 'z-final'), ...(ctx.by ? [context(byLine(ctx), 'z-status')] : [])],
       };
   }
+}
+
+/**
+ * Describe's answer on its card: the title, each prompt as its own numbered section (escaped), the filter's note,
+ * and the Draft buttons in one actions block.
+ */
+export function renderSuggestions(reply: SuggestionsReply, ctx: Pick<CardContext, 'locale' | 'by'>): SlackMessage {
+  return {
+    text: fallback(reply.text),
+    blocks: [
+      section(clip(escapeMrkdwn(reply.text), BLOCK_TEXT), 'z-suggestions'),
+      ...reply.prompts.map((prompt, i) => section(clip(`*${i + 1}.* ${escapeMrkdwn(prompt.replace(/\s+/g, ' ').trim())}`, BLOCK_TEXT), `z-suggestion-${i}`)),
+      ...(reply.notes.length > 0 || ctx.by ? [context([...reply.notes.map(escapeMrkdwn), ...byLine({ ...ctx, prompt: '' })], 'z-status')] : []),
+      ...actions(reply.buttons),
+    ],
+  };
 }
 
 /** A plain sentence (a refusal, a notice): escaped mrkdwn. */

@@ -7,7 +7,7 @@ import { readDelivery } from '../core/core.ts';
 import type { PlatformFailure } from '../core/errors.ts';
 import type { Reply, ReplyImage, ReplySink } from '../core/reply.ts';
 import { text } from '../core/texts.ts';
-import { originLine, renderCard, renderNote, renderPending, type CardContext, type SlackMessage } from './blocks.ts';
+import { originLine, renderCard, renderNote, renderPending, renderSuggestions, type CardContext, type SlackMessage } from './blocks.ts';
 import { deliveryOf, imageThread, type SlackDelivery } from './delivery.ts';
 import { slackError, slackFailure } from './failure.ts';
 import { imageFilesOf } from './images.ts';
@@ -78,9 +78,12 @@ export class JobCards {
     };
     const show = async (reply: Reply): Promise<void> => {
       switch (reply.kind) {
+        case 'assisting':
         case 'status':
           prompt = reply.prompt;
           return update(renderCard(reply, ctx()));
+        case 'suggestions':
+          return update(renderSuggestions(reply, ctx()));
         case 'final':
           return update(renderCard(reply, ctx()));
         case 'result': {

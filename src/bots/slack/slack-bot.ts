@@ -1,3 +1,4 @@
+import { notConfigured } from '../../assistant/errors.ts';
 import type { JobHistory, JobRecord } from '../../engine/history.ts';
 import type { JobHandle } from '../../engine/job-handle.ts';
 import type { ResumeDecision } from '../../engine/recovery.ts';
@@ -7,11 +8,12 @@ import type { FetchPolicy } from '../core/attachments.ts';
 import type { CommandRequest, JobCommand, OwnerAction, Who } from '../core/command.ts';
 import { readDelivery, type BotCore } from '../core/core.ts';
 import type { PlatformFailure } from '../core/errors.ts';
-import { runCommand, type ChatPort } from '../core/flow.ts';
+import { runCommand, runDescribe, type ChatPort } from '../core/flow.ts';
 import { parseSettingsText } from '../core/settings.ts';
 import { errorText, text } from '../core/texts.ts';
 import type { BoardReply } from './blocks.ts';
 import { deliveryOf, type SlackDelivery } from './delivery.ts';
+import { sourceFor, type SlackFile } from './images.ts';
 import type { JobCards } from './job-cards.ts';
 import { tell, PLATFORM } from './middleware.ts';
 import type { Notifier } from './notify.ts';
@@ -74,6 +76,21 @@ export class SlackBot {
     if (command.kind === 'cancel' || command.kind === 'delete') return this.#ownerAction(command, who, origin.notify);
     const outcome = await runCommand(this.#deps.core, this.#port(who, origin), command as JobCommand, who, this.#deps.log);
     if (outcome.kind === 'queued') this.#track(outcome.handle, outcome.finished);
+  }
+
+  /**
+   * The "Describe image" shortcut: the prompt assistant's suggestions for the message's first image, on a card in the
+   * message's thread with a Draft button each. Refused privately without an assistant (first: nothing else matters
+   * then), without an image, or when the image cannot be had.
+   */
+  async describe(file: SlackFile | undefined, who: Who, origin: Origin): Promise<void> {
+    const { core } = this.#deps;
+    const { locale } = who.actor;
+    if (!core.assistant.configured) return this.tell(origin.notify, errorText(locale, notConfigured()));
+    if (!file) return this.tell(origin.notify, errorText(locale, { code: 'no-image' }));
+    const source = sourceFor(file, { history: core.history, botUserId: this.#deps.botUserId });
+    if (!source.ok) return this.tell(origin.notify, errorText(locale, source.error));
+    await runDescribe(core, this.#port(who, origin), source.value, who, this.#deps.log);
   }
 
   #port(who: Who, origin: Origin): ChatPort<SlackDelivery> {
