@@ -75,6 +75,8 @@ function expectSaneOptions(options: CommandOptions, role: Role): void {
       if (spec.kind === 'integer') expect(Number.isInteger(value)).toBe(true);
       expect(value).toBeGreaterThanOrEqual(spec.min!);
       expect(value).toBeLessThanOrEqual(spec.max!);
+    } else if (spec.kind === 'switch') {
+      expect(value).toBe(true);
     } else {
       expect(typeof value).toBe('string');
       expect((value as string).trim()).not.toBe('');
@@ -154,7 +156,7 @@ const slashOptions: fc.Arbitrary<CommandOptions> = fc.record(
 /** Options written back as inline flags, `--no` last (its value runs to the next flag). */
 function serialize(prompt: string, options: CommandOptions): string {
   const entries = Object.entries(options).sort(([a], [b]) => Number(a === 'no') - Number(b === 'no'));
-  return [prompt, ...entries.map(([name, value]) => `--${name} ${String(value)}`)].join(' ');
+  return [prompt, ...entries.map(([name, value]) => (value === true ? `--${name}` : `--${name} ${String(value)}`))].join(' ');
 }
 
 // ---- properties ------------------------------------------------------------------------------------------------
