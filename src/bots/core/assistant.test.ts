@@ -201,6 +201,7 @@ describe('the prompt assistant in the core', () => {
     expect(recorded.replies[1]).toEqual(reply);
     expect(reply.prompts).toEqual(['A blue square, flat light.', 'A blue square at dusk.']);
     expect(reply.notes).toEqual(['1 suggestion was withheld by the prompt filter.']);
+    expect(reply.withheld).toBe(1);
     expect(reply.buttons.map((b) => [b.id, b.label])).toEqual([
       [`z:draft-suggestion:${reply.setId}:0`, 'Draft 1'],
       [`z:draft-suggestion:${reply.setId}:1`, 'Draft 2'],

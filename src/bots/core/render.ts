@@ -211,6 +211,7 @@ export function renderSuggestions(locale: Locale, setId: string, prompts: readon
     text: text(locale, 'describe.title'),
     prompts,
     buttons: prompts.map((_, i) => ({ ...button(locale, 'draft-suggestion', setId, i), style: i === 0 ? 'primary' : 'secondary' })),
+    withheld,
     notes: withheld > 0 ? [text(locale, 'describe.withheld', { n: withheld })] : [],
   };
 }

@@ -118,7 +118,16 @@ export type Reply =
    * Describe's answer: a title, up to four prompts (plain text: adapters escape them), each with its Draft button, and
    * a note when the prompt filter withheld some. The buttons name the stored set, so they work after a restart.
    */
-  | { readonly kind: 'suggestions'; readonly setId: string; readonly text: string; readonly prompts: readonly string[]; readonly buttons: readonly ReplyButton[]; readonly notes: readonly string[] }
+  | {
+      readonly kind: 'suggestions';
+      readonly setId: string;
+      readonly text: string;
+      readonly prompts: readonly string[];
+      readonly buttons: readonly ReplyButton[];
+      /** How many suggestions the prompt filter withheld; `notes` says it in words. */
+      readonly withheld: number;
+      readonly notes: readonly string[];
+    }
   /** A refusal: shown only to the person who asked, where the platform allows it. */
   | { readonly kind: 'error'; readonly text: string }
   | { readonly kind: 'notice'; readonly text: string };

@@ -176,6 +176,7 @@ describe('renderReply: the prompt assistant', () => {
       text: 'Prompts for this image. Draft one to try it:',
       prompts: [long, '*bold* <@123> claim', long, long],
       buttons: [0, 1, 2, 3].map((i) => button(`z:draft-suggestion:set12345:${i}`, i === 0 ? 'primary' : 'secondary', `Draft ${i + 1}`)),
+      withheld: 1,
       notes: ['1 suggestion was withheld by the prompt filter.'],
     };
     const message = renderReply(reply, 'en');

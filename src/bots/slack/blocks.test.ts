@@ -191,6 +191,7 @@ describe('the prompt assistant on a card', () => {
       text: 'Prompts for this image. Draft one to try it:',
       prompts: ['a <b>bold</b> & bright square', 'a square at dusk'],
       buttons: [0, 1].map((i) => ({ id: `z:draft-suggestion:set12345:${i}`, action: 'draft-suggestion' as const, label: `Draft ${i + 1}`, style: i === 0 ? ('primary' as const) : ('secondary' as const), ownerOnly: false })),
+      withheld: 1,
       notes: ['1 suggestion was withheld by the prompt filter.'],
     };
     const message = renderSuggestions(reply, { locale: 'en', by: null });
