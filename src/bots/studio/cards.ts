@@ -89,6 +89,7 @@ export function cardFromReply(meta: CardMeta, reply: JobReply): Card {
     createdAt: meta.createdAt,
     text: reply.text,
     origin: meta.origin,
+    enhanced: reply.kind === 'result' && reply.enhanced ? { original: reply.enhanced.original, line: reply.enhanced.line } : null,
   };
   switch (reply.kind) {
     case 'status':

@@ -20,6 +20,22 @@ describe('composer text → command', () => {
     expect(commandFromComposer({ text: 'a lighthouse' })).toEqual({ ok: true, value: { kind: 'draft', text: 'a lighthouse' } });
   });
 
+  it('turns the Enhance toggle into a draft\'s --enhance, and refuses it on a refine or an edit', () => {
+    expect(commandFromComposer({ text: 'a lighthouse', enhance: true })).toEqual({ ok: true, value: { kind: 'draft', text: 'a lighthouse', options: { enhance: true } } });
+    expect(commandFromComposer({ text: '/draft a lighthouse --seed 3', enhance: true })).toEqual({
+      ok: true,
+      value: { kind: 'draft', text: 'a lighthouse --seed 3', options: { enhance: true } },
+    });
+    expect(commandFromComposer({ text: 'make it blue', image: candidate, enhance: true })).toEqual({
+      ok: false,
+      error: { code: 'flag-not-for-role', params: { flag: '--enhance', role: 'edit' } },
+    });
+    expect(commandFromComposer({ text: '/refine', image: candidate, enhance: true })).toEqual({
+      ok: false,
+      error: { code: 'flag-not-for-role', params: { flag: '--enhance', role: 'refine' } },
+    });
+  });
+
   it('takes the full-width slash and letters a Chinese input method types', () => {
     expect(commandFromComposer({ text: '／ｄｒａｆｔ 一只猫 ——seed 7' })).toEqual({ ok: true, value: { kind: 'draft', text: '一只猫 ——seed 7' } });
   });

@@ -9,6 +9,8 @@ export interface ComposerInput {
   readonly image?: ImageSource;
   /** A painted mask over that image (PNG, white = change). */
   readonly mask?: ImageSource;
+  /** The Enhance toggle: as `--enhance` typed (a draft's switch; the core refuses it without an assistant). */
+  readonly enhance?: boolean;
 }
 
 /**
@@ -22,10 +24,11 @@ export function commandFromComposer(input: ComposerInput): Result<CommandRequest
   const name = match ? match[1]!.normalize('NFKC').toLowerCase() : input.image ? 'edit' : 'draft';
   const rest = match ? match[2]! : text;
   if (name !== 'edit' && input.mask) return fail({ code: 'flag-not-for-role', params: { flag: 'mask', role: name } });
+  if (input.enhance && (name === 'refine' || name === 'edit')) return fail({ code: 'flag-not-for-role', params: { flag: '--enhance', role: name } });
   switch (name) {
     case 'draft':
       if (input.image) return fail({ code: 'image-not-for-draft' });
-      return ok({ kind: 'draft', text: rest });
+      return ok({ kind: 'draft', text: rest, ...(input.enhance ? { options: { enhance: true } } : {}) });
     case 'refine':
       return ok({ kind: 'refine', text: rest, ...(input.image ? { image: input.image } : {}) });
     case 'edit':

@@ -86,4 +86,18 @@ describe('browser message validation', () => {
     expect(parse({ t: 'command', ref: 1, text: 'x', replyTo: { jobId: 'abcd1234' }, mask: 'a'.repeat(32) })).toBe(false);
     expect(parse({ t: 'button', ref: 1, id: 'z'.repeat(101) })).toBe(false);
   });
+
+  it('takes the Enhance toggle as a bare true, and describe with exactly one image', () => {
+    expect(parse({ t: 'command', ref: 1, text: 'a fox', enhance: true })).toBe(true);
+    expect(parse({ t: 'command', ref: 1, text: 'a fox', enhance: false })).toBe(false);
+    expect(parse({ t: 'command', ref: 1, text: 'a fox', enhance: 'yes' })).toBe(false);
+    expect(parse({ t: 'describe', ref: 2, upload: 'a'.repeat(32) })).toBe(true);
+    expect(parse({ t: 'describe', ref: 3, image: { jobId: 'abcd1234', index: 1 } })).toBe(true);
+    expect(parse({ t: 'describe', ref: 4 })).toBe(false);
+    expect(parse({ t: 'describe', ref: 5, upload: 'a'.repeat(32), image: { jobId: 'abcd1234', index: 1 } })).toBe(false);
+    // One candidate, not a whole result; no URL to fetch from.
+    expect(parse({ t: 'describe', ref: 6, image: { jobId: 'abcd1234' } })).toBe(false);
+    expect(parse({ t: 'describe', ref: 7, image: { jobId: 'abcd1234', index: 0 }, url: 'http://example.com/x.png' })).toBe(false);
+    expect(parse({ t: 'describe', ref: 8, upload: 'not-an-id' })).toBe(false);
+  });
 });

@@ -58,10 +58,22 @@ const command = z
     upload: uploadId.optional(),
     /** A painted mask (PNG, white = change), uploaded the same way. */
     mask: uploadId.optional(),
+    /** The composer's Enhance toggle: the same as typing `--enhance` (a draft's prompt rewritten by the assistant first). */
+    enhance: z.literal(true).optional(),
   })
   .strict();
 
 const button = z.object({ t: z.literal('button'), ref, id: z.string().max(100) }).strict();
+
+/** Describe an image (an upload, or one candidate of a result): the prompt assistant suggests prompts for it. */
+const describe = z
+  .object({
+    t: z.literal('describe'),
+    ref,
+    upload: uploadId.optional(),
+    image: z.object({ jobId, index: candidateIndex }).strict().optional(),
+  })
+  .strict();
 
 /** A press of a candidate's vote control: toggles this user's vote for it. */
 const vote = z.object({ t: z.literal('vote'), ref, jobId, index: candidateIndex }).strict();
@@ -91,11 +103,12 @@ const settings = z
   })
   .strict();
 
-const clientMessage = z.discriminatedUnion('t', [hello, rename, command, button, vote, board, lineage, settings]);
+const clientMessage = z.discriminatedUnion('t', [hello, rename, command, button, describe, vote, board, lineage, settings]);
 
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type HelloMessage = z.infer<typeof hello>;
 export type CommandMessage = z.infer<typeof command>;
+export type DescribeMessage = z.infer<typeof describe>;
 export type VoteMessage = z.infer<typeof vote>;
 export type BoardMessage = z.infer<typeof board>;
 export type LineageMessage = z.infer<typeof lineage>;
@@ -115,6 +128,8 @@ export function parseClientMessage(data: string | Buffer, isBinary: boolean): Re
   const message = parsed.data;
   // One image at a time: a reply target or an upload; a mask only over one image (one candidate, or the upload).
   if (message.t === 'command' && ((message.replyTo && message.upload) || (message.mask && message.replyTo?.index === undefined && !message.upload))) return fail('unreadable');
+  // Describe looks at exactly one image.
+  if (message.t === 'describe' && (message.upload === undefined) === (message.image === undefined)) return fail('unreadable');
   return ok(message);
 }
 
@@ -194,6 +209,33 @@ export interface Card {
   readonly votesLine: string | null;
   /** What made it from which parent, for the line linking the parent's card; null for a job from nothing of ours. */
   readonly origin: CardOrigin | null;
+  /**
+   * The prompt assistant rewrote the asker's prompt into `prompt`: their own words, and the core's sentence showing
+   * them beside it (the buttons then hold Use my original prompt). Null for a prompt drafted as typed.
+   */
+  readonly enhanced: { readonly original: string; readonly line: string } | null;
+}
+
+/**
+ * The prompt assistant's card, before a job exists: "Enhancing the prompt…" over the asker's words (the job's card
+ * replaces it), or "Describing the image…" and then describe's suggestions, each with its Draft button.
+ */
+export interface AssistCard {
+  /** `assist-…`: never a job id, so the page keeps both kinds of card in one feed. */
+  readonly id: string;
+  readonly task: 'enhance' | 'describe';
+  readonly state: 'assisting' | 'suggestions';
+  readonly owner: { readonly userId: string; readonly name: string | null };
+  readonly createdAt: number;
+  /** The status line, or the suggestions' title: the core's words in the asker's language. */
+  readonly text: string;
+  /** The words being enhanced ('' for describe). */
+  readonly prompt: string;
+  /** Describe's prompts, each with its Draft button. */
+  readonly suggestions: readonly { readonly prompt: string; readonly button: CardButton }[];
+  /** Suggestions the prompt filter withheld; `notes` says it in words. */
+  readonly withheld: number;
+  readonly notes: readonly string[];
 }
 
 /** What the command help shows: the core's option list, in the tab's language. */
@@ -248,9 +290,15 @@ export type ServerMessage =
       readonly options: readonly OptionHelp[];
       /** The upload cap, and the core's sentence for a file past it (so the page can refuse before sending). */
       readonly upload: { readonly maxBytes: number; readonly tooLarge: string };
+      /** A prompt assistant is configured: the page offers Enhance and Describe (and only then). */
+      readonly assistant: boolean;
+      /** The assistant's cards still shown (at work, or suggestions), oldest first; the page places them by `createdAt`. */
+      readonly assists: readonly AssistCard[];
     }
-  | { readonly t: 'card'; readonly card: Card }
-  /** A job its owner deleted: every tab drops its card. */
+  /** A job's card; `replaces` names the assistant's card it takes the place of (the enhance that led to it). */
+  | { readonly t: 'card'; readonly card: Card; readonly replaces?: string }
+  | { readonly t: 'assist'; readonly card: AssistCard }
+  /** A job its owner deleted, or an assistant's card that came to nothing: every tab drops its card. */
   | { readonly t: 'removed'; readonly jobId: string }
   | { readonly t: 'ack'; readonly ref: number; readonly jobId: string | null }
   /** Shown only in the tab that asked. */
@@ -270,11 +318,15 @@ export type ServerMessage =
  */
 export type CardView = Omit<Card, 'owner'> & { readonly owner: { readonly name: string | null; readonly mine: boolean }; readonly myVotes: readonly number[] };
 
+/** An assistant's card as one tab sees it: whether it is the tab's own, never the asker's id. */
+export type AssistCardView = Omit<AssistCard, 'owner'> & { readonly owner: { readonly name: string | null; readonly mine: boolean } };
+
 /** What goes over one tab's socket: the server's messages with every card seen from that tab. */
 export type TabMessage =
-  | Exclude<ServerMessage, { readonly t: 'card' } | { readonly t: 'welcome' }>
-  | { readonly t: 'card'; readonly card: CardView }
-  | (Omit<Extract<ServerMessage, { readonly t: 'welcome' }>, 'cards'> & { readonly cards: readonly CardView[] });
+  | Exclude<ServerMessage, { readonly t: 'card' } | { readonly t: 'assist' } | { readonly t: 'welcome' }>
+  | { readonly t: 'card'; readonly card: CardView; readonly replaces?: string }
+  | { readonly t: 'assist'; readonly card: AssistCardView }
+  | (Omit<Extract<ServerMessage, { readonly t: 'welcome' }>, 'cards' | 'assists'> & { readonly cards: readonly CardView[]; readonly assists: readonly AssistCardView[] });
 
 /** The candidates (indices) of a result that one user voted for. */
 export type VotedBy = (jobId: string, userId: string) => readonly number[];
@@ -284,8 +336,16 @@ function cardView(card: Card, userId: string, votedBy: VotedBy): CardView {
   return { ...rest, owner: { name: owner.name, mine: owner.userId === userId }, myVotes: card.state === 'result' ? votedBy(card.jobId, userId) : [] };
 }
 
+function assistView(card: AssistCard, userId: string): AssistCardView {
+  const { owner, ...rest } = card;
+  return { ...rest, owner: { name: owner.name, mine: owner.userId === userId } };
+}
+
 export function viewFor(message: ServerMessage, userId: string, votedBy: VotedBy): TabMessage {
-  if (message.t === 'card') return { t: 'card', card: cardView(message.card, userId, votedBy) };
-  if (message.t === 'welcome') return { ...message, cards: message.cards.map((card) => cardView(card, userId, votedBy)) };
+  if (message.t === 'card') return { ...message, card: cardView(message.card, userId, votedBy) };
+  if (message.t === 'assist') return { t: 'assist', card: assistView(message.card, userId) };
+  if (message.t === 'welcome') {
+    return { ...message, cards: message.cards.map((card) => cardView(card, userId, votedBy)), assists: message.assists.map((card) => assistView(card, userId)) };
+  }
   return message;
 }

@@ -176,8 +176,9 @@ describe('studio server: WebSocket', () => {
     ada.ws.send(hello('tab-aaaaaaaa', 'Ada'));
     bo.ws.send(hello('tab-bbbbbbbb', 'Bo', 'zh-Hans-CN'));
     const welcome = await ada.next((m) => m.t === 'welcome');
-    expect(welcome).toMatchObject({ t: 'welcome', userId: 'tab-aaaaaaaa', name: 'Ada', upload: { maxBytes: 64 * 1024 } });
-    expect(welcome.t === 'welcome' && welcome.options.map((o) => o.flag)).toEqual(OPTIONS.map((o) => `--${o.name}`));
+    expect(welcome).toMatchObject({ t: 'welcome', userId: 'tab-aaaaaaaa', name: 'Ada', upload: { maxBytes: 64 * 1024 }, assistant: false, assists: [] });
+    // No prompt assistant here: --enhance is not offered.
+    expect(welcome.t === 'welcome' && welcome.options.map((o) => o.flag)).toEqual(OPTIONS.filter((o) => o.name !== 'enhance').map((o) => `--${o.name}`));
     await bo.next((m) => m.t === 'welcome');
 
     ada.ws.send(JSON.stringify({ t: 'command', ref: 7, text: '/draft a red fox --seed 5 --count 2' }));

@@ -18,8 +18,7 @@ export interface SessionDeps {
 /**
  * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands, button
  * presses, votes and the panels' requests (board, history, settings), handled one at a time in the order the tab sent
- * them, and renames. Anything unreadable gets one
- * message and changes nothing.
+ * them, describes (beside those), and renames. Anything unreadable gets one message and changes nothing.
  */
 export function attachSession(socket: WebSocket, deps: SessionDeps): void {
   let tab: Tab | undefined;
@@ -63,6 +62,14 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
       deps.channel.leave(current);
       tab = { ...current, name: message.name };
       deps.channel.join(tab);
+      return;
+    }
+    if (message.t === 'describe') {
+      // The assistant may take a minute: the tab's other messages (votes, panels, commands) do not wait behind it.
+      void deps.bot.describe(current, message).catch((error: unknown) => {
+        deps.log.error({ err: error, message: message.t }, 'studio message failed');
+        send({ t: 'error', ref: message.ref, text: errorText(current.locale, INTERNAL_ERROR) });
+      });
       return;
     }
     chain = chain.then(async () => {

@@ -5,7 +5,7 @@ import { commandFromButton } from '../core/buttons.ts';
 import type { Actor, CommandRequest, ImageSource, Place, Who } from '../core/command.ts';
 import { readDelivery } from '../core/core.ts';
 import type { UserError } from '../core/errors.ts';
-import { runCommand, type ChatPort } from '../core/flow.ts';
+import { runCommand, runDescribe, type ChatPort } from '../core/flow.ts';
 import { OPTIONS } from '../core/options.ts';
 import type { Reply, ReplySink } from '../core/reply.ts';
 import { errorText } from '../core/texts.ts';
@@ -17,7 +17,8 @@ import type { StudioChannel, Tab } from './channel.ts';
 import { commandFromComposer } from './composer.ts';
 import type { DeletedJobs } from './deleted-jobs.ts';
 import type { StudioMedia } from './media.ts';
-import type { BoardMessage, CommandMessage, LineageMessage, LineageStep, ServerMessage, SettingsMessage, SettingsPanel, VoteMessage } from './protocol.ts';
+import { assistCardFromReply, AssistCards, isAssistReply, newAssistId } from './assist-cards.ts';
+import type { BoardMessage, CommandMessage, DescribeMessage, LineageMessage, LineageStep, ServerMessage, SettingsMessage, SettingsPanel, VoteMessage } from './protocol.ts';
 import type { UploadStore } from './uploads.ts';
 import { formatBytes } from '../core/bytes.ts';
 
@@ -32,6 +33,9 @@ export interface StudioDelivery {
 }
 
 const DELIVERY: StudioDelivery = { studio: 1 };
+
+/** Describe's cards a tab that connects later still sees (their Draft buttons keep working from the journal). */
+const KEPT_SUGGESTIONS = 20;
 
 /** Aspect ratios the settings panel suggests (any W:H the engine takes may be typed). */
 const RATIOS: readonly string[] = ['1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9'];
@@ -57,6 +61,8 @@ export class StudioBot {
   readonly #deps: StudioBotDeps;
   /** Card headers of live jobs, looked up once per job. */
   readonly #metas = new Map<string, CardMeta>();
+  /** The prompt assistant's cards: at work (until the job's card or a refusal replaces them), and recent suggestions. */
+  readonly #assists = new AssistCards(KEPT_SUGGESTIONS);
 
   constructor(deps: StudioBotDeps) {
     this.#deps = deps;
@@ -72,9 +78,12 @@ export class StudioBot {
       .filter((record) => !deleted.has(record.id) && isStudioJob(record))
       .reverse()
       .map((record) => cardFromRecord(record, core.live(record.id), now, this.#context));
-    const options = OPTIONS.map((o) => ({ flag: `--${o.name}`, description: o.description[tab.locale] }));
+    const assistant = core.assistant.configured;
+    // Without an assistant, --enhance is not offered (typed anyway, it is refused with how to turn the assistant on).
+    const options = OPTIONS.filter((o) => assistant || o.name !== 'enhance').map((o) => ({ flag: `--${o.name}`, description: o.description[tab.locale] }));
     const tooLarge = errorText(tab.locale, { code: 'attachment-too-large', params: { max: formatBytes(uploads.maxBytes) } });
-    return { t: 'welcome', userId: tab.userId, name: tab.name, cards, options, upload: { maxBytes: uploads.maxBytes, tooLarge } };
+    const assists = assistant ? this.#assists.list() : [];
+    return { t: 'welcome', userId: tab.userId, name: tab.name, cards, options, upload: { maxBytes: uploads.maxBytes, tooLarge }, assistant, assists };
   }
 
   /** A message typed in the composer, with its reply target or uploads. */
@@ -82,9 +91,22 @@ export class StudioBot {
     const image: ImageSource | undefined = message.replyTo ?? this.#upload(message.upload, tab);
     const mask = this.#upload(message.mask, tab);
     if ((message.upload && !image) || (message.mask && !mask)) return this.#refuse(tab, message.ref, { code: 'attachment-fetch' });
-    const composed = commandFromComposer({ text: message.text, ...(image ? { image } : {}), ...(mask ? { mask } : {}) });
+    const composed = commandFromComposer({ text: message.text, ...(image ? { image } : {}), ...(mask ? { mask } : {}), ...(message.enhance ? { enhance: true } : {}) });
     if (!composed.ok) return this.#refuse(tab, message.ref, composed.error);
     await this.#run(tab, message.ref, composed.value);
+  }
+
+  /**
+   * Describe: the prompt assistant's suggestions for an uploaded image or a candidate, on a card every tab sees (first
+   * "Describing the image…"); a refusal or failure goes to this tab alone, and takes the card back.
+   */
+  async describe(tab: Tab, message: DescribeMessage): Promise<void> {
+    const { runtime, deleted } = this.#deps;
+    if (message.image && deleted.has(message.image.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
+    const image: ImageSource | undefined = message.image ?? this.#upload(message.upload, tab);
+    if (!image) return this.#refuse(tab, message.ref, { code: 'attachment-fetch' });
+    const outcome = await runDescribe(runtime.core, this.#port(tab, message.ref), image, this.#who(tab), runtime.log);
+    if (outcome.kind === 'described') tab.send({ t: 'ack', ref: message.ref, jobId: null });
   }
 
   /** A pressed button: its id says what to do (state lives in the journal). */
@@ -208,27 +230,63 @@ export class StudioBot {
     }
   }
 
-  /** The studio's port: a refusal goes to the asking tab, the job's card to every tab. */
+  /**
+   * The studio's port: a refusal goes to the asking tab, the cards to every tab. The prompt assistant's card (one per
+   * run, made on its first reply) is replaced by the job's card, or dropped when the run is refused.
+   */
   #port(tab: Tab, ref: number): ChatPort<StudioDelivery> {
-    const say = async (text: string): Promise<void> => tab.send({ t: 'error', ref, text });
-    return { refuse: say, retract: say, open: async () => DELIVERY, sink: () => this.#sink(tab) };
+    const { channel } = this.#deps;
+    let assistId: string | undefined;
+    const createdAt = Date.now();
+    const say = async (text: string): Promise<void> => {
+      if (assistId !== undefined) {
+        this.#assists.delete(assistId);
+        channel.broadcast({ t: 'removed', jobId: assistId });
+        assistId = undefined;
+      }
+      tab.send({ t: 'error', ref, text });
+    };
+    const jobSink = this.#sink(tab);
+    const sink: ReplySink = async (reply) => {
+      if (isAssistReply(reply)) {
+        assistId ??= newAssistId();
+        const card = assistCardFromReply({ id: assistId, owner: { userId: tab.userId, name: tab.name }, createdAt }, reply);
+        // At work it is kept until the job's card comes; a describe's suggestions are kept for later tabs.
+        this.#assists.set(card);
+        channel.broadcast({ t: 'assist', card });
+        return;
+      }
+      const replaces = isJobReply(reply) ? assistId : undefined;
+      if (replaces !== undefined) {
+        assistId = undefined;
+        this.#assists.delete(replaces);
+      }
+      await this.#deliver(tab, reply, replaces);
+    };
+    return { refuse: say, retract: say, open: async () => DELIVERY, sink: () => sink };
   }
 
   /** Job replies become cards for every tab; anything else (a refusal) goes to the tab that asked, if any. */
   #sink(asker: Tab | undefined): ReplySink {
-    return async (reply: Reply): Promise<void> => {
-      const { channel, media, deleted } = this.#deps;
-      if (!isJobReply(reply)) {
-        asker?.send(reply.kind === 'error' ? { t: 'error', ref: null, text: reply.text } : { t: 'notice', text: reply.text });
-        return;
-      }
-      if (deleted.has(reply.jobId)) return;
-      const meta = this.#meta(reply.jobId);
-      if (!meta) return;
-      if (reply.kind === 'result' && reply.image && reply.candidates.length > 1) media.rememberGrid(reply.jobId, reply.image.png);
-      channel.broadcast({ t: 'card', card: cardFromReply(meta, reply) });
-      if (reply.kind !== 'status') this.#metas.delete(reply.jobId);
-    };
+    return (reply: Reply) => this.#deliver(asker, reply);
+  }
+
+  /** One reply shown: a job's card (in place of the assistant's card `replaces`, if any), or a line to the asker. */
+  async #deliver(asker: Tab | undefined, reply: Reply, replaces?: string): Promise<void> {
+    const { channel, media, deleted } = this.#deps;
+    if (!isJobReply(reply)) {
+      if (reply.kind === 'error' || reply.kind === 'notice') asker?.send(reply.kind === 'error' ? { t: 'error', ref: null, text: reply.text } : { t: 'notice', text: reply.text });
+      return;
+    }
+    const meta = deleted.has(reply.jobId) ? undefined : this.#meta(reply.jobId);
+    if (!meta) {
+      // The assistant's card must not outlive the job it led to.
+      if (replaces !== undefined) channel.broadcast({ t: 'removed', jobId: replaces });
+      return;
+    }
+    if (reply.kind === 'result' && reply.image && reply.candidates.length > 1) media.rememberGrid(reply.jobId, reply.image.png);
+    channel.broadcast({ t: 'card', card: cardFromReply(meta, reply), ...(replaces !== undefined ? { replaces } : {}) });
+    if (reply.kind !== 'status') this.#metas.delete(reply.jobId);
   }
 
   #meta(jobId: string): CardMeta | undefined {
