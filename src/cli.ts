@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Actor, CommandRequest, ImageSource, Place } from './bots/core/command.ts';
-import { runCommand, type ChatPort } from './bots/core/flow.ts';
+import { readDelivery } from './bots/core/core.ts';
+import type { UserError } from './bots/core/errors.ts';
+import { runCommand, runDescribe, type ChatPort } from './bots/core/flow.ts';
 import { renderChain } from './bots/core/lineage.ts';
 import type { Reply } from './bots/core/reply.ts';
 import { errorText, text } from './bots/core/texts.ts';
@@ -19,20 +21,33 @@ import { startRuntime, type Runtime } from './runtime.ts';
  * `zimage draft "a fox" --seed 4 --out d` and `zimage draft "a fox --seed 4" --out d` are the same.
  */
 const USAGE = `Usage:
-  zimage draft "<prompt>" [--seed N] [--count 1-4] [--ar 16:9] [--style NAME] [--chaos 0-100] [--no TEXT] [--steps N] --out DIR [--json]
+  zimage draft "<prompt>" [--seed N] [--count 1-4] [--ar 16:9] [--style NAME] [--chaos 0-100] [--no TEXT] [--steps N] [--enhance] --out DIR [--json]
+  zimage describe --image FILE [--json]   up to four prompts for an image, from the prompt assistant
   zimage refine --image FILE ["<prompt>"] [--strength 0-1] [--guidance G] [--steps N] --out DIR [--json]
   zimage edit --image FILE [--mask FILE] "<instruction>" [--region left|right|top|bottom|center|x,y,w,h] --out DIR [--json]
   zimage vote JOB N [--off]          vote for candidate N of one of your results (--off takes the vote back)
   zimage board [--since 24h|2h|7d] [--out DIR] [--json]   your most voted candidates, as lines and a contact sheet
   zimage history JOB [--json]         where a job came from (draft → vary → refine …) and what was made from it
   zimage bench [--runs N] [--count N]
-Exit codes: 0 done, 1 usage or cannot start, 2 refused (bad input), 3 failed, 4 every image withheld by the content filter.`;
+--enhance and describe need the prompt assistant (ASSISTANT_URL and ASSISTANT_MODEL; docs/assistant.md).
+Exit codes: 0 done, 1 usage or cannot start, 2 refused (bad input; the prompt assistant is off), 3 failed (the prompt
+assistant too: unreachable, timed out, an error), 4 every image withheld by the content filter.`;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const COMMANDS = ['draft', 'refine', 'edit', 'bench', 'vote', 'board', 'history'] as const;
+const COMMANDS = ['draft', 'refine', 'edit', 'describe', 'bench', 'vote', 'board', 'history'] as const;
 type CliCommand = (typeof COMMANDS)[number];
 
 const EXIT = { done: 0, usage: 1, refused: 2, failed: 3, withheld: 4 } as const;
+
+/** The prompt assistant's failures on the server's side: the command failed, it was not refused. */
+const ASSISTANT_FAILED = new Set(['assistant-unreachable', 'assistant-timeout', 'assistant-http-error', 'assistant-no-vision', 'assistant-bad-reply']);
+const exitOf = (error: UserError): number => (ASSISTANT_FAILED.has(error.code) ? EXIT.failed : EXIT.refused);
+
+/**
+ * A refusal as the terminal says it: the chat's sentence, except the prompt assistant's, whose English message is
+ * the operator's (the setup line, the server's address and answer; never the key).
+ */
+const terminalLine = (text: string, error: UserError | undefined): string => (error && error.code.startsWith('assistant-') && 'message' in error ? error.message : text);
 
 interface CliArgs {
   readonly command: CliCommand;
@@ -102,7 +117,7 @@ function progressLine(json: boolean): { show: (reply: Reply) => void; end: () =>
   let last = '';
   return {
     show: (reply) => {
-      if (json || reply.kind !== 'status' || reply.text === last) return;
+      if (json || (reply.kind !== 'status' && reply.kind !== 'assisting') || reply.text === last) return;
       last = reply.text;
       if (tty) {
         process.stderr.write(`\r\x1b[2K${reply.text}`);
@@ -118,13 +133,13 @@ function progressLine(json: boolean): { show: (reply: Reply) => void; end: () =>
   };
 }
 
-/** The terminal as a port: a refusal is one line on stderr; the job's life is the progress line. */
+/** The terminal as a port: a refusal is one line on stderr; the job's life (the assistant's work first) is the progress line. */
 function terminalPort(progress: ReturnType<typeof progressLine>, refused: (text: string) => void): ChatPort<null> {
-  const say = async (text: string): Promise<void> => {
+  const say = async (text: string, error?: UserError): Promise<void> => {
     progress.end();
-    refused(text);
+    refused(terminalLine(text, error));
   };
-  return { refuse: say, retract: say, open: async () => null, sink: () => async (reply) => progress.show(reply) };
+  return { refuse: say, retract: (text, _delivery, error) => say(text, error), open: async () => null, sink: () => async (reply) => progress.show(reply) };
 }
 
 async function generate(runtime: Runtime, args: CliArgs, role: Role): Promise<number> {
@@ -142,7 +157,7 @@ async function generate(runtime: Runtime, args: CliArgs, role: Role): Promise<nu
   const progress = progressLine(args.json);
   const port = terminalPort(progress, (line) => process.stderr.write(`${line}\n`));
   const outcome = await runCommand(runtime.core, port, command, { actor, place }, runtime.log);
-  if (outcome.kind === 'refused') return EXIT.refused;
+  if (outcome.kind === 'refused') return exitOf(outcome.error);
   const end = await outcome.handle.settled;
   await outcome.finished;
   progress.end();
@@ -160,15 +175,39 @@ async function generate(runtime: Runtime, args: CliArgs, role: Role): Promise<nu
     images.push({ index: image.index, path, seed: describeNoise(image.noise), prompt: image.prompt, withheld: image.withheld, spoiler: image.spoiler, verdict: image.verdict });
   }
   const { meta } = end.result;
+  const record = runtime.core.history.get(jobId);
+  const enhancedFrom = record ? readDelivery(record).enhancedFrom : null;
+  const enhanced = enhancedFrom !== null && record ? { original: enhancedFrom, prompt: record.spec.userPrompt } : null;
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ job: jobId, role, status: end.type, model: meta.model, size: [meta.width, meta.height], steps: meta.steps, guidance: meta.guidance, seed: meta.seed, images, timings: meta.timings, truncated: meta.truncated, provider: meta.provider, device: meta.device })}\n`,
+      `${JSON.stringify({ job: jobId, role, status: end.type, model: meta.model, size: [meta.width, meta.height], steps: meta.steps, guidance: meta.guidance, seed: meta.seed, images, enhanced, timings: meta.timings, truncated: meta.truncated, provider: meta.provider, device: meta.device })}\n`,
     );
   } else {
+    if (enhanced) process.stderr.write(`Enhanced prompt: ${enhanced.prompt}\n`);
     for (const image of images) process.stdout.write(image.path ? `${image.path}  seed ${image.seed}\n` : `(candidate ${image.index + 1} withheld by the content filter)\n`);
     process.stderr.write(`${meta.model} · ${meta.width}×${meta.height} · ${meta.steps} steps · ${(meta.timings.wallMs / 1000).toFixed(2)} s\n`);
   }
   return end.type === 'blocked' ? EXIT.withheld : EXIT.done;
+}
+
+/** `zimage describe --image FILE`: the prompt assistant's suggestions, one per line (or as JSON). */
+async function describe(runtime: Runtime, args: CliArgs): Promise<number> {
+  if (args.words.length > 0) throw new UsageError('zimage describe takes no prompt, only --image FILE');
+  const image = await imageFrom(args.image, 'image');
+  if (!image) throw new UsageError('describe needs --image FILE');
+  const progress = progressLine(args.json);
+  const port = terminalPort(progress, (line) => process.stderr.write(`${line}\n`));
+  const outcome = await runDescribe(runtime.core, port, image, { actor, place }, runtime.log);
+  progress.end();
+  if (outcome.kind === 'refused') return exitOf(outcome.error);
+  const { prompts, notes, withheld } = outcome.reply;
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ suggestions: prompts, withheld })}\n`);
+  } else {
+    prompts.forEach((prompt, i) => process.stdout.write(`${i + 1}. ${prompt}\n`));
+    for (const note of notes) process.stderr.write(`${note}\n`);
+  }
+  return EXIT.done;
 }
 
 async function bench(runtime: Runtime, args: CliArgs): Promise<number> {
@@ -277,6 +316,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await board(runtime, args);
       case 'history':
         return history(runtime, args);
+      case 'describe':
+        return await describe(runtime, args);
       default:
         return await generate(runtime, args, args.command);
     }
