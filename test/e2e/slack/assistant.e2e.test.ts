@@ -191,20 +191,28 @@ describe('the prompt assistant through Slack', () => {
     expect(await shortcutReply(3)).toBe('Attach an image, or reply to one, to do that.');
   });
 
-  it('with the server down, --enhance takes its card back and says why in the asker’s language; nothing is queued', async () => {
+  it('with the server down, --enhance and Describe image take their card back and say why in the asker’s language; nothing is queued', async () => {
     const jobs = runtime.core.history.recent({ limit: 500 }).length;
+    // The last test on this server: afterAll's close of a closed server is harmless.
     await openai.close();
-    try {
-      const after = fake.calls.length;
-      const response = await session.slash('/draft', 'a quiet harbour --enhance', 'UBOB', 'C1');
-      expect(await session.responseText(response.responseId)).toBe('现在无法连接提示词助手，请稍后再试。');
-      const post = fake.calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.result?.ok);
-      expect(post).toBeDefined();
-      expect(fake.callsTo('chat.delete').some((c) => c.args.ts === post!.result!.ts)).toBe(true);
-      expect(runtime.core.history.recent({ limit: 500 })).toHaveLength(jobs);
-    } finally {
-      openai = await FakeOpenAI.start({ port: Number(new URL(openai.url).port) });
-    }
+    const down = '现在无法连接提示词助手，请稍后再试。';
+
+    const after = fake.calls.length;
+    const response = await session.slash('/draft', 'a quiet harbour --enhance', 'UBOB', 'C1');
+    expect(await session.responseText(response.responseId)).toBe(down);
+    const post = fake.calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.result?.ok);
+    expect(post).toBeDefined();
+    expect(fake.callsTo('chat.delete').some((c) => c.args.ts === post!.result!.ts)).toBe(true);
+
+    const file = fake.addFile(await solidPng('#d02020'), { name: 'harbour.png', user: 'UBOB' });
+    const photo = fake.addMessage('C1', { user: 'UBOB', text: 'the harbour', files: [file] });
+    const describeAfter = fake.calls.length;
+    await shortcut('describe_image', 'UBOB', photo, 4);
+    expect(await shortcutReply(4)).toBe(down);
+    const card = fake.calls.slice(describeAfter).find((c) => c.method === 'chat.postMessage' && c.args.thread_ts === photo.ts && c.result?.ok);
+    expect(card).toBeDefined();
+    expect(fake.callsTo('chat.delete').some((c) => c.args.ts === card!.result!.ts)).toBe(true);
+    expect(runtime.core.history.recent({ limit: 500 })).toHaveLength(jobs);
   });
 });
 
