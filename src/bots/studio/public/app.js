@@ -1,5 +1,6 @@
 // The studio page: who this browser is (a name chosen for it, editable in the header), one connection, the feed,
-// the composer, which has the focus from the start, and the panels: the board, the settings, a card's history.
+// the composer, which has the focus from the start, and the panels: the board, the settings, a card's history. With a
+// prompt assistant configured (the welcome says), the composer also offers Enhance and Describe.
 
 import { createBoardPanel } from './board-panel.js';
 import { connect } from './connection.js';
@@ -30,6 +31,11 @@ function main() {
   let uploadLimit = { maxBytes: Infinity, tooLarge: '' };
   let nextRef = 1;
   let pendingRef = null;
+  /** The welcome said a prompt assistant is configured: Enhance and Describe are offered (else none of them is). */
+  let assistant = false;
+  /** A describe sent and not yet answered (its suggestions come as a card; this is for its ack or refusal). */
+  let describeRef = null;
+  const enhanceBox = $('enhance');
 
   const showTarget = () => {
     $('attachment').hidden = target === null;
@@ -45,11 +51,22 @@ function main() {
     // A mask is painted over one image: a reply to a whole result has none.
     $('paint-mask').hidden = whole;
   };
+  /** Enhance rewrites a draft's prompt: it does not apply while an image is attached (an edit or a refine). */
+  const showAssistant = () => {
+    $('enhance-toggle').hidden = !assistant;
+    $('describe').hidden = !assistant;
+    enhanceBox.disabled = target !== null;
+    // Describe looks at one image: a file, or one candidate (not a whole result).
+    $('describe-target').hidden = !assistant || target === null || (target.kind === 'reply' && target.index === null);
+    $('describe').disabled = describeRef !== null;
+    $('describe-target').disabled = describeRef !== null;
+  };
   const setTarget = (next) => {
     if (target?.kind === 'file') URL.revokeObjectURL(target.url);
     target = next;
     mask = null;
     showTarget();
+    showAssistant();
   };
 
   /** Requests a panel made, by ref: their answers and refusals go back to that panel. */
@@ -138,11 +155,18 @@ function main() {
         pendingRef = null;
         idle();
       }
+      if (state === 'offline' && describeRef !== null) {
+        describeRef = null;
+        showAssistant();
+      }
     },
     onMessage: (message) => {
       switch (message.t) {
         case 'welcome':
-          feed.reset(message.cards);
+          assistant = message.assistant === true;
+          if (!assistant) enhanceBox.checked = false;
+          showAssistant();
+          feed.reset(message.cards, message.assists);
           uploadLimit = message.upload;
           $('options').replaceChildren(
             ...message.options.flatMap((o) => {
@@ -154,8 +178,11 @@ function main() {
             }),
           );
           break;
+        case 'assist':
+          feed.upsertAssist(message.card);
+          break;
         case 'card':
-          feed.upsert(message.card);
+          feed.upsert(message.card, message.replaces);
           if (message.card.state === 'result') refreshBoardSoon();
           break;
         case 'removed':
@@ -163,6 +190,10 @@ function main() {
           break;
         case 'ack':
           if (revealRefs.delete(message.ref) && message.jobId) feed.revealSoon(message.jobId);
+          if (message.ref === describeRef) {
+            describeRef = null;
+            showAssistant();
+          }
           if (message.ref === pendingRef) {
             pendingRef = null;
             text.value = '';
@@ -179,6 +210,10 @@ function main() {
           if (message.ref === pendingRef) {
             pendingRef = null;
             idle();
+          }
+          if (message.ref === describeRef) {
+            describeRef = null;
+            showAssistant();
           }
           break;
         }
@@ -231,6 +266,9 @@ function main() {
     busy();
     const ref = nextRef++;
     const message = { t: 'command', ref, text: text.value };
+    // The toggle is --enhance for a draft (a typed --enhance works the same, and the server refuses both without an
+    // assistant); it is off while an image is attached.
+    if (assistant && enhanceBox.checked && !enhanceBox.disabled) message.enhance = true;
     try {
       if (target?.kind === 'reply') message.replyTo = target.index === null ? { jobId: target.jobId } : { jobId: target.jobId, index: target.index };
       if (target?.kind === 'file') message.upload = await upload(target.file);
@@ -247,6 +285,44 @@ function main() {
       idle();
     }
   }
+
+  /** Describe one image: a file (uploaded first) or a candidate; the suggestions come as a card for every tab. */
+  async function describe(image) {
+    if (!assistant || describeRef !== null) return;
+    const ref = nextRef++;
+    const message = { t: 'describe', ref };
+    describeRef = ref;
+    showAssistant();
+    try {
+      if (image.kind === 'file') message.upload = await upload(image.file);
+      else message.image = { jobId: image.jobId, index: image.index };
+    } catch (error) {
+      feed.error(error.message);
+      describeRef = null;
+      showAssistant();
+      return;
+    }
+    if (!connection.send(message)) {
+      feed.error(t('notSent'));
+      describeRef = null;
+      showAssistant();
+    }
+  }
+
+  $('describe').addEventListener('click', () => $('describe-file').click());
+  $('describe-file').addEventListener('change', (event) => {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (file) void describe({ kind: 'file', file });
+  });
+  // The attached image described instead of edited: it is used up, as a sent edit's is.
+  $('describe-target').addEventListener('click', () => {
+    if (!target || (target.kind === 'reply' && target.index === null)) return;
+    const image = target.kind === 'file' ? { kind: 'file', file: target.file } : { kind: 'reply', jobId: target.jobId, index: target.index };
+    setTarget(null);
+    text.focus();
+    void describe(image);
+  });
 
   composer.addEventListener('submit', (event) => {
     event.preventDefault();

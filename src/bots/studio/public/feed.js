@@ -1,6 +1,8 @@
 // The channel: one card per job, in order. Every string from the server goes in with textContent, never as HTML.
 // A result shows each candidate once, as a tile with its number, Reply and a vote control; under the tiles, the
-// votes line and one row of controls (Refine n, the menu of the rest, Reply to all, History).
+// votes line and one row of controls (Refine n, the menu of the rest, Reply to all, History). The prompt assistant's
+// cards sit in the same feed: "Enhancing the prompt…" until the job's card takes its place, or describe's suggestions,
+// each prompt with its Draft button.
 
 import { t } from './i18n.js';
 
@@ -198,6 +200,8 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
     article.append(head);
     if (card.origin) article.append(originLine(card));
     if (card.prompt) article.append(el('p', 'prompt', card.prompt));
+    // The assistant's rewrite is the prompt above; the asker's own words beside it, and the buttons offer them back.
+    if (card.enhanced) article.append(el('p', 'enhanced', card.enhanced.line));
 
     if (card.state === 'status') article.append(statusBlock(card), controls(card));
     if (card.state === 'result') article.append(resultBlock(card), controls(card), el('p', 'footer', card.text));
@@ -205,6 +209,47 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
       article.append(el('p', 'final', card.text));
       if (card.origin) article.append(controls(card));
     }
+    return article;
+  }
+
+  // The prompt assistant's card: at work (its line under the words it rewrites), or describe's suggestions.
+  function renderAssist(card) {
+    const article = el('article', 'card assist');
+    article.id = `job-${card.id}`;
+    article.tabIndex = -1;
+    article.dataset.jobId = card.id;
+    article.dataset.state = card.state;
+    article.dataset.task = card.task;
+    article.dataset.mine = String(card.owner.mine);
+    article.setAttribute('aria-busy', String(card.state === 'assisting'));
+    const head = el('header', 'card-head');
+    head.append(el('span', 'author', card.owner.name ?? t('anonymous')), el('span', 'command', card.task === 'enhance' ? '/draft --enhance' : '/describe'));
+    article.append(head);
+    if (card.prompt) article.append(el('p', 'prompt', card.prompt));
+    if (card.state === 'assisting') {
+      article.append(el('p', 'status-text assisting', card.text));
+      return article;
+    }
+    article.append(el('p', 'suggestions-title', card.text));
+    if (card.notes.length > 0) {
+      const notes = el('ul', 'notes');
+      for (const note of card.notes) notes.append(el('li', '', note));
+      article.append(notes);
+    }
+    article.dataset.withheld = String(card.withheld);
+    const list = el('ol', 'suggestions');
+    list.setAttribute('aria-label', t('suggestions'));
+    card.suggestions.forEach((suggestion, i) => {
+      const item = el('li', 'suggestion');
+      const words = el('p', 'suggestion-text', suggestion.prompt);
+      words.id = `${card.id}-s${i}`;
+      const draft = pressable(suggestion.button);
+      // "Draft 2" says which; the prompt it drafts is its description.
+      draft.setAttribute('aria-describedby', words.id);
+      item.append(words, draft);
+      list.append(item);
+    });
+    article.append(list);
     return article;
   }
 
@@ -220,10 +265,16 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
     return true;
   }
 
-  function upsert(card) {
+  /** A card drawn anew, or added; `replaces` names the assistant's card a job's card takes the place of. */
+  function upsert(card, replaces) {
+    place(card.jobId, render(card), replaces);
+  }
+
+  function place(id, next, replaces) {
     const wasNearBottom = nearBottom();
-    const next = render(card);
-    const current = cardOf(card.jobId);
+    const replaced = replaces ? cardOf(replaces) : null;
+    const current = cardOf(id) ?? replaced;
+    if (replaced && replaced !== current) replaced.remove();
     if (current) {
       // A re-drawn card (new votes, the next step) keeps the keyboard where it was, and its place on the path.
       const focused = current.contains(document.activeElement) ? document.activeElement : null;
@@ -236,9 +287,9 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
       root.append(next);
     }
     keepScrolled(wasNearBottom, next);
-    if (revealWhenShown === card.jobId) {
+    if (revealWhenShown === id) {
       revealWhenShown = null;
-      reveal(card.jobId);
+      reveal(id);
     }
   }
 
@@ -259,11 +310,15 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
   }, 1000);
 
   return {
-    reset(cards) {
-      root.replaceChildren(...cards.map(render));
+    /** The history: jobs' cards and the assistant's, in the order they were asked for. */
+    reset(cards, assists = []) {
+      const all = [...cards.map((card) => ({ at: card.createdAt, draw: () => render(card) })), ...assists.map((card) => ({ at: card.createdAt, draw: () => renderAssist(card) }))];
+      all.sort((a, b) => a.at - b.at);
+      root.replaceChildren(...all.map((entry) => entry.draw()));
       keepScrolled(true, root);
     },
     upsert,
+    upsertAssist: (card) => place(card.id, renderAssist(card)),
     remove(jobId) {
       cardOf(jobId)?.remove();
     },
