@@ -18,7 +18,8 @@ import { startRuntime, type Runtime } from './runtime.ts';
 /**
  * `zimage` — the same engine, pipelines and moderation as the bots, from a terminal. The CLI's own flags are read
  * here; every other word (inline flags included, in full-width or IME forms) goes to the chat grammar as typed, so
- * `zimage draft "a fox" --seed 4 --out d` and `zimage draft "a fox --seed 4" --out d` are the same.
+ * `zimage draft "a fox" --seed 4 --out d` and `zimage draft "a fox --seed 4" --out d` are the same. One file over
+ * 300 lines: each subcommand is a short function over the same terminal port, progress line and exit codes.
  */
 const USAGE = `Usage:
   zimage draft "<prompt>" [--seed N] [--count 1-4] [--ar 16:9] [--style NAME] [--chaos 0-100] [--no TEXT] [--steps N] [--enhance] --out DIR [--json]
