@@ -8,7 +8,8 @@ import type { ChannelSettings, PersonalSettings } from '../core/settings.ts';
 
 /**
  * The studio's wire protocol: JSON text frames over one WebSocket per tab. Browser → server messages are validated
- * here (closed shapes, bounded sizes); anything else is refused with one message and changes nothing.
+ * here (closed shapes, bounded sizes); anything else is refused with one message and changes nothing. Over 300 lines
+ * on purpose: both directions' shapes side by side, so the page's contract is read in one file.
  */
 
 /** A browser's user id: random, made by the page, kept in its localStorage. */

@@ -55,7 +55,8 @@ export interface StudioBotDeps {
 
 /**
  * The studio's side of the core: tab messages → commands run through the core's flow; the core's replies → cards
- * pushed to every tab, refusals only to the tab that asked.
+ * pushed to every tab, refusals only to the tab that asked. Over 300 lines on purpose: every kind of tab message
+ * meets the core here, so who sees what (every tab, or the asker alone) is decided in one place.
  */
 export class StudioBot {
   readonly #deps: StudioBotDeps;
