@@ -26,10 +26,11 @@ const pipeline = await createPipeline({
 });
 const context = { cancelled: () => false, onProgress: () => undefined };
 
+// Each model at its own sampling defaults (model.json), as a draft runs it: the mini model with CFG (guidance 1).
 function spec(dir: string, size: number, count: number, seed: number): JobSpec {
   const info = modelInfo(dir);
   return {
-    role: 'draft', modelDir: dir, modelName: info.name, width: size, height: size, steps: 8, guidance: 0, shift: info.shift,
+    role: 'draft', modelDir: dir, modelName: info.name, width: size, height: size, steps: info.defaults.steps, guidance: info.defaults.guidance, shift: info.shift,
     strength: 1, cfgTruncation: 1, cfgNormalization: 0, negativePrompt: '', userNegativePrompt: null, seed, chaos: 100,
     style: null, userPrompt: 'a red circle on a blue background, top left',
     candidates: Array.from({ length: count }, (_, i) => ({ prompt: 'a red circle on a blue background, top left', noise: { seed: seed + i } })),
