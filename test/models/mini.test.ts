@@ -51,8 +51,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// The model's own sampling defaults (model.json `defaults`: 8 steps, guidance 1), as a draft runs it.
+const sampling = { steps: info.defaults.steps, guidance: info.defaults.guidance, shift: info.shift };
 const draft = (prompt: string, seeds: number[]) =>
-  pipeline.run(jobSpec(MINI_MODEL_DIR, { prompt, seeds, width, height, shift: info.shift, modelName: info.name }), recordingContext());
+  pipeline.run(jobSpec(MINI_MODEL_DIR, { prompt, seeds, width, height, ...sampling, modelName: info.name }), recordingContext());
 
 describe('models/mini', () => {
   it('is the 256-pixel default the manifest promises', () => {
@@ -94,7 +96,7 @@ describe('models/mini', () => {
     await sharp(Buffer.from(source.data), { raw: { width, height, channels: 3 } }).png().toFile(path);
     const context = recordingContext();
     const refined = await pipeline.run(
-      jobSpec(MINI_MODEL_DIR, { role: 'refine', prompt, seeds: [seed + 1], width, height, shift: info.shift, strength: 0.5, image: path }),
+      jobSpec(MINI_MODEL_DIR, { role: 'refine', prompt, seeds: [seed + 1], width, height, ...sampling, strength: 0.5, image: path }),
       context,
     );
     expect(context.steps.length).toBeLessThan(8);

@@ -71,7 +71,13 @@ class Engine:
         return ((np.clip(img, -1, 1).transpose(0, 2, 3, 1) + 1) * 127.5).round().astype(np.uint8)
 
     def generate(self, prompts, seeds, **kw):
+        kw.setdefault('cfg', self.guidance)
         return self.decode(self.denoise(prompts, seeds, **kw))
+
+    @property
+    def guidance(self):
+        """the manifest's default guidance (0 without a defaults block)."""
+        return float((self.man.get('defaults') or {}).get('guidance', 0.0))
 
 
 def evaluate(eng, items, shift=None, steps=8, cfg=0.0, bs=8):
@@ -109,7 +115,7 @@ def timing(eng, reps=10):
     import io
 
     def e2e(n):
-        ims = eng.generate(['a red circle in the top left on a blue background'] * n, list(range(n)), steps=8, cfg=0)
+        ims = eng.generate(['a red circle in the top left on a blue background'] * n, list(range(n)), steps=8)
         for im in ims:
             Image.fromarray(im).save(io.BytesIO(), format='PNG')
     r['end_to_end_1_image_8steps_ms'] = med(lambda: e2e(1), reps=5)
@@ -197,7 +203,8 @@ def main():
     ap.add_argument('--shift', type=float, default=None)
     ap.add_argument('--shifts', default='')
     ap.add_argument('--steps', type=int, default=8)
-    ap.add_argument('--cfg', type=float, default=0.0)
+    ap.add_argument('--cfg', type=float, default=None, help='guidance (default: the manifest\'s defaults.guidance)')
+    ap.add_argument('--model', default=MODEL_DIR)
     ap.add_argument('--set', default='both')
     ap.add_argument('--grid', action='store_true')
     ap.add_argument('--diversity', action='store_true')
@@ -205,7 +212,9 @@ def main():
     ap.add_argument('--out', default=os.path.join(HERE, 'work', 'eval_onnx.json'))
     ap.add_argument('--node_ref', action='store_true', help='write work/node_ref.json for node_check.mjs')
     a = ap.parse_args()
-    eng = Engine()
+    eng = Engine(a.model)
+    if a.cfg is None:
+        a.cfg = eng.guidance
     if a.node_ref:
         write_node_ref(eng)
         return
@@ -236,7 +245,7 @@ def main():
         out['diversity'] = diversity(eng)
         print(json.dumps(out['diversity']))
     if a.grid:
-        make_grid(eng, os.path.join(MODEL_DIR, 'samples.png'))
+        make_grid(eng, os.path.join(a.model, 'samples.png'))
     old = json.load(open(a.out)) if os.path.exists(a.out) else {}
     old.update(out)
     json.dump(old, open(a.out, 'w'), indent=1)

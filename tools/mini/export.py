@@ -89,6 +89,8 @@ def main():
     ap.add_argument('--steps', type=int, default=0)
     ap.add_argument('--seconds', type=float, default=0)
     ap.add_argument('--notes', default='')
+    ap.add_argument('--out', default=MODEL_DIR, help='model directory to write (another than models/mini gets a copy '
+                                                      'of its tokenizer files)')
     a = ap.parse_args()
     torch.set_num_threads(2)
     tok = Tok()
@@ -105,8 +107,12 @@ def main():
     aem = ae.load_ae()
     aem.eval()
     shift, scale = latent_norm()
-    os.makedirs(MODEL_DIR, exist_ok=True)
-    P = lambda n: os.path.join(MODEL_DIR, n)
+    os.makedirs(a.out, exist_ok=True)
+    if os.path.abspath(a.out) != os.path.abspath(MODEL_DIR):
+        import shutil
+        for name in ('tokenizer.json', 'tokenizer_config.json'):
+            shutil.copyfile(os.path.join(MODEL_DIR, name), os.path.join(a.out, name))
+    P = lambda n: os.path.join(a.out, n)
     sizes = {}
     with torch.no_grad():
         ids, m = tok(['a red circle', 'a blue star at the top left on a white background'])
@@ -147,9 +153,10 @@ def main():
         'vaeEncoder': {'file': 'vae_encoder.onnx', 'input': 'sample', 'output': 'latent_sample', 'downscale': 8, 'maxBatch': 8},
         'latent': {'channels': 16, 'scalingFactor': round(float(scale), 6), 'shiftFactor': round(float(shift), 6)},
         'scheduler': {'shift': a.shift},
-        # How it is meant to be sampled (README § Models): 8 steps, any count from 1 to 50 works; no CFG by default (the
-        # eval figures are without), but it trained with 10 % empty captions, so CFG works: not distilled.
-        'defaults': {'steps': 8, 'minSteps': 1, 'maxSteps': 50, 'guidance': 0, 'distilled': False},
+        # How it is meant to be sampled (README § Models): 8 steps, any count from 1 to 50 works; guidance 1 (it trained
+        # with 10 % empty captions, so CFG works: not distilled): held-out shape 55 -> 73 %, object colour 79 -> 95 %
+        # in English against guidance 0, at twice the denoiser's work (tools/mini/README.md).
+        'defaults': {'steps': 8, 'minSteps': 1, 'maxSteps': 50, 'guidance': 1.0, 'distilled': False},
         'image': {'nativeWidth': 256, 'nativeHeight': 256, 'multiple': 64, 'minSide': 128, 'maxSide': 512},
         'training': {'steps': int(a.steps or s.get('step', 0)), 'seconds': int(a.seconds or s.get('seconds', 0)),
                      'notes': a.notes or 'trained from scratch on 2 CPU cores; see tools/mini/README.md',
@@ -160,14 +167,14 @@ def main():
         json.dump(man, f, indent=2, ensure_ascii=False)
         f.write('\n')
     print('sizes MB', {k: round(v / 1e6, 2) for k, v in sizes.items()}, 'total', round(sum(sizes.values()) / 1e6, 2))
-    verify(te, reference, aem, tok)
+    verify(te, reference, aem, tok, a.out)
 
 
-def verify(te, den, aem, tok):
+def verify(te, den, aem, tok, out_dir=MODEL_DIR):
     """onnxruntime vs torch (the trained, unwidened UNet) on fresh shapes (batch, seq, non-square latents) + padding
     invariance."""
     so = ort.SessionOptions(); so.intra_op_num_threads = 2
-    S = lambda n: ort.InferenceSession(os.path.join(MODEL_DIR, n), so, providers=['CPUExecutionProvider'])
+    S = lambda n: ort.InferenceSession(os.path.join(out_dir, n), so, providers=['CPUExecutionProvider'])
     ste, str_, sdec, senc = S('text_encoder.onnx'), S('transformer.onnx'), S('vae_decoder.onnx'), S('vae_encoder.onnx')
     rep = {}
     with torch.no_grad():

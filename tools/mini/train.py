@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -170,12 +171,13 @@ def main():
     dec = aem.dec.eval()
     step, spent, best, run_step = 0, 0.0, -1.0, 0
     history = []
+    runs = []  # each run's command line and starting step, kept in the checkpoint so its history can be repeated
     from_trained = init is not None or (s is not None and s.get('from_trained', False))
     if s is not None:
         te.load_state_dict(s['te']); unet.load_state_dict(s['unet']); heads.load_state_dict(s['heads'])
         ema_te.load_state_dict(s['ema_te']); ema_unet.load_state_dict(s['ema_unet'])
         opt.load_state_dict(s['opt']); step = s['step']; spent = s['seconds']; best = s.get('best', -1.0)
-        history = s.get('history', []); run_step = s.get('run_step', step)
+        history = s.get('history', []); run_step = s.get('run_step', step); runs = s.get('runs', [])
         print('resumed at step', step, 'seconds', int(spent), flush=True)
     else:
         if init is not None:
@@ -186,6 +188,7 @@ def main():
             step, spent = init['step'], init['seconds']
             print('initialised from', a.init_from_onnx, 'at step', step, 'new blocks:', len(missing), 'tensors', flush=True)
         ema_te.load_state_dict(te.state_dict()); ema_unet.load_state_dict(unet.state_dict())
+    runs.append({'argv': sys.argv[1:], 'from_step': step})
     print('unet config', cfg, flush=True)
     print('params: text %.2fM unet %.2fM heads %.2fM' % tuple(sum(p.numel() for p in m.parameters()) / 1e6
                                                           for m in (te, unet, heads)), flush=True)
@@ -210,7 +213,7 @@ def main():
         state = {'te': te.state_dict(), 'unet': unet.state_dict(), 'heads': heads.state_dict(),
                  'ema_te': ema_te.state_dict(), 'ema_unet': ema_unet.state_dict(), 'opt': opt.state_dict(),
                  'step': step, 'seconds': seconds, 'best': best, 'history': history, 'run_step': run_step,
-                 'unet_config': cfg, 'from_trained': from_trained}
+                 'unet_config': cfg, 'from_trained': from_trained, 'runs': runs}
         torch.save(state, ck + '.tmp')
         os.replace(ck + '.tmp', ck)
 
