@@ -6,6 +6,7 @@
 // status edit, and how every job ended (delivered, refused, or lost — which must be none). Prints one JSON object.
 import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startDiscordAdapter } from '../src/bots/discord/index.ts';
 import { startSlackAdapter } from '../src/bots/slack/index.ts';
@@ -31,8 +32,13 @@ const runtime = await startTestRuntime({
 const discordAdapter = await startDiscordAdapter(runtime);
 const slackAdapter = await startSlackAdapter(runtime);
 const result = new Promise<Record<string, unknown> & { ackMs: { p99?: number }; lost: number }>((resolve) => driver.once('message', (message) => resolve(message as never)));
+// The bot's own event loop while the fifty arrive and are served: a stall here delays every ack behind it.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 driver.send({ type: 'go', endpoint: `http://127.0.0.1:${slackAdapter.port}/slack/events` });
 const { type: _type, lost, ...figures } = await result;
+loopDelay.disable();
+const loopMs = (ns: number): number => Math.round(ns / 1e4) / 100;
 
 process.stdout.write(
   `${JSON.stringify({
@@ -42,6 +48,7 @@ process.stdout.write(
     cpus: cpus().length,
     loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
     ...figures,
+    eventLoopDelayMs: { p50: loopMs(loopDelay.percentile(50)), p99: loopMs(loopDelay.percentile(99)), max: loopMs(loopDelay.max) },
     goal: { ackP99Ms: GOAL_P99_MS, met: (figures.ackMs.p99 ?? Infinity) < GOAL_P99_MS, noneLost: lost === 0 },
   })}\n`,
 );

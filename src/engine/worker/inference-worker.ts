@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { engineError, EngineFailure, isEngineError, type EngineError } from '../errors.ts';
 import { PipelineCancelled, type CreatePipeline, type Pipeline } from '../pipeline.ts';
 import type { FromWorker, ToWorker, WorkerBoot } from './protocol.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 
 /** The inference thread: loads the pipeline once, then runs one job at a time for the main thread. */
 const boot = (workerData as { boot: WorkerBoot }).boot;
@@ -15,8 +16,13 @@ function toEngineError(error: unknown): EngineError {
   return engineError('model-error', `Inference failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
+/** Below the main thread, so a model computing on the CPU never holds up the chat adapters' answers. */
+const INFERENCE_NICENESS = 10;
+
 let pipeline: Pipeline;
 try {
+  // Before the pipeline exists: onnxruntime's threads, started with its sessions, inherit this thread's priority.
+  lowerThreadPriority(INFERENCE_NICENESS);
   const module = (await import(boot.pipelineModule)) as { createPipeline?: CreatePipeline };
   if (typeof module.createPipeline !== 'function') throw new Error(`${boot.pipelineModule} does not export createPipeline`);
   pipeline = await module.createPipeline({
