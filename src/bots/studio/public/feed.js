@@ -185,14 +185,17 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
     return row;
   }
 
-  function render(card) {
-    const article = el('article', 'card');
-    article.id = `job-${card.jobId}`;
+  // A card's frame: its anchor (job-<id>, where origin links and Show land) and the data the tests and styles read.
+  function cardArticle(className, id, data) {
+    const article = el('article', className);
+    article.id = `job-${id}`;
     article.tabIndex = -1;
-    article.dataset.jobId = card.jobId;
-    article.dataset.state = card.state;
-    article.dataset.role = card.role;
-    article.dataset.mine = String(card.owner.mine);
+    Object.assign(article.dataset, { jobId: id, ...data });
+    return article;
+  }
+
+  function render(card) {
+    const article = cardArticle('card', card.jobId, { state: card.state, role: card.role, mine: String(card.owner.mine) });
     if (card.outcome) article.dataset.outcome = card.outcome;
 
     const head = el('header', 'card-head');
@@ -214,13 +217,7 @@ export function createFeed(root, { onButton, onReply, onVote, onHistory }) {
 
   // The prompt assistant's card: at work (its line under the words it rewrites), or describe's suggestions.
   function renderAssist(card) {
-    const article = el('article', 'card assist');
-    article.id = `job-${card.id}`;
-    article.tabIndex = -1;
-    article.dataset.jobId = card.id;
-    article.dataset.state = card.state;
-    article.dataset.task = card.task;
-    article.dataset.mine = String(card.owner.mine);
+    const article = cardArticle('card assist', card.id, { state: card.state, task: card.task, mine: String(card.owner.mine) });
     article.setAttribute('aria-busy', String(card.state === 'assisting'));
     const head = el('header', 'card-head');
     head.append(el('span', 'author', card.owner.name ?? t('anonymous')), el('span', 'command', card.task === 'enhance' ? '/draft --enhance' : '/describe'));
