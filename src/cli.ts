@@ -300,8 +300,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let runtime: Runtime;
   try {
-    // Quiet by default on a terminal; LOG_LEVEL still wins.
-    const config = loadConfig({ root: ROOT, overrides: process.env.LOG_LEVEL ? {} : { log: { level: 'warn' } } });
+    // Quiet by default on a terminal: a refusal or a failure is already said in one line of its own, so the log adds
+    // only errors (a failed job's cause); LOG_LEVEL still wins.
+    const config = loadConfig({ root: ROOT, overrides: process.env.LOG_LEVEL ? {} : { log: { level: 'error' } } });
     runtime = await startRuntime(config, createLogger(config.log.level, process.stderr));
   } catch (error) {
     process.stderr.write(`${error instanceof ConfigError ? error.message : `Cannot start: ${(error as Error).message}`}\n`);

@@ -26,8 +26,8 @@ interface Ran {
   readonly stderr: string;
 }
 
-/** The environment without any ASSISTANT_* the test runner may have: each call says what it configures. */
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ASSISTANT_'))) as Record<string, string>;
+/** The environment without any ASSISTANT_* or LOG_LEVEL the test runner may have: each call says what it configures. */
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ASSISTANT_') && name !== 'LOG_LEVEL')) as Record<string, string>;
 
 async function zimage(args: string[], env: Record<string, string>): Promise<Ran> {
   try {
@@ -133,7 +133,9 @@ describe('zimage and the prompt assistant', () => {
     const gone = await FakeOpenAI.start();
     const url = gone.url;
     await gone.close();
-    const down = { ...assisted, ASSISTANT_URL: url };
+    // At the command's own log level (no LOG_LEVEL): the failure is one line, not a log record and then the line.
+    const { LOG_LEVEL: _silent, ...atDefaultLevel } = assisted;
+    const down = { ...atDefaultLevel, ASSISTANT_URL: url };
     const line = `The assistant at ${url}/chat/completions cannot be reached (ECONNREFUSED)`;
 
     const out = join(root, 'never-down');
