@@ -126,8 +126,12 @@ describe('studio in a browser', () => {
       expect(await cardIds(page)).toEqual(before);
 
       // Our own image: /edit with an uploaded PNG.
+      // Attached from the keyboard: Image… is a button that opens the file chooser.
       const upload = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 240, g: 140, b: 20 } } }).png().toBuffer();
-      await page.setInputFiles('#file', { name: 'mine.png', mimeType: 'image/png', buffer: upload });
+      const chooser = page.waitForEvent('filechooser');
+      await page.focus('#attach');
+      await page.keyboard.press('Enter');
+      await (await chooser).setFiles({ name: 'mine.png', mimeType: 'image/png', buffer: upload });
       expect(await page.locator('#attachment-label').textContent()).toContain('mine.png');
       await send(page, '/edit add a sun --strength 0.5');
       const uploaded = await nextFinishedCard(page, before, 'edit');

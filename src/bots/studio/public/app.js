@@ -334,6 +334,8 @@ function main() {
       void send();
     }
   });
+  // A real button opens the hidden file input, so attaching is reachable from the keyboard like every other control.
+  $('attach').addEventListener('click', () => $('file').click());
   $('file').addEventListener('change', (event) => {
     const file = event.target.files?.[0];
     event.target.value = '';
