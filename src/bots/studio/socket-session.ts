@@ -16,14 +16,17 @@ export interface SessionDeps {
 }
 
 /**
- * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands, button
- * presses, votes and the panels' requests (board, history, settings), handled one at a time in the order the tab sent
- * them, describes (beside those), and renames. Anything unreadable gets one message and changes nothing.
+ * One tab's WebSocket. The first message names the tab (hello: user id, name, language); after that, commands and
+ * button presses, one at a time in the order the tab sent them; votes and the panels' requests (board, history,
+ * settings), likewise in order but in a line of their own, so they never wait behind a command the prompt assistant
+ * is still rewriting; describes (beside both); and renames. Anything unreadable gets one message and changes nothing.
  */
 export function attachSession(socket: WebSocket, deps: SessionDeps): void {
   let tab: Tab | undefined;
   let locale: Locale = 'en';
-  let chain: Promise<void> = Promise.resolve();
+  // Two lines: commands and presses (which may wait a minute on the prompt assistant), and votes and panels.
+  let actions: Promise<void> = Promise.resolve();
+  let quick: Promise<void> = Promise.resolve();
   const votedBy = (jobId: string, userId: string): readonly number[] => (userId === '' ? [] : deps.bot.votedBy(jobId, userId));
 
   const send = (message: ServerMessage): void => {
@@ -72,7 +75,7 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
       });
       return;
     }
-    chain = chain.then(async () => {
+    const handle = async (): Promise<void> => {
       try {
         switch (message.t) {
           case 'command':
@@ -92,7 +95,9 @@ export function attachSession(socket: WebSocket, deps: SessionDeps): void {
         deps.log.error({ err: error, message: message.t }, 'studio message failed');
         send({ t: 'error', ref: message.ref, text: errorText(current.locale, INTERNAL_ERROR) });
       }
-    });
+    };
+    if (message.t === 'command' || message.t === 'button') actions = actions.then(handle);
+    else quick = quick.then(handle);
   });
   socket.on('close', () => {
     if (tab) deps.channel.leave(tab);

@@ -144,6 +144,11 @@ describe('the prompt assistant in the studio', () => {
       }
       expect(jobCount(runtime)).toBe(jobs);
       expect(openai.requests.at(-1)!.texts).toEqual(['a <b>bold</b> fox']);
+      // The asker's tab is not frozen meanwhile: its board panel answers while the rewrite is still being written.
+      await ada.click('#open-board');
+      await expect.poll(async () => (await ada.locator('#board-text').textContent()) ?? '', WAIT).not.toBe('');
+      expect((await assistCards(ada)).map((c) => [c.id, c.state])).toEqual([[card, 'assisting']]);
+      await ada.keyboard.press('Escape');
       openai.release();
 
       const jobId = await nextFinishedCard(ada, [], 'draft');
