@@ -122,6 +122,9 @@ describe('Assistant.enhance', () => {
     // A passage over two lines, or with braces, is kept as the rewrite is made drafting-safe.
     server.answer = (request) => `A poster that reads ${request.texts[0]!.slice(request.texts[0]!.indexOf('"'))} in bold letters.`;
     expect(await assistant.enhance('a poster "{BIG}\n SALE"', 'en', ANN)).toMatchObject({ ok: true, value: { prompt: 'A poster that reads "(BIG) SALE" in bold letters.' } });
+    // A passage that opens with a dash run: kept after its quote, where the rewrite leaves it as it is.
+    server.answer = () => 'A red poster reading "--SALE--" in bold letters.';
+    expect(await assistant.enhance('a poster reading "--SALE--"', 'en', ANN)).toMatchObject({ ok: true, value: { prompt: 'A red poster reading "--SALE--" in bold letters.' } });
   });
 
   it('cuts a long rewrite at a sentence end within the output cap and the draft limit, and one cut at max_tokens', async () => {

@@ -132,8 +132,13 @@ export class Assistant {
     let cleaned = cleanPrompt(reply.value.content, cap);
     if (reply.value.finishReason === 'length' && !cleaned.cut) cleaned = { ...cutToSentence(cleaned.text, Math.max(1, [...cleaned.text].length - 1)), cut: true };
     if (cleaned.text === '') return fail(this.#badReply('enhance', 'no prompt in the answer'));
-    // Compared as the rewrite was made drafting-safe: one paragraph, braces and dash runs defused.
-    const lost = quotedPassages(original).find((passage) => !cleaned.text.includes(neutraliseGrammar(passage.replace(/\s+/gu, ' '))));
+    // Compared as the rewrite was made drafting-safe: one paragraph, braces and dash runs defused. A dash run opening
+    // the passage is defused only where a space precedes it, not after its opening quote: either form counts.
+    const kept = (passage: string): boolean => {
+      const flat = passage.replace(/\s+/gu, ' ');
+      return cleaned.text.includes(neutraliseGrammar(flat)) || cleaned.text.includes(neutraliseGrammar(`"${flat}`).slice(1));
+    };
+    const lost = quotedPassages(original).find((passage) => !kept(passage));
     if (lost !== undefined) {
       return fail(assistantError('assistant-changed-text', `The rewrite does not keep the quoted text "${lost}" word for word`, { text: lost }));
     }

@@ -124,4 +124,13 @@ describe('chatCompletion', () => {
     expect(JSON.stringify(reply)).not.toContain(KEY);
     expect(JSON.stringify(reply)).toContain('[redacted]');
   });
+
+  it('never puts part of the key in a message either, where the server\'s words are cut short around it', async () => {
+    // The key straddles the cut a long reason gets: it must be taken out before the cut, not looked for after.
+    const padding = 'x'.repeat(260);
+    const server = await start({ apiKey: KEY, mode: { kind: 'error', status: 401, message: `${padding} Invalid token: Bearer ${KEY}` } });
+    const reply = await call({ url: server.url, model: 'm', apiKey: KEY }, text);
+    expect(reply.ok).toBe(false);
+    expect(JSON.stringify(reply)).not.toContain(KEY.slice(0, 8));
+  });
 });

@@ -84,7 +84,7 @@ export async function chatCompletion(endpoint: ChatEndpoint, request: ChatReques
   }
 
   if (!response.ok) {
-    const reason = scrub(shorten(serverMessage(text) || response.statusText || 'no reason given'));
+    const reason = shorten(scrub(serverMessage(text) || response.statusText || 'no reason given'));
     if (hasImage && NO_VISION.some((pattern) => pattern.test(reason) || pattern.test(text))) {
       return fail(
         assistantError('assistant-no-vision', `The model ${endpoint.model} at ${url} takes no image input (HTTP ${response.status}: ${reason})`, {
@@ -163,7 +163,7 @@ function parseCompletion(text: string, url: string, scrub: (text: string) => str
   try {
     body = JSON.parse(text);
   } catch {
-    return bad(`not JSON (${scrub(shorten(text)) || 'an empty body'})`);
+    return bad(`not JSON (${shorten(scrub(text)) || 'an empty body'})`);
   }
   const choices = (body as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices) || choices.length === 0) return bad('no choices');

@@ -11,6 +11,7 @@ import { createPromptFilter } from '../../moderation/prompt-filter.ts';
 import { commandFromButton } from './buttons.ts';
 import type { Actor, JobCommand, Place } from './command.ts';
 import { BotCore, readDelivery } from './core.ts';
+import { isPromptMatrix } from './assistant.ts';
 import { runCommand, runDescribe, type ChatPort } from './flow.ts';
 import type { Reply } from './reply.ts';
 import { parseSettingsText } from './settings.ts';
@@ -70,6 +71,18 @@ const resultOf = (replies: readonly Reply[]): Extract<Reply, { kind: 'result' }>
 };
 
 const png = (background: string): Promise<Buffer> => sharp({ create: { width: 96, height: 64, channels: 3, background } }).png().toBuffer();
+
+describe('isPromptMatrix', () => {
+  it('tells a matrix (or a malformed one) from one prompt without expanding it', () => {
+    expect(isPromptMatrix('a red fox')).toBe(false);
+    expect(isPromptMatrix('a {red} fox')).toBe(false);
+    expect(isPromptMatrix('a {red|blue} fox')).toBe(true);
+    expect(isPromptMatrix('a ｛red｜blue｝ fox')).toBe(true);
+    expect(isPromptMatrix('a {red|} fox')).toBe(true);
+    // 2^60 prompts if expanded: answered at once, where a full expansion would never finish (or run out of memory).
+    expect(isPromptMatrix(`a fox ${'{a|b}'.repeat(60)}`)).toBe(true);
+  });
+});
 
 describe('the prompt assistant in the core', () => {
   it('without an assistant: --enhance, Enhance and describe are refused with the setup sentence, and results offer no Enhance', async () => {

@@ -33,10 +33,13 @@ export interface ChatAssistantDeps {
   readonly engine: Engine;
 }
 
-/** A prompt that would expand into several (a prompt matrix, or a malformed one the engine will refuse). */
+/**
+ * A prompt that would expand into several (a prompt matrix, or a malformed one the engine will refuse). Asked to stop
+ * past one prompt, the expansion answers after the first group with two alternatives: never the 2^n prompts of n
+ * groups, which a short prompt can make more than memory holds.
+ */
 export function isPromptMatrix(prompt: string): boolean {
-  const expanded = expandPromptMatrix(prompt, Number.MAX_SAFE_INTEGER);
-  return !expanded.ok || expanded.value.length > 1;
+  return !expandPromptMatrix(prompt, 1).ok;
 }
 
 const newSetId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
