@@ -428,6 +428,26 @@ describe('studio server: hardening', () => {
   });
 });
 
+describe('studio server: other platforms\' jobs', () => {
+  it('refuses a reply to, or a describe of, a job the studio does not show (another platform\'s, found by its id)', async () => {
+    const submitted = await runtime.engine.submit({ role: 'draft', owner: { platform: 'discord', userId: '4242' }, prompt: 'a teal ring', count: 1 });
+    if (!submitted.ok) throw new Error(submitted.error.message);
+    const jobId = submitted.value.id;
+    await submitted.value.settled;
+    const tab = await client();
+    tab.ws.send(hello('tab-ffffffff', 'Fay'));
+    await tab.next((m) => m.t === 'welcome');
+    const jobs = runtime.core.history.recent({ limit: 100 }).length;
+    tab.ws.send(JSON.stringify({ t: 'command', ref: 1, text: 'make it blue', replyTo: { jobId, index: 0 } }));
+    tab.ws.send(JSON.stringify({ t: 'describe', ref: 2, image: { jobId, index: 0 } }));
+    for (const ref of [1, 2]) {
+      expect(await tab.next((m) => m.t === 'error' && m.ref === ref)).toEqual({ t: 'error', ref, text: errorText('en', { code: 'unknown-job' }) });
+    }
+    expect(runtime.core.history.recent({ limit: 100 })).toHaveLength(jobs);
+    tab.ws.close();
+  });
+});
+
 describe('studio start-up', () => {
   it('refuses to listen beyond loopback', async () => {
     const exposed = { ...runtime, config: { ...runtime.config, studio: { ...runtime.config.studio, host: '0.0.0.0' } } };

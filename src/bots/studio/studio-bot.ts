@@ -89,6 +89,8 @@ export class StudioBot {
 
   /** A message typed in the composer, with its reply target or uploads. */
   async command(tab: Tab, message: CommandMessage): Promise<void> {
+    // A reply names a card this studio shows: not a deleted one, nor another platform's job found by its id.
+    if (message.replyTo && !this.#context.shown(message.replyTo.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
     const image: ImageSource | undefined = message.replyTo ?? this.#upload(message.upload, tab);
     const mask = this.#upload(message.mask, tab);
     if ((message.upload && !image) || (message.mask && !mask)) return this.#refuse(tab, message.ref, { code: 'attachment-fetch' });
@@ -102,8 +104,8 @@ export class StudioBot {
    * "Describing the image…"); a refusal or failure goes to this tab alone, and takes the card back.
    */
   async describe(tab: Tab, message: DescribeMessage): Promise<void> {
-    const { runtime, deleted } = this.#deps;
-    if (message.image && deleted.has(message.image.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
+    const { runtime } = this.#deps;
+    if (message.image && !this.#context.shown(message.image.jobId)) return this.#refuse(tab, message.ref, { code: 'unknown-job' });
     const image: ImageSource | undefined = message.image ?? this.#upload(message.upload, tab);
     if (!image) return this.#refuse(tab, message.ref, { code: 'attachment-fetch' });
     const outcome = await runDescribe(runtime.core, this.#port(tab, message.ref), image, this.#who(tab), runtime.log);
