@@ -132,6 +132,9 @@ describe('renderReply', () => {
     const message = renderReply(status({ prompt: '**bold** _it_ `code`\n# heading ||spoiler||' }), 'en');
     expect(message.content.split('\n')[0]).toBe('> \\*\\*bold\\*\\* \\_it\\_ \\`code\\` # heading \\|\\|spoiler\\|\\|');
     expect(renderReply(status({ prompt: '[free nitro](https://evil.example)' }), 'en').content).toContain('> \\[free nitro](');
+    // A heading or a list at the start would be drawn as one even inside the quote.
+    expect(renderReply(status({ prompt: '# BIG TITLE' }), 'en').content.split('\n')[0]).toBe('> \\# BIG TITLE');
+    expect(renderReply(status({ prompt: '- a list item' }), 'en').content.split('\n')[0]).toBe('> \\- a list item');
     const long = renderReply(result({ prompt: 'fox '.repeat(3000), notes: ['n'.repeat(1500)] }), 'en');
     expect(long.content.length).toBeLessThanOrEqual(LIMITS.content);
     expect(long.content).toContain('-# fixture · seed 42');

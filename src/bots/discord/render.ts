@@ -53,6 +53,14 @@ const STYLES: Record<ReplyButton['style'], ButtonStyle.Primary | ButtonStyle.Sec
   danger: ButtonStyle.Danger,
 };
 
+/**
+ * A user's or a model's words shown as they are: markdown inert — masked links too (the bot must not present a
+ * user's [text](url) as its own link), and headings and lists, which Discord draws even inside a quote.
+ */
+function inert(value: string): string {
+  return escapeMarkdown(value, { maskedLink: true, heading: true, bulletedList: true, numberedList: true });
+}
+
 function clip(value: string, max: number): string {
   return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }
@@ -61,8 +69,7 @@ function clip(value: string, max: number): string {
 function promptLine(prompt: string, room: number): string | null {
   const flat = prompt.replace(/\s+/g, ' ').trim();
   if (flat === '' || room < 8) return null;
-  // Masked links too: the bot must not present a user's [text](url) as its own link.
-  return `> ${clip(escapeMarkdown(clip(flat, PROMPT_SHOWN), { maskedLink: true }), room - 2)}`;
+  return `> ${clip(inert(clip(flat, PROMPT_SHOWN)), room - 2)}`;
 }
 
 function withPrompt(prompt: string, lines: readonly string[]): string {
@@ -126,8 +133,6 @@ function statusLine(reply: Extract<Reply, { kind: 'status' }>, locale: Locale): 
   return `${reply.text} · ${text(locale, 'discord.status.finishes', { when })}`;
 }
 
-/** A user's or a model's words shown as they are: markdown inert, masked links too. */
-const inert = (value: string): string => escapeMarkdown(value, { maskedLink: true });
 
 /**
  * Describe's answer: the title, each prompt numbered (inert, one line), the filter's note. Four long prompts do not
@@ -180,7 +185,7 @@ export function renderReply(reply: Reply, locale: Locale, context: RenderContext
     }
     case 'board': {
       // The lines hold people's prompts and names: inert, like every prompt the bot shows.
-      const lines = [reply.text, ...reply.entries.map((e) => escapeMarkdown(e.line, { maskedLink: true }))];
+      const lines = [reply.text, ...reply.entries.map((e) => inert(e.line))];
       return {
         content: clip(lines.join('\n'), LIMITS.content),
         files: reply.image ? [file(reply.image)] : [],
