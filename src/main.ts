@@ -59,6 +59,8 @@ async function main(): Promise<void> {
 
   stopOnSignals(async () => {
     runtime.core.pause();
+    // Its first step ends the prompt assistant's requests and waits until their askers are told, through the
+    // adapters: so these stop last.
     await runtime.close();
     for (const adapter of adapters.values()) await adapter.stop();
   }, log);

@@ -94,6 +94,10 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
     core,
     classifier,
     async close() {
+      // First, while the journal and the platforms still work: every request the prompt assistant holds up ends, and
+      // its asker is told the bot is restarting.
+      const untold = await core.assistant.close();
+      if (untold > 0) log.warn({ requests: untold }, 'stopping before every prompt assistant request was answered');
       await core.team.flush();
       await engine.shutdown();
       await classifier.close();

@@ -294,3 +294,46 @@ describe('Assistant limits', () => {
     expect(seen).toEqual(['enhance:ann:false', 'describe:bob:false']);
   });
 });
+
+describe('Assistant.close', () => {
+  const restarting = { ok: false, error: { code: 'shutting-down' } };
+
+  it('ends every call at once, sent or waiting for a slot, as shutting-down, and refuses later ones without sending them', async () => {
+    const server = await start();
+    server.hold();
+    // Deadlines no test outlives: only close() can end these calls.
+    const { assistant, logs } = assistantFor(server.url, { maxConcurrent: 1, maxWaiting: 1, perUser: 1, enhanceTimeoutMs: 600_000, describeTimeoutMs: 600_000 });
+    const sent = assistant.describe(await png(8, 8), 'en', ANN);
+    await server.whenInFlight(1);
+    const waiting = assistant.enhance('a cat', 'en', BOB);
+    expect(assistant.closed).toBe(false);
+    await assistant.close();
+    expect(assistant.closed).toBe(true);
+    expect(await sent).toMatchObject(restarting);
+    expect(await waiting).toMatchObject(restarting);
+    expect(await assistant.enhance('an owl', 'en', ANN)).toMatchObject(restarting);
+    expect(await assistant.describe(await png(8, 8), 'en', BOB)).toMatchObject(restarting);
+    expect(server.requests).toHaveLength(1);
+    // A shutdown is no server failure: nothing is logged as one.
+    expect(logs()).toContain('"code":"shutting-down"');
+    expect(logs()).not.toMatch(/"level":(40|50)/);
+    await assistant.close();
+  });
+
+  it('ends a call waiting for the GPU at the gate', async () => {
+    const server = await start();
+    let waited = (): void => undefined;
+    const atGate = new Promise<void>((resolve) => (waited = resolve));
+    const gate: AssistantGate = (call) =>
+      new Promise((_, reject) => {
+        call.signal.addEventListener('abort', () => reject(call.signal.reason));
+        waited();
+      });
+    const { assistant } = assistantFor(server.url, { sharesGpu: true, enhanceTimeoutMs: 600_000 }, { gate });
+    const queued = assistant.enhance('a fox', 'en', ANN);
+    await atGate;
+    await assistant.close();
+    expect(await queued).toMatchObject(restarting);
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -74,6 +74,9 @@ export class Assistant {
   readonly #options: AssistantOptions;
   readonly #apiKey: string | null;
   readonly #limiter: KeyedLimiter;
+  /** Aborted by close(): every call in flight ends on it, and none starts after it. */
+  readonly #closing = new AbortController();
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: AssistantOptions) {
     this.#options = options;
@@ -107,6 +110,21 @@ export class Assistant {
     const text = this.#endpoint('enhance');
     const vision = this.#endpoint('describe');
     return text && vision ? { enhance: `${endpointUrl(text.url)} (${text.model})`, describe: `${endpointUrl(vision.url)} (${vision.model})` } : null;
+  }
+
+  /** close() was called: every call is refused with `shutting-down`. */
+  get closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
+
+  /**
+   * For shutdown: ends every call in flight at once (waiting for a slot, for the GPU or for the server), each answered
+   * `shutting-down` so its asker is told the bot is restarting, and refuses every later call the same way. Resolves
+   * once the calls in flight have answered.
+   */
+  async close(): Promise<void> {
+    if (!this.closed) this.#closing.abort(new DOMException('the prompt assistant is shutting down', 'AbortError'));
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /**
@@ -197,10 +215,7 @@ export class Assistant {
     return task === 'describe' ? { url: vision.url ?? url, model: vision.model ?? model, apiKey: this.#apiKey } : { url, model, apiKey: this.#apiKey };
   }
 
-  /**
-   * One call under the caps, one deadline from the request to the answer (waiting for a slot included). `messages`
-   * is built inside the slot, so an image is decoded and judged only once the call may run.
-   */
+  /** One call, refused once closed, and counted while in flight so close() can wait for its answer. */
   async #call(
     task: AssistantTask,
     user: AssistantUser,
@@ -209,8 +224,30 @@ export class Assistant {
     messages: () => Promise<Outcome<ChatMessage[]>>,
     maxTokens: number,
   ): Promise<Outcome<ChatReply>> {
+    if (this.closed) return fail(shuttingDown());
+    const call = this.#attempt(task, user, timeoutMs, endpoint, messages, maxTokens);
+    this.#inFlight.add(call);
+    try {
+      return await call;
+    } finally {
+      this.#inFlight.delete(call);
+    }
+  }
+
+  /**
+   * One call under the caps, one deadline from the request to the answer (waiting for a slot included). `messages`
+   * is built inside the slot, so an image is decoded and judged only once the call may run. close() ends it too.
+   */
+  async #attempt(
+    task: AssistantTask,
+    user: AssistantUser,
+    timeoutMs: number,
+    endpoint: ChatEndpoint,
+    messages: () => Promise<Outcome<ChatMessage[]>>,
+    maxTokens: number,
+  ): Promise<Outcome<ChatReply>> {
     const started = performance.now();
-    const signal = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#closing.signal]);
     const send = async (): Promise<Outcome<ChatReply>> => {
       const built = await messages();
       if (!built.ok) return built;
@@ -234,8 +271,12 @@ export class Assistant {
     } catch (error) {
       if (!(error instanceof CallAborted)) throw error;
       const seconds = Math.round(timeoutMs / 100) / 10;
-      outcome = fail(assistantError('assistant-timeout', `The assistant at ${endpointUrl(endpoint.url)} did not answer within ${seconds} s`, { seconds }));
+      outcome = this.closed
+        ? fail(shuttingDown())
+        : fail(assistantError('assistant-timeout', `The assistant at ${endpointUrl(endpoint.url)} did not answer within ${seconds} s`, { seconds }));
     }
+    // The server's side of an aborted request (the connection it cut) is no failure of its own: the asker is told why.
+    if (!outcome.ok && this.closed && /^assistant-(unreachable|timeout)$/.test(outcome.error.code)) outcome = fail(shuttingDown());
     const ms = Math.round(performance.now() - started);
     if (outcome.ok) {
       this.#options.log.debug({ assistant: task, model: endpoint.model, ms, finish: outcome.value.finishReason }, 'prompt assistant answered');
@@ -252,6 +293,8 @@ export class Assistant {
     return error;
   }
 }
+
+const shuttingDown = (): AssistantError => engineError('shutting-down', 'The prompt assistant stopped: the bot is shutting down');
 
 function outputBlocked(category: string | number | undefined): AssistantError {
   const message = `The prompt filter refused what the assistant wrote${category === undefined ? '' : ` (${category} term)`}`;

@@ -201,6 +201,48 @@ describe('the prompt assistant in the core', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('shutdown ends a rewrite and a describe the assistant is at: each card is taken back, its asker told in their language, before close() returns', async () => {
+    const { core, engine, fake } = await setup({ config: { enhanceTimeoutMs: 600_000, describeTimeoutMs: 600_000 } });
+    fake.hold();
+    const enhancing = recordingPort();
+    const describing = recordingPort();
+    // Taking a card back is a platform call: close() must wait for it, not merely for the assistant's calls.
+    for (const recorded of [enhancing, describing]) {
+      const retract = recorded.port.retract;
+      recorded.port.retract = async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await retract(...args);
+      };
+    }
+    const command = runCommand(core, enhancing.port, { kind: 'draft', text: 'a red fox --enhance' }, { actor: alice, place }, log);
+    const describe = runDescribe(core, describing.port, { bytes: await png('#2050d0') }, { actor: bob, place }, log);
+    await fake.whenInFlight(2);
+    expect(enhancing.replies.map((r) => r.kind)).toEqual(['assisting']);
+    expect(describing.replies.map((r) => r.kind)).toEqual(['assisting']);
+
+    // As the process stops: new work refused, then the assistant closed (its deadlines are far off: only close ends the calls).
+    core.pause();
+    expect(await core.assistant.close()).toBe(0);
+    expect(enhancing.said).toEqual(['retracted card: The bot is restarting. Try again in a minute.']);
+    expect(describing.said).toEqual(['retracted card: 机器人正在重启，请一分钟后再试。']);
+    expect(await command).toMatchObject({ kind: 'refused', error: { code: 'shutting-down' } });
+    expect(await describe).toMatchObject({ kind: 'refused', error: { code: 'shutting-down' } });
+    expect(enhancing.replies.map((r) => r.kind)).toEqual(['assisting']);
+    expect(describing.replies.map((r) => r.kind)).toEqual(['assisting']);
+    expect(engine.stats().waiting + engine.stats().running).toBe(0);
+    expect(core.history.recent({ limit: 10 })).toEqual([]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('after close, the assistant refuses a rewrite as the bot restarting, taking its card back, without asking the server', async () => {
+    const { core, fake } = await setup();
+    expect(await core.assistant.close()).toBe(0);
+    const refused = await run(core, { kind: 'draft', text: 'a red fox --enhance' }, bob);
+    expect(refused.jobId).toBeNull();
+    expect(refused.said).toEqual(['retracted card: 机器人正在重启，请一分钟后再试。']);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('describe answers with stored suggestions whose Draft buttons draft them, a filtered one withheld and counted', async () => {
     const { core, fake } = await setup();
     fake.answer = (request) =>

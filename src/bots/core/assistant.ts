@@ -42,6 +42,9 @@ export function isPromptMatrix(prompt: string): boolean {
   return !expandPromptMatrix(prompt, 1).ok;
 }
 
+/** How long close() waits, by default, for the flows the assistant held up to tell their askers (a platform call each). */
+const CLOSE_GRACE_MS = 10_000;
+
 const newSetId = (): string => randomBytes(8).toString('base64url').replace(/[-_]/g, 'x').slice(0, 10);
 
 /**
@@ -51,6 +54,9 @@ const newSetId = (): string => randomBytes(8).toString('base64url').replace(/[-_
  */
 export class ChatAssistant {
   readonly #deps: ChatAssistantDeps;
+  /** Flows (a command's rewrite, a describe) between working() and its done(). */
+  #working = 0;
+  #whenIdle: (() => void)[] = [];
 
   constructor(deps: ChatAssistantDeps) {
     this.#deps = deps;
@@ -76,6 +82,41 @@ export class ChatAssistant {
     const assistant = this.#deps.assistant;
     if (!assistant?.configured) return fail(notConfigured());
     return assistant.enhance(prompt, who.actor.locale, { platform: who.actor.platform, userId: who.actor.userId });
+  }
+
+  /**
+   * A flow that waits on the assistant says so from before its card opens until its asker has the answer (the job
+   * queued, the suggestions shown, the card taken back): close() waits for it. Call the returned function once done.
+   */
+  working(): () => void {
+    this.#working += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#working -= 1;
+      if (this.#working === 0) for (const wake of this.#whenIdle.splice(0)) wake();
+    };
+  }
+
+  /**
+   * For shutdown, before the platforms stop: ends every assistant call in flight (each flow then takes its card back
+   * and tells its asker the bot is restarting), refuses later ones the same way, and waits up to `graceMs` for the
+   * flows to be done. Resolves with how many were still not done (0: every asker was told).
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<number> {
+    const idle = this.#working === 0 ? Promise.resolve() : new Promise<void>((wake) => this.#whenIdle.push(wake));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([Promise.all([this.#deps.assistant?.close(), idle]), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.#working;
   }
 
   /** Suggestions for an image, stored under a new set id for their Draft buttons. */

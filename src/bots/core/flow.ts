@@ -46,7 +46,8 @@ export type DescribeOutcome = { readonly kind: 'refused'; readonly error: UserEr
  * One job command from a platform, start to queue: parse → refuse, or acknowledge → prepare (downloads, checks) →
  * open (the public card) → [the prompt assistant's rewrite, shown on the card as "Enhancing the prompt…"] → submit.
  * Every refusal is one sentence in the asker's language, shown the way the moment allows (a failed rewrite takes the
- * card back); anything unexpected is logged and told as such, never left unanswered.
+ * card back, as does shutdown, which ends the rewrite and waits for the card to go); anything unexpected is logged and
+ * told as such, never left unanswered.
  */
 export async function runCommand<D>(
   core: BotCore,
@@ -58,6 +59,8 @@ export async function runCommand<D>(
   const locale = who.actor.locale;
   let acknowledged = false;
   let delivery: D | undefined;
+  // Set while the prompt assistant holds the command up: shutdown waits for it to queue or take its card back.
+  let assisted: (() => void) | undefined;
   const refuse = async (error: UserError): Promise<CommandOutcome> => {
     const text = errorText(locale, error);
     await (acknowledged || delivery !== undefined ? port.retract(text, delivery, error) : port.refuse(text, error));
@@ -72,6 +75,7 @@ export async function runCommand<D>(
     }
     const prepared = await core.prepare(parsed.value, who, port.fetchPolicy);
     if (!prepared.ok) return await refuse(prepared.error);
+    if (prepared.value.enhance) assisted = core.assistant.working();
     delivery = await port.open(prepared.value.shown);
     if (delivery === undefined) return { kind: 'refused', error: INTERNAL_ERROR };
     const sink = port.sink(delivery);
@@ -89,18 +93,21 @@ export async function runCommand<D>(
     log.error({ err: error, command: command.kind }, 'command failed');
     await refuse(INTERNAL_ERROR).catch((failure: unknown) => log.warn({ err: failure }, 'could not tell the user about a failed command'));
     return { kind: 'refused', error: INTERNAL_ERROR };
+  } finally {
+    assisted?.();
   }
 }
 
 /**
  * Describe, start to answer: refuse (no assistant, the attachment's host or size), or acknowledge → open (a card) →
  * "Describing the image…" → the suggestions with their Draft buttons on that card. A failure takes the card back and
- * says why to the asker alone, as a refused command does.
+ * says why to the asker alone, as a refused command does; shutdown ends the describe and waits for that.
  */
 export async function runDescribe<D>(core: BotCore, port: ChatPort<D>, image: ImageSource, who: Who, log: Logger): Promise<DescribeOutcome> {
   const locale = who.actor.locale;
   let acknowledged = false;
   let delivery: D | undefined;
+  let assisted: (() => void) | undefined;
   const refuse = async (error: UserError): Promise<DescribeOutcome> => {
     const text = errorText(locale, error);
     await (acknowledged || delivery !== undefined ? port.retract(text, delivery, error) : port.refuse(text, error));
@@ -109,6 +116,7 @@ export async function runDescribe<D>(core: BotCore, port: ChatPort<D>, image: Im
   try {
     const refusal = core.describeRefusal(image, port.fetchPolicy);
     if (refusal) return await refuse(refusal);
+    assisted = core.assistant.working();
     if (port.acknowledge) {
       await port.acknowledge();
       acknowledged = true;
@@ -125,6 +133,8 @@ export async function runDescribe<D>(core: BotCore, port: ChatPort<D>, image: Im
     log.error({ err: error }, 'describe failed');
     await refuse(INTERNAL_ERROR).catch((failure: unknown) => log.warn({ err: failure }, 'could not tell the user about a failed describe'));
     return { kind: 'refused', error: INTERNAL_ERROR };
+  } finally {
+    assisted?.();
   }
 }
 

@@ -52,8 +52,8 @@ afterAll(async () => {
 const solidPng = (colour: string): Promise<Buffer> => sharp({ create: { width: 96, height: 64, channels: 3, background: colour } }).png().toBuffer();
 
 /** The texts a message showed over its life (its chat.update calls), in order. */
-const updatesOf = (channel: string, ts: string): string[] =>
-  fake.callsTo('chat.update').filter((c) => c.args.channel === channel && c.args.ts === ts).map((c) => JSON.stringify(c.args.blocks));
+const updatesOf = (channel: string, ts: string, slack: FakeSlack = fake): string[] =>
+  slack.callsTo('chat.update').filter((c) => c.args.channel === channel && c.args.ts === ts).map((c) => JSON.stringify(c.args.blocks));
 
 const blockOf = (message: FakeMessage | undefined, id: string): string => JSON.stringify((message?.blocks ?? []).find((b) => (b as { block_id?: string }).block_id === id) ?? null);
 
@@ -257,6 +257,63 @@ describe('the prompt assistant’s deadline through Slack', () => {
     expect(post).toBeDefined();
     expect(slack.callsTo('chat.delete').some((c) => c.args.ts === post!.result!.ts)).toBe(true);
     expect(short.core.history.recent({ limit: 50 })).toEqual([]);
+  });
+});
+
+describe('a shutdown while the prompt assistant works, through Slack', () => {
+  let held: FakeOpenAI;
+  let aside: Awaited<ReturnType<typeof startAside>>;
+  let stopped = false;
+
+  beforeAll(async () => {
+    held = await FakeOpenAI.start();
+    held.hold();
+    // Deadlines no test outlives: only the shutdown can end these requests.
+    aside = await startAside({ url: held.url, model: 'fake-model', enhanceTimeoutMs: 600_000, describeTimeoutMs: 600_000 });
+    aside.fake.users.set('UBOB', { locale: 'zh-CN', name: '李雷' });
+  });
+
+  afterAll(async () => {
+    if (!stopped) {
+      await aside?.adapter.stop();
+      await aside?.runtime.close();
+    }
+    await aside?.fake.close();
+    await held?.close();
+  });
+
+  it('takes back the cards of --enhance and Describe image and tells each asker the bot is restarting, before Slack is let go; nothing is queued', async () => {
+    const { fake: slack, session: at, runtime: stopping, adapter: stoppingAdapter } = aside;
+    const enhance = await at.slash('/draft', 'a red fox --enhance', 'UANN', 'C1');
+    const file = slack.addFile(await solidPng('#2050d0'), { name: 'fox.png', user: 'UBOB' });
+    const photo = slack.addMessage('C1', { user: 'UBOB', text: 'a fox', files: [file] });
+    await shortcut('describe_image', 'UBOB', photo, 1, aside);
+    await held.whenInFlight(2);
+    const cards = await waitFor(() => {
+      const posted = slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C1' && c.result?.ok);
+      return posted.length === 2 ? posted.map((c) => String(c.result!.ts)) : undefined;
+    }, 'both cards');
+
+    const jobs = (): number => stopping.core.history.recent({ limit: 50 }).length;
+    expect(jobs()).toBe(0);
+
+    // main's order on SIGTERM: pause, close the runtime, then stop the platforms.
+    stopping.core.pause();
+    stopped = true;
+    await stopping.close();
+    // Told by the time the runtime closed, while the platform was still there to say it.
+    const told = (id: string): unknown => slack.responses.find((r) => r.id === id)?.body.text;
+    expect(told(enhance.responseId)).toBe('The bot is restarting. Try again in a minute.');
+    expect(told('d1')).toBe('机器人正在重启，请一分钟后再试。');
+    for (const ts of cards) expect(slack.callsTo('chat.delete').some((c) => c.args.ts === ts)).toBe(true);
+    // Neither card ever showed a job: each was only ever the assistant at work.
+    for (const ts of cards) {
+      const shown = updatesOf('C1', ts, slack);
+      expect(shown.length).toBeGreaterThan(0);
+      expect(shown.every((blocks) => blocks.includes('Enhancing the prompt…') || blocks.includes('正在描述图像…'))).toBe(true);
+    }
+    await stoppingAdapter.stop();
+    expect(held.requests).toHaveLength(2);
   });
 });
 
