@@ -6,7 +6,7 @@ import { BotCore } from './bots/core/core.ts';
 import type { Config, Role } from './config/schema.ts';
 import { ROLES } from './config/schema.ts';
 import { comfyModels, comfyRoles, loadWorkflows } from './engine/comfyui/setup.ts';
-import { Engine } from './engine/engine.ts';
+import { Engine, type SharedCallRequest } from './engine/engine.ts';
 import { modelDirs, modelInfo } from './engine/model/model-info.ts';
 import { StyleCatalog } from './engine/prompt/styles.ts';
 import type { ModelInfo } from './engine/request.ts';
@@ -54,7 +54,11 @@ export async function startRuntime(config: Readonly<Config>, log: Logger, option
   let assistant: Assistant;
   try {
     // Before the engine: a setting the assistant cannot run with stops start-up with nothing else started.
-    assistant = new Assistant({ config, promptFilter, ...(inputCheck ? { inputCheck } : {}), log });
+    // A model on the image GPU waits in the engine's fair queue (called only once the engine below has started). Where
+    // every device is a ComfyUI server there is no GPU here to share: no gate, so sharesGpu stops start-up.
+    const local = config.devices.some((device) => device.provider !== 'comfyui');
+    const gate = local ? { gate: <T>(call: SharedCallRequest, run: () => Promise<T>): Promise<T> => engine.runShared(call, run) } : {};
+    assistant = new Assistant({ config, promptFilter, ...(inputCheck ? { inputCheck } : {}), log, ...gate });
     engine = await Engine.start({
       config,
       models,

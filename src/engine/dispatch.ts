@@ -14,12 +14,17 @@ import type { Positions } from './positions.ts';
 import { userKeyOf } from './request.ts';
 import { assembleResult, resultRecord } from './result-assembly.ts';
 import type { Scheduler } from './scheduler.ts';
+import { isSharedCall, NO_LOCAL_DEVICE, SharedCallRefused, SharedGate, type QueueItem, type SharedCall, type SharedCallRequest } from './shared-gate.ts';
 
 export interface DispatchOptions {
   readonly config: Readonly<Config>;
   readonly journal: JournalWriter;
-  readonly scheduler: Scheduler<LiveJob>;
+  readonly scheduler: Scheduler<QueueItem>;
   readonly backends: readonly Backend[];
+  /** Whether a backend computes on this machine (a local device, not a ComfyUI server): shared calls hold its slots. */
+  readonly local: (backend: Backend) => boolean;
+  /** What a shared call costs in the fair queue. */
+  readonly sharedCost: number;
   readonly eta: EtaModel;
   readonly moderator: ImageModerator;
   readonly log: Logger;
@@ -30,13 +35,17 @@ type Terminal = Extract<JobStatus, 'done' | 'blocked' | 'failed' | 'cancelled'>;
 /**
  * The job state machine: waiting (in the scheduler) → running (on a backend) → post-processed → done | blocked |
  * failed | cancelled. Each change is journaled before it is announced. A backend is given a job only when it has a
- * free slot and serves the job; post-processing never holds a backend.
+ * free slot and serves the job; post-processing never holds a backend. Shared calls (shared-gate.ts) wait in the
+ * same queue and hold a local backend's slot while they run, counted with the jobs in their user's running cap.
  */
 export class Dispatch {
   readonly #options: DispatchOptions;
   readonly #live = new Map<string, LiveJob>();
   readonly #running = new Map<string, RunningJob>();
   readonly #runningByUser = new Map<string, number>();
+  /** Slots shared calls hold, by backend name (the backend itself does not know of them). */
+  readonly #held = new Map<string, number>();
+  readonly #gate: SharedGate;
   /** Jobs a backend lost mid-run (it died): the backend, which the job's one retry avoids. */
   readonly #lostOn = new Map<string, string>();
   readonly #inFlight = new Set<Promise<void>>();
@@ -47,6 +56,28 @@ export class Dispatch {
   constructor(options: DispatchOptions) {
     this.#options = options;
     this.#postprocessing = new PQueue({ concurrency: options.config.queue.postprocessConcurrency });
+    this.#gate = new SharedGate({ scheduler: options.scheduler, cost: options.sharedCost, pump: () => this.pump() });
+  }
+
+  /** Shared calls waiting in the queue (for a job-only view of it). */
+  get shared(): Pick<SharedGate, 'waiting' | 'waitingOf'> {
+    return this.#gate;
+  }
+
+  /** Shared calls holding a slot now. */
+  get sharedRunning(): number {
+    let count = 0;
+    for (const held of this.#held.values()) count += held;
+    return count;
+  }
+
+  /**
+   * Runs `run` once the fair queue gives the call a local backend's slot, holding the slot until `run` settles or the
+   * signal aborts (shared-gate.ts). Refused at once where no local device exists, and once halted.
+   */
+  runShared<T>(request: SharedCallRequest, run: () => Promise<T>): Promise<T> {
+    if (!this.#options.backends.some((b) => this.#options.local(b))) return Promise.reject(new SharedCallRefused(NO_LOCAL_DEVICE));
+    return this.#gate.run(request, run);
   }
 
   /** Set once, after both exist (positions read the running jobs from here). */
@@ -120,22 +151,47 @@ export class Dispatch {
     if (this.#halted) return;
     const { scheduler, backends, config } = this.#options;
     for (const backend of backends) {
-      while (backend.freeSlots > 0) {
-        const job = scheduler.next(
+      const local = this.#options.local(backend);
+      while (backend.freeSlots - (this.#held.get(backend.name) ?? 0) > 0) {
+        const item = scheduler.next(
           (item) =>
             (this.#runningByUser.get(item.userKey) ?? 0) < config.queue.maxRunningPerUser &&
-            backend.serves(item.record.spec) &&
-            this.#lostOn.get(item.id) !== backend.name,
+            (isSharedCall(item) ? local : backend.serves(item.record.spec) && this.#lostOn.get(item.id) !== backend.name),
         );
-        if (!job) break;
-        this.#startOn(backend, job);
+        if (!item) break;
+        if (isSharedCall(item)) this.#startShared(backend, item);
+        else this.#startOn(backend, item);
       }
     }
   }
 
-  /** No job starts any more; running ones finish. */
+  /** No job starts any more; running ones finish. Waiting shared calls are refused (they are not journaled). */
   halt(): void {
     this.#halted = true;
+    this.#gate.close(engineError('shutting-down', 'The bot is shutting down; the GPU queue takes no more work'));
+  }
+
+  /** A shared call holds one of the backend's slots, and counts as running for its user, until it releases it. */
+  #startShared(backend: Backend, call: SharedCall): void {
+    this.#held.set(backend.name, (this.#held.get(backend.name) ?? 0) + 1);
+    this.#addRunning(call.userKey, 1);
+    let released = false;
+    call.start(() => {
+      if (released) return;
+      released = true;
+      const held = (this.#held.get(backend.name) ?? 1) - 1;
+      if (held > 0) this.#held.set(backend.name, held);
+      else this.#held.delete(backend.name);
+      this.#addRunning(call.userKey, -1);
+      this.pump();
+      this.#positions?.schedule();
+    });
+  }
+
+  #addRunning(userKey: string, change: number): void {
+    const count = (this.#runningByUser.get(userKey) ?? 0) + change;
+    if (count > 0) this.#runningByUser.set(userKey, count);
+    else this.#runningByUser.delete(userKey);
   }
 
   /** Resolves once nothing runs and every result is delivered. */
@@ -147,7 +203,7 @@ export class Dispatch {
   #startOn(backend: Backend, job: LiveJob): void {
     const { journal, eta } = this.#options;
     journal.markRunning(job.id, backend.name);
-    this.#runningByUser.set(job.userKey, (this.#runningByUser.get(job.userKey) ?? 0) + 1);
+    this.#addRunning(job.userKey, 1);
     const startedAt = Date.now();
     const estimate = eta.seconds(job.record.role, job.cost, backend.name) * 1000;
     const { run, outcome } = backend.run(job.record.spec, (step, total, preview) => {
@@ -184,9 +240,7 @@ export class Dispatch {
 
   async #onOutcome(job: LiveJob, backend: Backend, startedAt: number, outcome: RunOutcome): Promise<void> {
     this.#running.delete(job.id);
-    const left = (this.#runningByUser.get(job.userKey) ?? 1) - 1;
-    if (left > 0) this.#runningByUser.set(job.userKey, left);
-    else this.#runningByUser.delete(job.userKey);
+    this.#addRunning(job.userKey, -1);
     // The backend's slot is free now; post-processing below does not hold it.
     this.pump();
     this.#positions?.schedule();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Role } from '../config/schema.ts';
+import { isComfyDevice, type ProfileConfig, type Role } from '../config/schema.ts';
 import type { ImageModerator, ModerationPolicy } from '../moderation/verdict.ts';
 import { Admission, type AdmissionChecks, type AdmittedJob } from './admission.ts';
 import type { Backend, BackendStats } from './backend.ts';
@@ -20,13 +20,15 @@ import { Positions } from './positions.ts';
 import type { StyleCatalog } from './prompt/styles.ts';
 import { recoverJobs, type ResumeDecision } from './recovery.ts';
 import type { GenerationRequest, JobSpec, ModelInfo } from './request.ts';
-import { samplingSettings, type SamplingSettings } from './sampling-settings.ts';
+import { jobCost, samplingSettings, type SamplingSettings } from './sampling-settings.ts';
 import type { Scheduler } from './scheduler.ts';
+import { jobsOnly, type QueueItem, type SharedCallRequest } from './shared-gate.ts';
 import { upscaledSize, type UpscaleModel } from './upscale-request.ts';
 import { startBackends, type BackendOptions } from './start-backends.ts';
 
 export type { AdmittedJob } from './admission.ts';
 export type { ResumeDecision } from './recovery.ts';
+export { SharedCallRefused, type SharedCallRequest } from './shared-gate.ts';
 export type { BoardEntry, CandidateVotes, SettingsKey, TeamRecords, Voter } from './journal/team-store.ts';
 
 export interface EngineOptions extends AdmissionChecks, BackendOptions {
@@ -34,8 +36,8 @@ export interface EngineOptions extends AdmissionChecks, BackendOptions {
   readonly styles: StyleCatalog;
   readonly moderator: ImageModerator;
   readonly randomSeed?: () => number;
-  /** The ordering policy; deficit round robin by user and cost unless given. */
-  readonly scheduler?: Scheduler<LiveJob>;
+  /** The ordering policy (jobs and shared calls); deficit round robin by user and cost unless given. */
+  readonly scheduler?: Scheduler<QueueItem>;
 }
 
 export interface SubmitOptions {
@@ -61,6 +63,7 @@ export class Engine {
   readonly #team: TeamStore;
   readonly #writer: JournalWriter;
   readonly #backends: readonly Backend[];
+  /** The jobs in the fair queue, without the shared calls among them. */
   readonly #scheduler: Scheduler<LiveJob>;
   readonly #admission: Admission;
   readonly #dispatch: Dispatch;
@@ -75,11 +78,23 @@ export class Engine {
     this.#writer = new JournalWriter(journal, options.logger);
     this.#backends = backends;
     const { config } = options;
-    this.#scheduler = options.scheduler ?? new FairScheduler<LiveJob>({ quantum: config.queue.quantum });
+    const queue = options.scheduler ?? new FairScheduler<QueueItem>({ quantum: config.queue.quantum });
+    const localNames = new Set(config.devices.filter((device) => !isComfyDevice(device)).map((device) => device.name));
+    const eta = new EtaModel({ initialSecondsPerCost: config.queue.initialSecondsPerCost, smoothing: config.queue.etaSmoothing });
+    this.#dispatch = new Dispatch({
+      config,
+      journal: this.#writer,
+      scheduler: queue,
+      backends,
+      local: (backend) => localNames.has(backend.name),
+      sharedCost: sharedCallCost(config.profiles.draft, options.models.draft),
+      eta,
+      moderator: options.moderator,
+      log: options.logger,
+    });
+    this.#scheduler = jobsOnly(queue, this.#dispatch.shared);
     this.#upscale = upscaleModelOf(options.comfyWorkflows);
     this.#admission = new Admission({ ...options, waiting: this.#scheduler, history: journal, upscale: this.#upscale });
-    const eta = new EtaModel({ initialSecondsPerCost: config.queue.initialSecondsPerCost, smoothing: config.queue.etaSmoothing });
-    this.#dispatch = new Dispatch({ config, journal: this.#writer, scheduler: this.#scheduler, backends, eta, moderator: options.moderator, log: options.logger });
     this.#dispatch.attach(
       new Positions({
         scheduler: this.#scheduler,
@@ -166,8 +181,14 @@ export class Engine {
     return this.#dispatch.job(id);
   }
 
-  stats(): { waiting: number; running: number; workers: BackendStats[] } {
-    return { waiting: this.#scheduler.size, running: this.#dispatch.runningCount, workers: this.#backends.map((b) => b.stats()) };
+  /** Jobs waiting and running, shared calls (runShared) waiting and running, and each backend. */
+  stats(): { waiting: number; running: number; shared: { waiting: number; running: number }; workers: BackendStats[] } {
+    return {
+      waiting: this.#scheduler.size,
+      running: this.#dispatch.runningCount,
+      shared: { waiting: this.#dispatch.shared.waiting, running: this.#dispatch.sharedRunning },
+      workers: this.#backends.map((b) => b.stats()),
+    };
   }
 
   /** Every check a request must pass, without queueing it; `submit` takes the result. Changes nothing. */
@@ -228,6 +249,17 @@ export class Engine {
       parentIndex: admitted.parentIndex,
       action: admitted.action,
     });
+  }
+
+  /**
+   * Runs `run` as work of its own in the fair queue (a prompt-assistant model on this machine's GPU): it waits its
+   * user's turn like a job, at the cost of a one-image draft, then holds a local device's slot until `run` settles.
+   * Not journaled. An aborted signal takes it out of the queue or frees its slot (rejecting with the signal's reason);
+   * a shutdown refuses the waiting ones, and where every device is a ComfyUI server it is refused at once (both with
+   * SharedCallRefused, whose `error` says why).
+   */
+  runShared<T>(request: SharedCallRequest, run: () => Promise<T>): Promise<T> {
+    return this.#dispatch.runShared(request, run);
   }
 
   /** Cancels a job by id (the adapters' Cancel button, after the core's permission check). */
@@ -321,4 +353,23 @@ export class Engine {
     this.#team.close();
     this.#journal.close();
   }
+}
+
+/**
+ * A shared call's cost: one candidate of a draft at the draft model's native size and default steps (and guidance),
+ * the smallest ordinary job. A model call is short GPU work of unknown size (it depends on the model and the answer),
+ * so it is charged as the cheapest thing a user can draft, and takes its turns with everyone's jobs as that draft
+ * would. Derived from the installed draft model, it keeps that weight whatever the model's cost units come to.
+ */
+export function sharedCallCost(profile: ProfileConfig, model: ModelInfo): number {
+  const settings = samplingSettings(profile, model);
+  return jobCost({
+    steps: settings.steps,
+    strength: 1,
+    guidance: settings.guidance,
+    width: model.size.nativeWidth,
+    height: model.size.nativeHeight,
+    candidates: [0],
+    image: null,
+  });
 }
