@@ -293,6 +293,18 @@ describe('Assistant limits', () => {
     expect((await assistant.describe(await png(8, 8), 'en', BOB)).ok).toBe(true);
     expect(seen).toEqual(['enhance:ann:false', 'describe:bob:false']);
   });
+
+  it('answers with the refusal a gate gives (the engine shutting down), and sends nothing', async () => {
+    const server = await start();
+    const refusal = { code: 'shutting-down' as const, message: 'The engine is shutting down' };
+    const gate: AssistantGate = async () => {
+      throw Object.assign(new Error(refusal.message), { error: refusal });
+    };
+    const { assistant } = assistantFor(server.url, { sharesGpu: true }, { gate });
+    expect(await assistant.enhance('a fox', 'en', ANN)).toEqual({ ok: false, error: refusal });
+    expect(await assistant.describe(await png(8, 8), 'en', BOB)).toEqual({ ok: false, error: refusal });
+    expect(server.requests).toHaveLength(0);
+  });
 });
 
 describe('Assistant.close', () => {

@@ -1,5 +1,5 @@
 import type { AssistantConfig, Config } from '../config/schema.ts';
-import { engineError } from '../engine/errors.ts';
+import { engineError, isEngineError, type EngineError } from '../engine/errors.ts';
 import type { Logger } from '../logging.ts';
 import type { InputCheck } from '../moderation/input-check.ts';
 import type { PromptFilter } from '../moderation/prompt-filter.ts';
@@ -37,7 +37,9 @@ export interface DescribedImage {
 
 /**
  * Where the calls run when the model shares the image GPU: the runtime hands in a gate that waits for the engine's
- * fair queue (as a job of its own cost) around `run`. It must end the wait when `signal` aborts.
+ * fair queue (as a job of its own cost) around `run`. It must end the wait when `signal` aborts. A gate that will not
+ * run the call (the engine is shutting down, no device here can hold it) rejects with an error whose `error` is the
+ * EngineError to tell the asker.
  */
 export type AssistantGate = <T>(call: { readonly user: AssistantUser; readonly task: AssistantTask; readonly signal: AbortSignal }, run: () => Promise<T>) => Promise<T>;
 
@@ -269,6 +271,8 @@ export class Assistant {
             ),
           );
     } catch (error) {
+      const refused = gateRefusal(error);
+      if (refused) return this.#logged(task, endpoint, started, fail(refused));
       if (!(error instanceof CallAborted)) throw error;
       const seconds = Math.round(timeoutMs / 100) / 10;
       outcome = this.closed
@@ -277,6 +281,10 @@ export class Assistant {
     }
     // The server's side of an aborted request (the connection it cut) is no failure of its own: the asker is told why.
     if (!outcome.ok && this.closed && /^assistant-(unreachable|timeout)$/.test(outcome.error.code)) outcome = fail(shuttingDown());
+    return this.#logged(task, endpoint, started, outcome);
+  }
+
+  #logged(task: AssistantTask, endpoint: ChatEndpoint, started: number, outcome: Outcome<ChatReply>): Outcome<ChatReply> {
     const ms = Math.round(performance.now() - started);
     if (outcome.ok) {
       this.#options.log.debug({ assistant: task, model: endpoint.model, ms, finish: outcome.value.finishReason }, 'prompt assistant answered');
@@ -299,4 +307,10 @@ const shuttingDown = (): AssistantError => engineError('shutting-down', 'The pro
 function outputBlocked(category: string | number | undefined): AssistantError {
   const message = `The prompt filter refused what the assistant wrote${category === undefined ? '' : ` (${category} term)`}`;
   return category === undefined ? assistantError('assistant-output-blocked', message) : assistantError('assistant-output-blocked', message, { category });
+}
+
+/** The EngineError a gate refused with (see AssistantGate), if that is what it threw. */
+function gateRefusal(error: unknown): EngineError | undefined {
+  const carried = typeof error === 'object' && error !== null && 'error' in error ? (error as { error: unknown }).error : undefined;
+  return isEngineError(carried) ? carried : undefined;
 }
