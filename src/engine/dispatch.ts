@@ -36,7 +36,8 @@ type Terminal = Extract<JobStatus, 'done' | 'blocked' | 'failed' | 'cancelled'>;
  * The job state machine: waiting (in the scheduler) → running (on a backend) → post-processed → done | blocked |
  * failed | cancelled. Each change is journaled before it is announced. A backend is given a job only when it has a
  * free slot and serves the job; post-processing never holds a backend. Shared calls (shared-gate.ts) wait in the
- * same queue and hold a local backend's slot while they run, counted with the jobs in their user's running cap.
+ * same queue and hold a local backend's slot while they run, counted with the jobs in their user's running cap. Over
+ * 300 lines on purpose: every slot, a job's or a shared call's, is handed out from this one place, never twice.
  */
 export class Dispatch {
   readonly #options: DispatchOptions;

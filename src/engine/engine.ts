@@ -55,7 +55,8 @@ const SHUTTING_DOWN = engineError('shutting-down', 'The bot is restarting; try a
 /**
  * The one queue in front of the GPUs: admission (admission.ts), a pluggable ordering policy (scheduler.ts), the job
  * state machine over the backends (dispatch.ts), queue positions (positions.ts), results (result-assembly.ts) and
- * start-up recovery (recovery.ts), over a SQLite journal it keeps to itself. Everyone else reads `history`.
+ * start-up recovery (recovery.ts), over a SQLite journal it keeps to itself. Everyone else reads `history`. Over 300
+ * lines as the facade it is: each public method is a few lines handing over to one of those parts.
  */
 export class Engine {
   readonly #options: EngineOptions;
