@@ -69,6 +69,7 @@ type Outcome<T> = Result<T, AssistantError>;
  * core turns into a sentence. Without assistant.url it is `configured: false` and every call is refused with
  * `assistant-not-configured`. Calls are capped per user and in all, time out as a whole (waiting included), and
  * everything the model writes passes the prompt filter before it is returned; the API key never reaches a message.
+ * Over 300 lines on purpose: both tasks share one call path (caps, the GPU gate, the deadline, shutdown, logging).
  */
 export class Assistant {
   readonly #config: AssistantConfig;

@@ -77,7 +77,8 @@ type Resolved<T> = Result<T, UserError>;
  * The platform-neutral bot, in three steps: `parse` (synchronous: the text and options), `prepare` (the images
  * and the prompt resolved, every check the engine makes), `submit` (queued, its life rendered into a sink). Owner
  * actions (`cancel`, `delete`) and pausing are here too. It never touches a platform API; core/flow.ts drives an
- * adapter's port through these steps.
+ * adapter's port through these steps. Over 300 lines on purpose: the steps share their look-ups and checks; the team
+ * features (team.ts) and the assistant (assistant.ts) live apart.
  */
 export class BotCore {
   readonly #deps: CoreDeps;

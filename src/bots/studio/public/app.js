@@ -1,6 +1,7 @@
 // The studio page: who this browser is (a name chosen for it, editable in the header), one connection, the feed,
 // the composer, which has the focus from the start, and the panels: the board, the settings, a card's history. With a
-// prompt assistant configured (the welcome says), the composer also offers Enhance and Describe.
+// prompt assistant configured (the welcome says), the composer also offers Enhance and Describe. Over 300 lines on
+// purpose: the page's wiring in one place, each control's handler a few lines; the panels and the feed are modules.
 
 import { createBoardPanel } from './board-panel.js';
 import { connect } from './connection.js';
