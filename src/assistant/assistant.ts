@@ -63,6 +63,16 @@ export class AssistantSetupError extends Error {
 
 type Outcome<T> = Result<T, AssistantError>;
 
+/** One request to the model: whose, for what, its deadline, where, what to send (built once it may run), how long. */
+interface CallSpec {
+  readonly task: AssistantTask;
+  readonly user: AssistantUser;
+  readonly timeoutMs: number;
+  readonly endpoint: ChatEndpoint;
+  readonly messages: () => Promise<Outcome<ChatMessage[]>>;
+  readonly maxTokens: number;
+}
+
 /**
  * The prompt assistant: `enhance` rewrites a short prompt into a long, concrete Z-Image prompt; `describe` suggests
  * up to four prompts for an image. Both answer with a Result: the text(s), or one AssistantError whose code the chat
@@ -147,7 +157,7 @@ export class Assistant {
     if (refusal) return fail(refusal);
 
     const cap = this.#outputCap;
-    const reply = await this.#call('enhance', user, this.#config.enhanceTimeoutMs, endpoint, async () => ok(enhanceMessages(original, locale, cap)), cap);
+    const reply = await this.#call({ task: 'enhance', user, timeoutMs: this.#config.enhanceTimeoutMs, endpoint, messages: async () => ok(enhanceMessages(original, locale, cap)), maxTokens: cap });
     if (!reply.ok) return reply;
 
     let cleaned = cleanPrompt(reply.value.content, cap);
@@ -177,17 +187,17 @@ export class Assistant {
     const endpoint = this.#endpoint('describe');
     if (!endpoint) return fail(notConfigured());
     const cap = this.#outputCap;
-    const reply = await this.#call(
-      'describe',
+    const reply = await this.#call({
+      task: 'describe',
       user,
-      this.#config.describeTimeoutMs,
+      timeoutMs: this.#config.describeTimeoutMs,
       endpoint,
-      async () => {
+      messages: async () => {
         const url = await imageForModel(image, this.#limits, this.#config.imageMaxSide, this.#options.inputCheck);
         return url.ok ? ok(describeMessages(url.value, locale, cap)) : url;
       },
-      Math.min(4096, cap * MAX_SUGGESTIONS),
-    );
+      maxTokens: Math.min(4096, cap * MAX_SUGGESTIONS),
+    });
     if (!reply.ok) return reply;
 
     const seen = new Set<string>();
@@ -219,16 +229,9 @@ export class Assistant {
   }
 
   /** One call, refused once closed, and counted while in flight so close() can wait for its answer. */
-  async #call(
-    task: AssistantTask,
-    user: AssistantUser,
-    timeoutMs: number,
-    endpoint: ChatEndpoint,
-    messages: () => Promise<Outcome<ChatMessage[]>>,
-    maxTokens: number,
-  ): Promise<Outcome<ChatReply>> {
+  async #call(spec: CallSpec): Promise<Outcome<ChatReply>> {
     if (this.closed) return fail(shuttingDown());
-    const call = this.#attempt(task, user, timeoutMs, endpoint, messages, maxTokens);
+    const call = this.#attempt(spec);
     this.#inFlight.add(call);
     try {
       return await call;
@@ -241,14 +244,7 @@ export class Assistant {
    * One call under the caps, one deadline from the request to the answer (waiting for a slot included). `messages`
    * is built inside the slot, so an image is decoded and judged only once the call may run. close() ends it too.
    */
-  async #attempt(
-    task: AssistantTask,
-    user: AssistantUser,
-    timeoutMs: number,
-    endpoint: ChatEndpoint,
-    messages: () => Promise<Outcome<ChatMessage[]>>,
-    maxTokens: number,
-  ): Promise<Outcome<ChatReply>> {
+  async #attempt({ task, user, timeoutMs, endpoint, messages, maxTokens }: CallSpec): Promise<Outcome<ChatReply>> {
     const started = performance.now();
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#closing.signal]);
     const send = async (): Promise<Outcome<ChatReply>> => {
