@@ -209,6 +209,24 @@ describe('Assistant.describe', () => {
     expect(request.system).toMatch(/in Simplified Chinese/);
   });
 
+  it('sends a vision server of its own its own key, and never the main one', async () => {
+    const text = await start();
+    const vision = await FakeOpenAI.start();
+    try {
+      const own = { url: vision.url, model: 'qwen2.5vl:3b', apiKeyEnv: null };
+      const { assistant: keyless } = assistantFor(text.url, { vision: own });
+      expect((await keyless.enhance('a fox', 'en', ANN)).ok).toBe(true);
+      expect((await keyless.describe(await png(8, 8), 'en', ANN)).ok).toBe(true);
+      expect(text.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
+      expect(vision.requests[0]!.headers.authorization).toBeUndefined();
+      const { assistant: keyed } = assistantFor(text.url, { vision: { ...own, apiKeyEnv: 'VISION_KEY' } }, { env: { ASSISTANT_API_KEY: KEY, VISION_KEY: 'vk-local-4b1d9e' } });
+      expect((await keyed.describe(await png(8, 8), 'en', ANN)).ok).toBe(true);
+      expect(vision.requests[1]!.headers.authorization).toBe('Bearer vk-local-4b1d9e');
+    } finally {
+      await vision.close();
+    }
+  });
+
   it('sends a small image at its own size', async () => {
     const server = await start();
     const { assistant } = assistantFor(server.url);

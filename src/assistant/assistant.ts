@@ -86,6 +86,7 @@ export class Assistant {
   readonly #limits: Config['limits'];
   readonly #options: AssistantOptions;
   readonly #apiKey: string | null;
+  readonly #visionKey: string | null;
   readonly #limiter: KeyedLimiter;
   /** Aborted by close(): every call in flight ends on it, and none starts after it. */
   readonly #closing = new AbortController();
@@ -95,8 +96,11 @@ export class Assistant {
     this.#options = options;
     this.#config = options.config.assistant;
     this.#limits = options.config.limits;
-    const key = (options.env ?? process.env)[this.#config.apiKeyEnv]?.trim();
-    this.#apiKey = key ? key : null;
+    const env = options.env ?? process.env;
+    const keyIn = (name: string | null): string | null => (name ? env[name]?.trim() || null : null);
+    this.#apiKey = keyIn(this.#config.apiKeyEnv);
+    // A vision model on a server of its own gets its own key, or none: the main key never travels to a second server.
+    this.#visionKey = this.#config.vision.url === null ? this.#apiKey : keyIn(this.#config.vision.apiKeyEnv);
     this.#limiter = new KeyedLimiter(this.#config);
     if (this.configured && this.#config.sharesGpu && !options.gate) {
       throw new AssistantSetupError('assistant.sharesGpu is true, but this runtime gives the assistant no way into the GPU queue; set it to false');
@@ -225,7 +229,7 @@ export class Assistant {
   #endpoint(task: AssistantTask): ChatEndpoint | null {
     const { url, model, vision } = this.#config;
     if (url === null || model === null) return null;
-    return task === 'describe' ? { url: vision.url ?? url, model: vision.model ?? model, apiKey: this.#apiKey } : { url, model, apiKey: this.#apiKey };
+    return task === 'describe' ? { url: vision.url ?? url, model: vision.model ?? model, apiKey: this.#visionKey } : { url, model, apiKey: this.#apiKey };
   }
 
   /** One call, refused once closed, and counted while in flight so close() can wait for its answer. */

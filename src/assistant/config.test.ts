@@ -19,7 +19,7 @@ describe('assistant configuration', () => {
     expect(load().assistant).toEqual({
       url: null,
       model: null,
-      vision: { url: null, model: null },
+      vision: { url: null, model: null, apiKeyEnv: null },
       apiKeyEnv: 'ASSISTANT_API_KEY',
       enhanceTimeoutMs: 60_000,
       describeTimeoutMs: 120_000,

@@ -141,16 +141,21 @@ const assistantUrl = z
   .refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' })
   // A password in the URL would reach logs and messages: the key goes in the environment (apiKeyEnv).
   .refine((u) => !/^https?:\/\/[^/]*@/i.test(u), { message: 'must not hold credentials; put the API key in the variable apiKeyEnv names' });
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 const assistantSchema = z
   .object({
     /** Base URL of the server's OpenAI-compatible API, e.g. http://localhost:11434/v1 (…/chat/completions is appended). */
     url: assistantUrl.nullable(),
     /** The model to ask (Ollama and hosted APIs need the name; llama-server answers with whatever it loaded). */
     model: z.string().min(1).nullable(),
-    /** For describe: a vision-capable model, and its server when that is another one; null → url and model above. */
-    vision: z.object({ url: assistantUrl.nullable(), model: z.string().min(1).nullable() }).strict(),
+    /**
+     * For describe: a vision-capable model, and its server when that is another one; null → url and model above. A
+     * server of its own gets the key in the variable its apiKeyEnv names, and none without one: the main key is never
+     * sent to a second server.
+     */
+    vision: z.object({ url: assistantUrl.nullable(), model: z.string().min(1).nullable(), apiKeyEnv: envName.nullable() }).strict(),
     /** The environment variable holding the API key (sent as a Bearer token); unset → no Authorization header. */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+    apiKeyEnv: envName,
     /** From the request to the answer, waiting for a free slot included. */
     enhanceTimeoutMs: positiveInt.max(600_000),
     describeTimeoutMs: positiveInt.max(600_000),
