@@ -1,6 +1,6 @@
 import type { Logger } from '../../logging.ts';
 import type { FetchPolicy } from './attachments.ts';
-import type { CommandRequest, ImageSource, JobCommand, Who } from './command.ts';
+import type { CommandRequest, ImageSource, JobCommand, Locale, Who } from './command.ts';
 import type { BotCore, ShownJob, SubmittedJob } from './core.ts';
 import { INTERNAL_ERROR, type UserError } from './errors.ts';
 import { renderAssisting } from './render.ts';
@@ -38,9 +38,11 @@ export interface ChatPort<D> {
   sink(delivery: D): ReplySink;
 }
 
-export type CommandOutcome = { readonly kind: 'refused'; readonly error: UserError } | ({ readonly kind: 'queued' } & SubmittedJob);
+type Refused = { readonly kind: 'refused'; readonly error: UserError };
 
-export type DescribeOutcome = { readonly kind: 'refused'; readonly error: UserError } | { readonly kind: 'described'; readonly reply: Extract<Reply, { kind: 'suggestions' }> };
+export type CommandOutcome = Refused | ({ readonly kind: 'queued' } & SubmittedJob);
+
+export type DescribeOutcome = Refused | { readonly kind: 'described'; readonly reply: Extract<Reply, { kind: 'suggestions' }> };
 
 /**
  * One job command from a platform, start to queue: parse → refuse, or acknowledge → prepare (downloads, checks) →
@@ -56,43 +58,31 @@ export async function runCommand<D>(
   who: Who,
   log: Logger,
 ): Promise<CommandOutcome> {
-  const locale = who.actor.locale;
-  let acknowledged = false;
-  let delivery: D | undefined;
+  const answer = new Answer(port, who.actor.locale);
   // Set while the prompt assistant holds the command up: shutdown waits for it to queue or take its card back.
   let assisted: (() => void) | undefined;
-  const refuse = async (error: UserError): Promise<CommandOutcome> => {
-    const text = errorText(locale, error);
-    await (acknowledged || delivery !== undefined ? port.retract(text, delivery, error) : port.refuse(text, error));
-    return { kind: 'refused', error };
-  };
   try {
     const parsed = core.parse(command, port.fetchPolicy);
-    if (!parsed.ok) return await refuse(parsed.error);
-    if (port.acknowledge) {
-      await port.acknowledge();
-      acknowledged = true;
-    }
+    if (!parsed.ok) return await answer.refuse(parsed.error);
+    await answer.acknowledge();
     const prepared = await core.prepare(parsed.value, who, port.fetchPolicy);
-    if (!prepared.ok) return await refuse(prepared.error);
+    if (!prepared.ok) return await answer.refuse(prepared.error);
     if (prepared.value.enhance) assisted = core.assistant.working();
-    delivery = await port.open(prepared.value.shown);
-    if (delivery === undefined) return { kind: 'refused', error: INTERNAL_ERROR };
-    const sink = port.sink(delivery);
+    const card = await answer.open(prepared.value.shown);
+    if (!card) return { kind: 'refused', error: INTERNAL_ERROR };
+    const { delivery, sink } = card;
     let ready = prepared.value;
     if (ready.enhance) {
-      await showAssisting(sink, renderAssisting(locale, 'enhance', ready.enhance.original), log);
+      await showAssisting(sink, renderAssisting(answer.locale, 'enhance', ready.enhance.original), log);
       const enhanced = await core.enhance(ready);
-      if (!enhanced.ok) return await refuse(enhanced.error);
+      if (!enhanced.ok) return await answer.refuse(enhanced.error);
       ready = enhanced.value;
     }
     const submitted = await core.submit(ready, delivery, sink);
-    if (!submitted.ok) return await refuse(submitted.error);
+    if (!submitted.ok) return await answer.refuse(submitted.error);
     return { kind: 'queued', ...submitted.value };
   } catch (error) {
-    log.error({ err: error, command: command.kind }, 'command failed');
-    await refuse(INTERNAL_ERROR).catch((failure: unknown) => log.warn({ err: failure }, 'could not tell the user about a failed command'));
-    return { kind: 'refused', error: INTERNAL_ERROR };
+    return await answer.failed(error, log, 'command', { command: command.kind });
   } finally {
     assisted?.();
   }
@@ -104,37 +94,65 @@ export async function runCommand<D>(
  * says why to the asker alone, as a refused command does; shutdown ends the describe and waits for that.
  */
 export async function runDescribe<D>(core: BotCore, port: ChatPort<D>, image: ImageSource, who: Who, log: Logger): Promise<DescribeOutcome> {
-  const locale = who.actor.locale;
-  let acknowledged = false;
-  let delivery: D | undefined;
+  const answer = new Answer(port, who.actor.locale);
   let assisted: (() => void) | undefined;
-  const refuse = async (error: UserError): Promise<DescribeOutcome> => {
-    const text = errorText(locale, error);
-    await (acknowledged || delivery !== undefined ? port.retract(text, delivery, error) : port.refuse(text, error));
-    return { kind: 'refused', error };
-  };
   try {
     const refusal = core.describeRefusal(image, port.fetchPolicy);
-    if (refusal) return await refuse(refusal);
+    if (refusal) return await answer.refuse(refusal);
     assisted = core.assistant.working();
-    if (port.acknowledge) {
-      await port.acknowledge();
-      acknowledged = true;
-    }
-    delivery = await port.open({ role: 'draft', prompt: '', locale, task: 'describe' });
-    if (delivery === undefined) return { kind: 'refused', error: INTERNAL_ERROR };
-    const sink = port.sink(delivery);
-    await showAssisting(sink, renderAssisting(locale, 'describe', ''), log);
+    await answer.acknowledge();
+    const card = await answer.open({ role: 'draft', prompt: '', locale: answer.locale, task: 'describe' });
+    if (!card) return { kind: 'refused', error: INTERNAL_ERROR };
+    const { sink } = card;
+    await showAssisting(sink, renderAssisting(answer.locale, 'describe', ''), log);
     const described = await core.describe(image, who, port.fetchPolicy);
-    if (!described.ok) return await refuse(described.error);
+    if (!described.ok) return await answer.refuse(described.error);
     await sink(described.value);
     return { kind: 'described', reply: described.value };
   } catch (error) {
-    log.error({ err: error }, 'describe failed');
-    await refuse(INTERNAL_ERROR).catch((failure: unknown) => log.warn({ err: failure }, 'could not tell the user about a failed describe'));
-    return { kind: 'refused', error: INTERNAL_ERROR };
+    return await answer.failed(error, log, 'describe', {});
   } finally {
     assisted?.();
+  }
+}
+
+/**
+ * One request's answer on a port: a refusal goes to the asker alone before anything was acknowledged or shown, and
+ * takes back what was shown after; `open` shows the card and gives its sink.
+ */
+class Answer<D> {
+  #acknowledged = false;
+  #delivery: D | undefined;
+
+  constructor(
+    readonly port: ChatPort<D>,
+    readonly locale: Locale,
+  ) {}
+
+  async acknowledge(): Promise<void> {
+    if (!this.port.acknowledge) return;
+    await this.port.acknowledge();
+    this.#acknowledged = true;
+  }
+
+  /** The card shown and its sink, or undefined when the port could not show it (the port told the user). */
+  async open(shown: ShownJob): Promise<{ readonly delivery: D; readonly sink: ReplySink } | undefined> {
+    const delivery = await this.port.open(shown);
+    this.#delivery = delivery;
+    return delivery === undefined ? undefined : { delivery, sink: this.port.sink(delivery) };
+  }
+
+  async refuse(error: UserError): Promise<Refused> {
+    const text = errorText(this.locale, error);
+    await (this.#acknowledged || this.#delivery !== undefined ? this.port.retract(text, this.#delivery, error) : this.port.refuse(text, error));
+    return { kind: 'refused', error };
+  }
+
+  /** Anything unexpected: logged, and the asker told as far as that still works. */
+  async failed(error: unknown, log: Logger, what: 'command' | 'describe', detail: Record<string, unknown>): Promise<Refused> {
+    log.error({ err: error, ...detail }, `${what} failed`);
+    await this.refuse(INTERNAL_ERROR).catch((failure: unknown) => log.warn({ err: failure }, `could not tell the user about a failed ${what}`));
+    return { kind: 'refused', error: INTERNAL_ERROR };
   }
 }
 
