@@ -207,20 +207,30 @@ export async function imageBytesOf(ctx: RequestContext, source: ImageSource): Pr
  */
 function redraftOf(record: JobRecord, owner: GenerationRequest['owner'], prompt: string): GenerationRequest {
   const { spec } = record;
-  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
   return {
     role: 'draft',
     owner,
     prompt,
+    ...choicesOf(spec),
+    seed: spec.seed,
+    ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
+    parent: { jobId: record.id },
+  };
+}
+
+/**
+ * What a person chose for a job that a redraft or a reroll keeps: negative prompt, style, size, chaos, and the count
+ * (a prompt matrix's count comes from its prompts again).
+ */
+function choicesOf(spec: JobRecord['spec']): Partial<GenerationRequest> {
+  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
+  return {
     ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
     ...(spec.style !== null ? { style: spec.style } : {}),
     ...(isMatrix ? {} : { count: spec.candidates.length }),
-    seed: spec.seed,
     chaos: spec.chaos,
     width: spec.width,
     height: spec.height,
-    ...(spec.role === 'draft' ? { steps: spec.steps, guidance: spec.guidance } : {}),
-    parent: { jobId: record.id },
   };
 }
 
@@ -238,19 +248,13 @@ function promptInPng(bytes: Uint8Array): string | null {
 /** The same job again with fresh noise: every parameter the user chose, none of the seeds. */
 function rerollOf(record: JobRecord, owner: GenerationRequest['owner']): GenerationRequest {
   const { spec } = record;
-  const isMatrix = new Set(spec.candidates.map((c) => c.prompt)).size > 1;
   return {
     role: spec.role,
     owner,
     prompt: spec.userPrompt,
-    ...(spec.userNegativePrompt !== null ? { negativePrompt: spec.userNegativePrompt } : {}),
-    ...(spec.style !== null ? { style: spec.style } : {}),
-    ...(isMatrix ? {} : { count: spec.candidates.length }),
-    chaos: spec.chaos,
+    ...choicesOf(spec),
     steps: spec.steps,
     guidance: spec.guidance,
-    width: spec.width,
-    height: spec.height,
     ...(spec.role !== 'draft' ? { strength: spec.strength } : {}),
     ...(spec.image ? { image: { path: spec.image } } : {}),
     ...(spec.mask?.kind === 'image' ? { mask: { path: spec.mask.path } } : {}),
