@@ -18,7 +18,7 @@ try {
   const log = createLogger(config.log.level === 'silent' ? 'info' : config.log.level);
   const dirs = modelDirs(config);
   const styles = StyleCatalog.fromFile(join(root, 'config/styles.yaml'));
-  await registerFromConfig({ config, styles, sampling: (role) => samplingSettings(config.profiles[role], modelInfo(dirs[role])) }, log);
+  await registerFromConfig({ config, styles, sampling: (role) => samplingSettings(role, config.profiles[role], modelInfo(dirs[role])) }, log);
 } catch (error) {
   const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
   process.stderr.write(`${message}\n`);

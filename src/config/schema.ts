@@ -24,8 +24,8 @@ const profileSchema = z
     guidance: z.number().min(0).max(30).nullable().default(null),
     /** Scheduler shift; null takes the model manifest's value. */
     shift: z.number().positive().nullable().default(null),
-    /** img2img strength for refine/edit (ignored by draft). */
-    strength: z.number().min(0).max(1).default(0.6),
+    /** img2img strength for refine/edit (ignored by draft); null takes the model manifest's refine strength, else 0.6. */
+    strength: z.number().min(0).max(1).nullable().default(null),
     /** Strength of an edit inside a mask or region. */
     maskStrength: z.number().min(0).max(1).default(1),
     /** Paste the result over the source through the feathered mask, so pixels outside it stay the source's exactly. */

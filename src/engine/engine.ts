@@ -147,7 +147,7 @@ export class Engine {
 
   /** A role's steps range, defaults, guidance and shift: its profile over its model's manifest. */
   sampling(role: Role): SamplingSettings {
-    return samplingSettings(this.#options.config.profiles[role], this.#options.models[role]);
+    return samplingSettings(role, this.#options.config.profiles[role], this.#options.models[role]);
   }
 
   /**
@@ -363,7 +363,7 @@ export class Engine {
  * would. Derived from the installed draft model, it keeps that weight whatever the model's cost units come to.
  */
 export function sharedCallCost(profile: ProfileConfig, model: ModelInfo): number {
-  const settings = samplingSettings(profile, model);
+  const settings = samplingSettings('draft', profile, model);
   return jobCost({
     steps: settings.steps,
     strength: 1,

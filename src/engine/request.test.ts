@@ -112,6 +112,19 @@ describe('strength', () => {
     expect(value(resolveWith(profile, ranged, { role: 'refine', strength: 0.034 })).strength).toBe(0.034);
   });
 
+  it('a refine takes its model’s refine strength and guidance where its profile leaves them null; only a refine', () => {
+    const tuned = model('refine-tuned', { steps: 6, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.35, guidance: 2 } });
+    const refine = config.profiles.refine;
+    expect([refine.strength, refine.guidance]).toEqual([null, null]);
+    expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2 });
+    expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.8, guidance: 0 }))).toMatchObject({ strength: 0.8, guidance: 0 });
+    expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3 });
+    expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1 });
+    expect(value(resolveWith(config.profiles.draft, tuned)).guidance).toBe(1);
+    // a model that names no refine strength is refined at 0.6
+    expect(value(resolveWith(refine, ranged, { role: 'refine' })).strength).toBe(0.6);
+  });
+
   it('never refuses a draft, which starts from text at strength 1', () => {
     expect(value(resolveWith(config.profiles.draft, ranged)).strength).toBe(1);
   });

@@ -238,7 +238,7 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
       }),
     );
   }
-  const sampling = samplingSettings(profile, model);
+  const sampling = samplingSettings(request.role, profile, model);
   const noGuidance = sampling.maxGuidance === 0 ? ` (${model.name} is distilled to run without guidance)` : '';
   const rangeError =
     range('count', request.count, 1, limits.maxCount, true) ??
@@ -284,7 +284,7 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
   const steps = request.steps ?? sampling.steps;
   // A remote workflow that takes no denoise (an instruction model) runs at strength 1: the spec says what ran.
   const fixedStrength = request.role === 'draft' || (model.remote !== undefined && !model.remote.strength);
-  const strength = fixedStrength ? 1 : (request.strength ?? (mask ? profile.maskStrength : profile.strength));
+  const strength = fixedStrength ? 1 : (request.strength ?? (mask ? profile.maskStrength : sampling.strength));
   if (keptSteps(steps, strength) < 1) return fail(noDenoisingSteps(steps, strength));
 
   let size: { width: number; height: number };

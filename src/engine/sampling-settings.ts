@@ -1,4 +1,4 @@
-import type { ProfileConfig } from '../config/schema.ts';
+import type { ProfileConfig, Role } from '../config/schema.ts';
 import { engineError, type EngineError } from './errors.ts';
 
 /**
@@ -14,7 +14,18 @@ export interface ModelDefaults {
   readonly guidance: number;
   /** Distilled to run without classifier-free guidance: requests for guidance are refused unless a profile sets one. */
   readonly distilled: boolean;
+  /** How a refine (img2img of one of its drafts) runs best on this model, where that differs from the above. */
+  readonly refine?: RefineDefaults;
 }
+
+export interface RefineDefaults {
+  readonly strength?: number;
+  readonly steps?: number;
+  readonly guidance?: number;
+}
+
+/** The img2img strength of a refine or an edit when neither its profile nor its model names one. */
+export const DEFAULT_STRENGTH = 0.6;
 
 /** Steps that actually run for img2img strength s (diffusers' get_timesteps). */
 export function keptSteps(steps: number, strength: number): number {
@@ -50,25 +61,33 @@ export interface SamplingSettings {
   /** Largest guidance a request may ask for: 0 for a distilled model unless the profile sets a guidance. */
   readonly maxGuidance: number;
   readonly shift: number;
+  /** The img2img strength without a mask (1 for a draft, which starts from noise). */
+  readonly strength: number;
 }
 
 /** The largest guidance a request may ask for on a model that takes guidance. */
 export const MAX_GUIDANCE = 20;
 
-export function samplingSettings(profile: ProfileConfig, model: { readonly defaults: ModelDefaults; readonly shift: number }): SamplingSettings {
+export function samplingSettings(
+  role: Role,
+  profile: ProfileConfig,
+  model: { readonly defaults: ModelDefaults; readonly shift: number },
+): SamplingSettings {
   const { defaults } = model;
+  const own: RefineDefaults = role === 'refine' ? (defaults.refine ?? {}) : {};
   const minSteps = profile.minSteps ?? defaults.minSteps;
   const maxSteps = Math.max(minSteps, profile.maxSteps ?? defaults.maxSteps);
   // A default the range leaves out (a profile's range around a model's default) is brought to the range's nearest end.
-  const steps = Math.min(maxSteps, Math.max(minSteps, profile.steps ?? defaults.steps));
+  const steps = Math.min(maxSteps, Math.max(minSteps, profile.steps ?? own.steps ?? defaults.steps));
   const guidanceFixed = defaults.distilled && profile.guidance === null;
   return {
     steps,
     minSteps,
     maxSteps,
-    guidance: profile.guidance ?? defaults.guidance,
+    guidance: profile.guidance ?? own.guidance ?? defaults.guidance,
     maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
     shift: profile.shift ?? model.shift,
+    strength: role === 'draft' ? 1 : (profile.strength ?? own.strength ?? DEFAULT_STRENGTH),
   };
 }
 

@@ -64,14 +64,14 @@ const spec: JudgeSpec = { palette: data.palette, colors: data.colors, positions:
 const modelDir = process.env.MODEL_DIR ?? MINI_MODEL_DIR;
 const info = modelInfo(modelDir);
 const config = loadConfig({ root: here('../..'), overrideFile: null, env: {} });
-const draftSettings = samplingSettings(config.profiles.draft, info);
+const draftSettings = samplingSettings('draft', config.profiles.draft, info);
 const refineProfile = config.profiles.refine;
-const refineSettings = samplingSettings(refineProfile, info);
+const refineSettings = samplingSettings('refine', refineProfile, info);
 const refine = {
   steps: numberFlag('refine-steps') ?? refineSettings.steps,
   guidance: numberFlag('refine-guidance') ?? refineSettings.guidance,
   shift: numberFlag('refine-shift') ?? refineSettings.shift,
-  strength: numberFlag('refine-strength') ?? refineProfile.strength,
+  strength: numberFlag('refine-strength') ?? refineSettings.strength,
 };
 const pipeline = await createPipeline({
   device: { name: 'cpu0', provider: 'cpu', threads: 0, deviceId: 0 },

@@ -97,10 +97,22 @@ export const manifestSchema = z
         guidance: z.number().min(0),
         /** Distilled to sample without classifier-free guidance (Turbo): its guidance is 0. */
         distilled: z.boolean(),
+        /** How a refine of one of its drafts runs best, where that differs from the values above. */
+        refine: z
+          .object({
+            strength: z.number().gt(0).max(1).optional(),
+            steps: z.number().int().positive().optional(),
+            guidance: z.number().min(0).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .refine((d) => d.minSteps <= d.steps && d.steps <= d.maxSteps, { message: 'needs minSteps ≤ steps ≤ maxSteps' })
-      .refine((d) => !d.distilled || d.guidance === 0, { message: 'of a distilled model needs guidance 0' }),
+      .refine((d) => !d.distilled || (d.guidance === 0 && !d.refine?.guidance), { message: 'of a distilled model needs guidance 0' })
+      .refine((d) => d.refine?.steps === undefined || (d.minSteps <= d.refine.steps && d.refine.steps <= d.maxSteps), {
+        message: 'needs minSteps ≤ refine.steps ≤ maxSteps',
+      }),
     image: z
       .object({
         nativeWidth: z.number().int().positive(),

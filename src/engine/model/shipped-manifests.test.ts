@@ -43,5 +43,11 @@ describe('shipped model manifests', () => {
     expect(check({ minSteps: 10 })).toBe(false);
     expect(check({ guidance: 3 })).toBe(false);
     expect(check({ guidance: 3, distilled: false })).toBe(true);
+    expect(check({ refine: { strength: 0.4, steps: 12, guidance: 0 } })).toBe(true);
+    expect(check({ refine: { steps: 20 } })).toBe(false);
+    expect(check({ refine: { guidance: 2 } })).toBe(false);
+    expect(check({ refine: { strength: 0 } })).toBe(false);
+    expect(check({ refine: { strength: 1.5 } })).toBe(false);
+    expect(check({ refine: { denoise: 0.5 } })).toBe(false);
   });
 });
