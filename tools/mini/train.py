@@ -136,6 +136,10 @@ def main():
     ap.add_argument('--hi_attn', action='store_true', help='UNet: a 16x16 self-attention (new runs / --init)')
     ap.add_argument('--decay', action='store_true',
                     help='cosine-decay the learning rate to 5%% over this run (the final stretch)')
+    ap.add_argument('--low_frac', type=float, default=0.0,
+                    help='fraction of each batch drawn at sigma ~ U(0, --low_max) instead of the shifted logit-normal')
+    ap.add_argument('--low_max', type=float, default=0.6)
+    ap.add_argument('--ema', type=float, default=0.999, help='EMA decay (continuing trained weights)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=1000)
     a = ap.parse_args()
@@ -241,6 +245,11 @@ def main():
         ids, mask = tok(caps)
         u = torch.where(torch.rand(a.bs) < 0.8, torch.sigmoid(torch.randn(a.bs)), torch.rand(a.bs))
         sig = 3.0 * u / (1 + 2.0 * u)
+        if a.low_frac > 0:
+            # the shifted logit-normal puts ~5 % of its samples below sigma 0.3, where a draft's last step and most
+            # of a refine's steps run; undertrained there, the denoiser rounds corners off and re-decides shapes
+            low = torch.rand(a.bs) < a.low_frac
+            sig = torch.where(low, torch.rand(a.bs) * a.low_max, sig)
         noise = torch.randn_like(x0)
         xs = sig[:, None, None, None] * noise + (1 - sig[:, None, None, None]) * x0
         # ---- step
@@ -266,7 +275,7 @@ def main():
         step += 1
         run_step += 1
         # from scratch the EMA warms up; continuing trained weights it starts at them and needs none
-        dec_ = 0.999 if from_trained else min(0.999, (1 + step) / (10 + step))
+        dec_ = a.ema if from_trained else min(a.ema, (1 + step) / (10 + step))
         with torch.no_grad():
             for m_, e_ in ((te, ema_te), (unet, ema_unet)):
                 for p, q in zip(m_.parameters(), e_.parameters()):
