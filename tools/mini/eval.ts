@@ -5,7 +5,9 @@
 // judged before and after. Prints one JSON object.
 //
 //   npm run eval:mini [-- --only refine] [-- --refine-strength 0.4 --refine-steps 30 --refine-guidance 0 --refine-shift 3]
-// The --refine-* flags override the profile (for tuning); --only refine skips the drafts' figures.
+//     [-- --refine-captions train]
+// The --refine-* flags override the profile (for tuning); --only refine skips the drafts' figures. Tune on
+// --refine-captions train (drafts of training-distribution captions), so the held-out figure is not the one tuned on.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,8 +39,13 @@ const { values: flags } = parseArgs({
     'refine-steps': { type: 'string' },
     'refine-guidance': { type: 'string' },
     'refine-shift': { type: 'string' },
+    'refine-captions': { type: 'string', default: 'heldout' },
   },
 });
+if (flags['refine-captions'] !== 'heldout' && flags['refine-captions'] !== 'train') {
+  console.error(`--refine-captions must be heldout or train, got ${flags['refine-captions']}`);
+  process.exit(2);
+}
 const numberFlag = (name: string): number | undefined => {
   const raw = flags[name as keyof typeof flags];
   if (raw === undefined) return undefined;
@@ -61,7 +68,7 @@ const data = JSON.parse(readFileSync(here('./heldout.json'), 'utf8')) as {
 };
 const fresh = (JSON.parse(readFileSync(here('./fresh.json'), 'utf8')) as { fresh: Item[] }).fresh;
 const spec: JudgeSpec = { palette: data.palette, colors: data.colors, positions: data.positions, border: data.judge.border, threshold: data.judge.threshold };
-const modelDir = process.env.MODEL_DIR ?? MINI_MODEL_DIR;
+const modelDir = process.env.MODEL_DIR || MINI_MODEL_DIR;
 const info = modelInfo(modelDir);
 const config = loadConfig({ root: here('../..'), overrideFile: null, env: {} });
 const draftSettings = samplingSettings('draft', config.profiles.draft, info);
@@ -147,7 +154,10 @@ const judgeAll = async (items: readonly Item[]): Promise<Judged[]> =>
 async function refineBlock(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'zimage-eval-refine-'));
   try {
-    const picks = [...data.heldout.slice(0, 150).filter((_, k) => k % 3 === 1), ...data.heldout.slice(150).filter((_, k) => k % 3 === 1)];
+    const picks =
+      flags['refine-captions'] === 'train'
+        ? data.train_dist.filter((_, k) => k % 2 === 1)
+        : [...data.heldout.slice(0, 150).filter((_, k) => k % 3 === 1), ...data.heldout.slice(150).filter((_, k) => k % 3 === 1)];
     const drafts = await render(picks.map((item, k) => ({ caption: item.caption, seed: 100 + k })));
     let kept = 0;
     let found = 0;
@@ -176,6 +186,7 @@ async function refineBlock(): Promise<Record<string, unknown>> {
     }
     const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(2));
     return {
+      captions: flags['refine-captions'],
       settings: refine,
       drafts: picks.length,
       draftsWithObject: found,
