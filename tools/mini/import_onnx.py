@@ -216,8 +216,9 @@ def main():
     if max(rep.values()) > a.tolerance:
         raise SystemExit(f'round trip off by more than {a.tolerance}')
     os.makedirs(WORK, exist_ok=True)
-    if os.path.exists(os.path.join(WORK, 'ae_dec.pt')):
-        raise SystemExit('work/ae_dec.pt would override the imported decoder (ae.load_ae): move it away first')
+    for name, part in (('ae_dec.pt', 'decoder'), ('enc_tune.pt', 'encoder')):
+        if os.path.exists(os.path.join(WORK, name)):
+            raise SystemExit(f'work/{name} would override the imported {part} (ae.load_ae): move it away first')
     man = manifest(a.model)
     torch.save({'model': aem.state_dict(), 'step': 0, 'seconds': 0, 'from_onnx': os.path.abspath(a.model)},
                os.path.join(WORK, 'ae.pt'))
