@@ -117,10 +117,8 @@ def main():
         zc = torch.from_numpy(np.stack(lat))
         yt = ae.to_t(np.stack(tgt))
         out = dec(zc)
-        # object pixels (differing from the scene's background colour) weigh 5x, as in ae.py
         bgc = ae.to_t(np.stack([np.array(data.PALETTE[data.COLORS[int(bg[i])]], np.uint8)[None, None] for i in idx]))
-        wgt = 1.0 + 4.0 * ((yt - bgc).abs().amax(1, keepdim=True) > 0.05).float()
-        loss = ((out - yt).abs() * wgt).mean() + 2.0 * (((out - yt) ** 2) * wgt).mean()
+        loss = ae.object_loss(out, yt, bgc)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

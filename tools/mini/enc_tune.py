@@ -40,7 +40,6 @@ def reduce(img):
 def make_drafts(n, model_dir, seed=2468):
     from eval_onnx import Engine
     eng = Engine(model_dir)
-    lat = eng.man['latent']
     rng, r = np.random.default_rng(seed), random.Random(seed)
     caps = [data.caption(data.sample_scene(rng), r)[0] for _ in range(n)]
     hi, lo, zs = [], [], []
@@ -48,21 +47,15 @@ def make_drafts(n, model_dir, seed=2468):
         x = eng.denoise(caps[s:s + 10], [seed + k for k in range(s, s + 10)], cfg=eng.guidance)
         imgs = eng.decode(x)
         hi.append(imgs); lo.append(np.stack([reduce(i) for i in imgs]))
-        zs.append(x[:, :, 0] / lat['scalingFactor'] + lat['shiftFactor'])  # the decoder's (unscaled) latent
+        zs.append(eng.unscaled(x))
         if s % 400 == 0:
             print('drafts', s, flush=True)
     np.savez(DRAFTS, hi=np.concatenate(hi), lo=np.concatenate(lo), z=np.concatenate(zs).astype(np.float32))
 
 
-def object_weight(target, lam=4.0):
-    """1 + lam on pixels that differ from the image's corner colour (the background): the object and its edges."""
-    bg = target[:, :, :1, :1]
-    return 1.0 + lam * ((target - bg).abs().amax(1, keepdim=True) > 0.05).float()
-
-
 def pixel_loss(out, target):
-    w = object_weight(target)
-    return ((out - target).abs() * w).mean() + 2.0 * (((out - target) ** 2) * w).mean()
+    """ae.object_loss against whole images, whose top-left corner is the background."""
+    return ae.object_loss(out, target, target[:, :, :1, :1])
 
 
 def train(minutes, bs=8, lr=1e-4, anchor=1.0, latent=0.5, renders=2000):

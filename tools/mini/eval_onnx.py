@@ -64,10 +64,13 @@ class Engine:
             x = (x + (sg[i + 1] - sg[i]) * (-v)).astype(np.float32)
         return x
 
-    def decode(self, x):
+    def unscaled(self, x):
+        """the denoiser's latents [B,16,1,h,w] as the decoder takes them: [B,16,h,w], z / scaling + shift."""
         lat = self.man['latent']
-        z = x[:, :, 0] / lat['scalingFactor'] + lat['shiftFactor']
-        img = self.dec.run(None, {'latent_sample': z.astype(np.float32)})[0]
+        return (x[:, :, 0] / lat['scalingFactor'] + lat['shiftFactor']).astype(np.float32)
+
+    def decode(self, x):
+        img = self.dec.run(None, {'latent_sample': self.unscaled(x)})[0]
         return ((np.clip(img, -1, 1).transpose(0, 2, 3, 1) + 1) * 127.5).round().astype(np.uint8)
 
     def generate(self, prompts, seeds, **kw):
@@ -187,8 +190,7 @@ def write_node_ref(eng, prompt='一个红色的五角星在右上角，背景是
         v = eng.tr.run(None, {'hidden_states': x, 'timestep': np.array([1.0 - sg[i]], np.float32),
                               'encoder_hidden_states': ctx, 'encoder_attention_mask': m})[0]
         x = (x + (sg[i + 1] - sg[i]) * (-v)).astype(np.float32)
-    lat = eng.man['latent']
-    img = eng.dec.run(None, {'latent_sample': (x[:, :, 0] / lat['scalingFactor'] + lat['shiftFactor']).astype(np.float32)})[0]
+    img = eng.dec.run(None, {'latent_sample': eng.unscaled(x)})[0]
     enc_in = np.random.default_rng(4).uniform(-1, 1, (1, 3, 8 * h, 8 * w)).astype(np.float32)
     enc_out = eng.enc.run(None, {'sample': enc_in})[0]
     ref = {'prompt': prompt, 'h': h, 'w': w, 'steps': 8, 'shift': eng.man['scheduler']['shift'], 'ids': ids,
