@@ -66,10 +66,6 @@ export class SharedGate {
     this.#options = options;
   }
 
-  get cost(): number {
-    return this.#options.cost;
-  }
-
   /** Calls waiting in the queue. */
   get waiting(): number {
     return this.#waiting.size;
