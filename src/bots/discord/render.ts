@@ -133,7 +133,6 @@ function statusLine(reply: Extract<Reply, { kind: 'status' }>, locale: Locale): 
   return `${reply.text} · ${text(locale, 'discord.status.finishes', { when })}`;
 }
 
-
 /**
  * Describe's answer: the title, each prompt numbered (inert, one line), the filter's note. Four long prompts do not
  * fit in one message, so each is cut to an equal share of it; its Draft button drafts the whole prompt.
