@@ -5,8 +5,9 @@ import { denoiseAndDecode, prepare, startFromImage, type TaskOptions } from './s
 
 /**
  * img2img (SDEdit, as diffusers' ZImageImg2ImgPipeline): the refine role and edits without a mask. The source is
- * encoded, noised to the first kept sigma, and only the kept steps run, so composition survives and detail is
- * redrawn in proportion to strength.
+ * encoded (or, when it is one of this model's recent outputs, taken back as the latents it was decoded from), noised
+ * to the first kept sigma, and only the kept steps run, so composition survives and detail is redrawn in proportion
+ * to strength.
  */
 export async function imageToImage(bundle: ModelBundle, spec: JobSpec, context: PipelineContext, options: TaskOptions): Promise<PipelineOutput> {
   const started = performance.now();

@@ -12,6 +12,11 @@ export interface ZImagePipelineOptions {
   readonly maxLoaded: number;
   /** Live previews at most this often (ms); 0 after every step but the last. */
   readonly previewIntervalMs: number;
+  /**
+   * MiB of recent outputs' latents each loaded model keeps (64 by default: 64 images at Z-Image's 1024², thousands at
+   * the mini model's 256²); 0 keeps none, so every refine and edit encodes its source.
+   */
+  readonly latentMemoMiB: number;
 }
 
 /**
@@ -19,7 +24,7 @@ export interface ZImagePipelineOptions {
  * inpaint over whichever model directory a job names (the shipped mini model, test fixtures, the real weights).
  */
 export const createPipeline: CreatePipeline = async ({ device, options, log }) => {
-  const { preload = [], maxLoaded = 2, previewIntervalMs = 600 } = (options ?? {}) as Partial<ZImagePipelineOptions>;
+  const { preload = [], maxLoaded = 2, previewIntervalMs = 600, latentMemoMiB = 64 } = (options ?? {}) as Partial<ZImagePipelineOptions>;
   const taskOptions = { previewIntervalMs };
   const loaded = new Map<string, Promise<ModelBundle>>();
 
@@ -30,7 +35,7 @@ export const createPipeline: CreatePipeline = async ({ device, options, log }) =
       loaded.set(dir, bundle);
       return bundle;
     }
-    bundle = openModelBundle(dir, device, log);
+    bundle = openModelBundle(dir, device, log, Math.round(latentMemoMiB * 2 ** 20));
     loaded.set(dir, bundle);
     bundle.catch(() => loaded.delete(dir));
     while (loaded.size > maxLoaded) {

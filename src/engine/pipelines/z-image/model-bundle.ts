@@ -3,6 +3,7 @@ import { engineError, EngineFailure } from '../../errors.ts';
 import { loadModelDirectory, type ModelDirectory } from '../../model/manifest.ts';
 import type { Log } from '../../onnx/session.ts';
 import { Denoiser } from './denoiser.ts';
+import { LatentMemo } from './latent-memo.ts';
 import { fitPreviewMap, type PreviewMap } from './preview.ts';
 import { PromptEncoder } from './text-encoder.ts';
 import { Vae } from './vae.ts';
@@ -17,9 +18,11 @@ export interface ModelBundle {
   readonly preview: PreviewMap;
   /** The provider the transformer really runs on (after any fallback). */
   readonly provider: string;
+  /** The latents of this model's recent outputs, so a refine or edit of one skips the encoder's lossy round trip. */
+  readonly memo: LatentMemo;
 }
 
-export async function openModelBundle(dir: string, device: DeviceConfig, log: Log): Promise<ModelBundle> {
+export async function openModelBundle(dir: string, device: DeviceConfig, log: Log, memoBytes: number): Promise<ModelBundle> {
   const model = loadModelDirectory(dir);
   const { image, vaeDecoder, vaeEncoder } = model.manifest;
   if (image.multiple % vaeDecoder.upscale !== 0) {
@@ -36,7 +39,7 @@ export async function openModelBundle(dir: string, device: DeviceConfig, log: Lo
     Vae.open(model, device, log),
   ]);
   const preview = await fitPreviewMap(vae, model.manifest.latent.channels, vaeDecoder.upscale);
-  return { model, encoder, denoiser, vae, preview, provider: denoiser.provider };
+  return { model, encoder, denoiser, vae, preview, provider: denoiser.provider, memo: new LatentMemo(memoBytes) };
 }
 
 export async function closeModelBundle(bundle: ModelBundle): Promise<void> {

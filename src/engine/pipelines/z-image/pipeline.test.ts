@@ -194,6 +194,48 @@ describe('image-to-image', () => {
     }
   });
 
+  it('starts a refine of one of the model’s own outputs from the latents it was decoded from; any other picture is encoded', async () => {
+    // The still model's draft is its noise, x₀ = noise(7), decoded through the linear VAE, which clips most cells.
+    const drawn = await pipeline.run(jobSpec(dirs.still, { seeds: [7] }), recordingContext());
+    const draft = drawn.candidates[0]!;
+    const png = async (data: Uint8Array, name: string): Promise<string> => {
+      const path = join(root, name);
+      writeFileSync(path, await sharp(Buffer.from(data), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer());
+      return path;
+    };
+    const ownPath = await png(draft.data, 'own-draft.png');
+    const touched = Uint8Array.from(draft.data);
+    touched[0] = touched[0]! ^ 1; // one pixel's red channel, in the corner cell
+    const touchedPath = await png(touched, 'own-draft-touched.png');
+    const withoutMemo = await createPipeline({
+      device: { name: 'cpu0', provider: 'cpu', threads: 1, deviceId: 0 },
+      options: { preload: [], maxLoaded: 1, previewIntervalMs: 0, latentMemoMiB: 0 },
+      log: () => undefined,
+    });
+    try {
+      const refine = (p: Pipeline, image: string) => p.run(jobSpec(dirs.still, { role: 'refine', image, strength: 0.6, seeds: [9] }), recordingContext());
+      const [own, encodedOwn, other, encodedOther] = [await refine(pipeline, ownPath), await refine(withoutMemo, ownPath), await refine(pipeline, touchedPath), await refine(withoutMemo, touchedPath)];
+      const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
+      const drafted = noiseFor({ seed: 7 }, 16 * 8 * 8);
+      const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
+      let clipped = 0;
+      for (const [lx, ly] of [[1, 1], [3, 5], [7, 7], [6, 2]] as const) {
+        const at = (c: number): number => c * 64 + ly * 8 + lx;
+        const shown = rgbAt(drawn, 0, lx * 8 + 4, ly * 8 + 4);
+        clipped += shown.filter((v) => v === 0 || v === 255).length;
+        // Remembered: the draft's own latents, clipped values and all; encoded: the latents of the clipped pixels.
+        closeTo(rgbAt(own, 0, lx * 8 + 4, ly * 8 + 4), [0, 1, 2].map((c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * drafted[at(c)]!)));
+        closeTo(rgbAt(encodedOwn, 0, lx * 8 + 4, ly * 8 + 4), shown.map((v, c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * encoded(v))));
+      }
+      expect(clipped).toBeGreaterThan(3);
+      expect(Buffer.from(own.candidates[0]!.data).equals(Buffer.from(encodedOwn.candidates[0]!.data))).toBe(false);
+      // A picture one pixel away from an output is not that output: it is encoded, as it would be without the memo.
+      expect(Buffer.from(other.candidates[0]!.data).equals(Buffer.from(encodedOther.candidates[0]!.data))).toBe(true);
+    } finally {
+      await withoutMemo.dispose();
+    }
+  });
+
   it('refuses a strength that leaves no step to run, naming the smallest strength that runs one', async () => {
     const source = await flatImage([30, 160, 90]);
     const error = await pipeline.run(jobSpec(dirs.oracle, { role: 'refine', image: source, strength: 0 }), recordingContext()).catch((e: unknown) => e);

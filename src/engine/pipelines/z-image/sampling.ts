@@ -143,9 +143,14 @@ export async function denoiseAndDecode(
   const decodeStart = performance.now();
   const decoded = await bundle.vae.decode(latents, prepared.shape);
   const frames = run.frame ? decoded.map(run.frame) : decoded;
+  // A composited frame is not what its latents decode to, so only plain outputs are remembered.
+  if (!run.frame) decoded.forEach((frame, k) => bundle.memo.remember(frame, latents[k]!));
   const timings = { textEncodeMs: prepared.textEncodeMs, denoiseMs, decodeMs: performance.now() - decodeStart, encodeMs: run.encodeMs, stepMs };
   return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated);
 }
+
+/** Where a source's clean latents come from: the latents it was decoded from, or the encoder's posterior of it. */
+type SourceOrigin = { readonly latents: Float32Array } | { readonly posterior: Posterior };
 
 /** What img2img and inpainting start from: each candidate's source at output size, its latents, the noised first latents. */
 export interface ImageStart {
@@ -158,7 +163,8 @@ export interface ImageStart {
 }
 
 /**
- * The source image fitted to the output size, encoded at the encoder's input size, and each candidate's noise
+ * The source image fitted to the output size, encoded at the encoder's input size (unless the memo knows the
+ * latents it was decoded from), and each candidate's noise
  * mixed in at the first kept sigma (diffusers' scale_noise), skipping the first ⌊N − N·strength⌋ steps. A strength
  * that skips them all is refused, as diffusers refuses it (the request is normally refused before it queues).
  */
@@ -167,15 +173,24 @@ export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepare
   const start = img2imgStartIndex(spec.steps, spec.strength);
   if (start >= spec.steps) throw new EngineFailure(noDenoisingSteps(spec.steps, spec.strength));
   const downscale = bundle.model.manifest.vaeEncoder?.downscale ?? 8;
-  // Most jobs have one source for every candidate; an edit of a whole grid has one each. Each is encoded once.
-  const encoded = new Map<string, { frame: RgbFrame; posterior: Posterior }>();
+  // Most jobs have one source for every candidate; an edit of a whole grid has one each. Each is encoded once, unless
+  // it is one of this model's own outputs: then it starts from the latents it was decoded from.
+  const size = prepared.shape.channels * prepared.shape.height * prepared.shape.width;
+  const fitted = new Map<string, { frame: RgbFrame; origin: SourceOrigin }>();
   for (const path of new Set(spec.candidates.map((c) => c.image ?? spec.image!))) {
     const frame = await loadFitted(path, spec.width, spec.height);
-    encoded.set(path, { frame, posterior: await bundle.vae.encode(await resizeFrame(frame, prepared.shape.width * downscale, prepared.shape.height * downscale)) });
+    const known = bundle.memo.recall(frame, size);
+    const origin = known
+      ? { latents: known }
+      : { posterior: await bundle.vae.encode(await resizeFrame(frame, prepared.shape.width * downscale, prepared.shape.height * downscale)) };
+    fitted.set(path, { frame, origin });
   }
-  const of = (k: number): { frame: RgbFrame; posterior: Posterior } => encoded.get(spec.candidates[k]!.image ?? spec.image!)!;
+  const of = (k: number): { frame: RgbFrame; origin: SourceOrigin } => fitted.get(spec.candidates[k]!.image ?? spec.image!)!;
+  // The cleans are only read from here on, so the candidates of one remembered source share its copy.
   const cleans = spec.candidates.map((c, k) => {
-    const { posterior } = of(k);
+    const { origin } = of(k);
+    if ('latents' in origin) return origin.latents;
+    const { posterior } = origin;
     return bundle.vae.latents(posterior, bundle.vae.samplesPosterior ? posteriorNoiseFor(c.noise, posterior.mean.length) : null);
   });
   const sigma0 = prepared.schedule.sigmas[start]!;
