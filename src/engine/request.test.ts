@@ -112,15 +112,15 @@ describe('strength', () => {
     expect(value(resolveWith(profile, ranged, { role: 'refine', strength: 0.034 })).strength).toBe(0.034);
   });
 
-  it('a refine takes its model’s refine strength and guidance where its profile leaves them null; only a refine', () => {
-    const tuned = model('refine-tuned', { steps: 6, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.35, guidance: 2 } });
+  it('a refine takes its model’s refine strength, guidance and shift where its profile leaves them null; only a refine', () => {
+    const tuned = model('refine-tuned', { steps: 6, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.35, guidance: 2, shift: 1.5 } });
     const refine = config.profiles.refine;
-    expect([refine.strength, refine.guidance]).toEqual([null, null]);
-    expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2 });
+    expect([refine.strength, refine.guidance, refine.shift]).toEqual([null, null, null]);
+    expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2, shift: 1.5 });
     expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.8, guidance: 0 }))).toMatchObject({ strength: 0.8, guidance: 0 });
-    expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3 });
-    expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1 });
-    expect(value(resolveWith(config.profiles.draft, tuned)).guidance).toBe(1);
+    expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3, shift: 4 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3, shift: 4 });
+    expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1, shift: 3 });
+    expect(value(resolveWith(config.profiles.draft, tuned))).toMatchObject({ guidance: 1, shift: 3 });
     // a model that names no refine strength is refined at 0.6
     expect(value(resolveWith(refine, ranged, { role: 'refine' })).strength).toBe(0.6);
   });

@@ -22,6 +22,7 @@ export interface RefineDefaults {
   readonly strength?: number;
   readonly steps?: number;
   readonly guidance?: number;
+  readonly shift?: number;
 }
 
 /** The img2img strength of a refine or an edit when neither its profile nor its model names one. */
@@ -86,7 +87,7 @@ export function samplingSettings(
     maxSteps,
     guidance: profile.guidance ?? own.guidance ?? defaults.guidance,
     maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
-    shift: profile.shift ?? model.shift,
+    shift: profile.shift ?? own.shift ?? model.shift,
     strength: role === 'draft' ? 1 : (profile.strength ?? own.strength ?? DEFAULT_STRENGTH),
   };
 }

@@ -103,6 +103,8 @@ export const manifestSchema = z
             strength: z.number().gt(0).max(1).optional(),
             steps: z.number().int().positive().optional(),
             guidance: z.number().min(0).optional(),
+            /** The schedule's shift for a refine: a lower one spends more of its steps at low noise, on detail. */
+            shift: z.number().positive().optional(),
           })
           .strict()
           .optional(),

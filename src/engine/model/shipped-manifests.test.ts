@@ -43,7 +43,8 @@ describe('shipped model manifests', () => {
     expect(check({ minSteps: 10 })).toBe(false);
     expect(check({ guidance: 3 })).toBe(false);
     expect(check({ guidance: 3, distilled: false })).toBe(true);
-    expect(check({ refine: { strength: 0.4, steps: 12, guidance: 0 } })).toBe(true);
+    expect(check({ refine: { strength: 0.4, steps: 12, guidance: 0, shift: 1 } })).toBe(true);
+    expect(check({ refine: { shift: 0 } })).toBe(false);
     expect(check({ refine: { steps: 20 } })).toBe(false);
     expect(check({ refine: { guidance: 2 } })).toBe(false);
     expect(check({ refine: { strength: 0 } })).toBe(false);
