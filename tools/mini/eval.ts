@@ -2,7 +2,8 @@
 // (src/engine/pipelines/z-image): drafts at the model's own sampling defaults on the held-out captions
 // (heldout.json), the training-distribution captions and the fresh phrasings (fresh.json); then /refine as the
 // product runs it (config/default.yaml's refine profile over the model's defaults) on drafts of held-out captions,
-// judged before and after. Prints one JSON object.
+// judged before and after: from the draft's own latents, as a refine of a draft runs, and (`encodedSource`) through
+// the VAE's encoder, as a refine of an uploaded picture runs. Prints one JSON object.
 //
 //   npm run eval:mini [-- --only refine] [-- --refine-strength 0.4 --refine-steps 30 --refine-guidance 0 --refine-shift 3]
 //     [-- --refine-captions train]
@@ -17,6 +18,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../../src/config/load.ts';
 import { MINI_MODEL_DIR, modelInfo } from '../../src/engine/model/model-info.ts';
 import { createPipeline } from '../../src/engine/pipelines/z-image/index.ts';
+import type { Pipeline } from '../../src/engine/pipeline.ts';
 import type { JobSpec } from '../../src/engine/request.ts';
 import { samplingSettings } from '../../src/engine/sampling-settings.ts';
 import { judge, type Judged, type JudgeSpec } from './judge.ts';
@@ -80,11 +82,16 @@ const refine = {
   shift: numberFlag('refine-shift') ?? refineSettings.shift,
   strength: numberFlag('refine-strength') ?? refineSettings.strength,
 };
-const pipeline = await createPipeline({
-  device: { name: 'cpu0', provider: 'cpu', threads: 0, deviceId: 0 },
-  options: { preload: [modelDir], maxLoaded: 1 },
-  log: () => undefined,
-});
+const openPipeline = (latentMemoMiB?: number): Promise<Pipeline> =>
+  createPipeline({
+    device: { name: 'cpu0', provider: 'cpu', threads: 0, deviceId: 0 },
+    options: { preload: [modelDir], maxLoaded: 1, ...(latentMemoMiB === undefined ? {} : { latentMemoMiB }) },
+    log: () => undefined,
+  });
+// As the product runs: a refine of a draft starts from the latents the draft was decoded from.
+const pipeline = await openPipeline();
+// As for an uploaded picture, or a draft refined after a restart: the source goes through the VAE's encoder.
+const encodingPipeline = await openPipeline(0);
 const context = { cancelled: () => false, onProgress: () => undefined };
 const { nativeWidth: width, nativeHeight: height } = info.size;
 
@@ -148,8 +155,9 @@ const judgeAll = async (items: readonly Item[]): Promise<Judged[]> =>
 
 /**
  * /refine on drafts of held-out captions (every third of each language's 150, so all modes and templates): each
- * draft goes through a PNG file, as a user's would, and is refined with its own caption and a new seed. A draft keeps
- * when the judge reads the same shape, object colour, background and position after as before.
+ * draft goes through a PNG file, as a user's would, and is refined with its own caption and a new seed, once as the
+ * product refines a draft it drew (from the draft's latents) and once through the encoder (as an upload). A draft
+ * keeps when the judge reads the same shape, object colour, background and position after as before.
  */
 async function refineBlock(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'zimage-eval-refine-'));
@@ -159,45 +167,59 @@ async function refineBlock(): Promise<Record<string, unknown>> {
         ? data.train_dist.filter((_, k) => k % 2 === 1)
         : [...data.heldout.slice(0, 150).filter((_, k) => k % 3 === 1), ...data.heldout.slice(150).filter((_, k) => k % 3 === 1)];
     const drafts = await render(picks.map((item, k) => ({ caption: item.caption, seed: 100 + k })));
-    let kept = 0;
-    let found = 0;
-    const keptEach = { shape: 0, color: 0, background: 0, position: 0 };
-    const before: number[] = [];
-    const after: number[] = [];
-    const started = performance.now();
-    for (const [k, item] of picks.entries()) {
-      const path = join(dir, `draft-${k}.png`);
-      await sharp(Buffer.from(drafts[k]!), { raw: { width, height, channels: 3 } }).png().toFile(path);
-      const refined = (await pipeline.run(jobFor([{ caption: item.caption, seed: 5000 + k }], path), context)).candidates[0]!.data;
-      const a = judge(spec, drafts[k]!, width, height);
-      const b = judge(spec, refined, width, height);
-      before.push(sharpness(drafts[k]!, width, height));
-      after.push(sharpness(refined, width, height));
-      if (a.color === null) continue;
-      found++;
-      const same = {
-        shape: a.shape === b.shape,
-        color: a.color === b.color,
-        background: a.background === b.background,
-        position: a.position === b.position,
-      };
-      for (const key of Object.keys(keptEach) as (keyof typeof keptEach)[]) keptEach[key] += same[key] ? 1 : 0;
-      if (same.shape && same.color && same.background && same.position) kept++;
-    }
-    const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(2));
-    return {
-      captions: flags['refine-captions'],
-      settings: refine,
-      drafts: picks.length,
-      draftsWithObject: found,
-      keepAllFour: pct(kept, found),
-      keep: Object.fromEntries(Object.entries(keptEach).map(([k, v]) => [k, pct(v, found)])),
-      sharpness: { measure: 'RMS luma gradient (sharpness.ts)', before: mean(before), after: mean(after), sharperOrEqual: pct(after.filter((v, i) => v >= before[i]!).length, after.length) },
-      secondsPerRefine: Number(((performance.now() - started) / 1000 / picks.length).toFixed(2)),
-    };
+    const paths = await Promise.all(
+      drafts.map(async (rgb, k) => {
+        const path = join(dir, `draft-${k}.png`);
+        await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toFile(path);
+        return path;
+      }),
+    );
+    const fromDraft = await refineAll(pipeline, picks, drafts, paths);
+    const encoded = await refineAll(encodingPipeline, picks, drafts, paths);
+    return { captions: flags['refine-captions'], settings: refine, drafts: picks.length, ...fromDraft, encodedSource: encoded };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+type Attribute = 'shape' | 'color' | 'background' | 'position';
+const ATTRIBUTES: readonly Attribute[] = ['shape', 'color', 'background', 'position'];
+
+async function refineAll(through: Pipeline, picks: readonly Item[], drafts: readonly Uint8Array[], paths: readonly string[]): Promise<Record<string, unknown>> {
+  let kept = 0;
+  let found = 0;
+  const keptEach = { shape: 0, color: 0, background: 0, position: 0 };
+  // Of the refines that changed an attribute: a right draft made wrong, a wrong one made right, or neither.
+  const changed = { rightToWrong: 0, wrongToRight: 0, other: 0 };
+  const before: number[] = [];
+  const after: number[] = [];
+  const started = performance.now();
+  for (const [k, item] of picks.entries()) {
+    const refined = (await through.run(jobFor([{ caption: item.caption, seed: 5000 + k }], paths[k]!), context)).candidates[0]!.data;
+    const a = judge(spec, drafts[k]!, width, height);
+    const b = judge(spec, refined, width, height);
+    before.push(sharpness(drafts[k]!, width, height));
+    after.push(sharpness(refined, width, height));
+    if (a.color === null) continue;
+    found++;
+    const same = ATTRIBUTES.filter((key) => a[key] === b[key]);
+    for (const key of same) keptEach[key]++;
+    if (same.length === ATTRIBUTES.length) {
+      kept++;
+      continue;
+    }
+    const right = (j: Judged): boolean => ATTRIBUTES.every((key) => j[key] === item[key]);
+    changed[right(a) ? 'rightToWrong' : right(b) ? 'wrongToRight' : 'other']++;
+  }
+  const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(2));
+  return {
+    draftsWithObject: found,
+    keepAllFour: pct(kept, found),
+    keep: Object.fromEntries(Object.entries(keptEach).map(([k, v]) => [k, pct(v, found)])),
+    changed,
+    sharpness: { measure: 'RMS luma gradient (sharpness.ts)', before: mean(before), after: mean(after), sharperOrEqual: pct(after.filter((v, i) => v >= before[i]!).length, after.length) },
+    secondsPerRefine: Number(((performance.now() - started) / 1000 / picks.length).toFixed(2)),
+  };
 }
 
 const started = performance.now();
@@ -240,5 +262,5 @@ output.refine = {
     (refined.sharpness as { before: number; after: number }).after >= (refined.sharpness as { before: number }).before,
 };
 output.seconds = Number(((performance.now() - started) / 1000).toFixed(1));
-await pipeline.dispose();
+await Promise.all([pipeline.dispose(), encodingPipeline.dispose()]);
 console.log(JSON.stringify(output, null, 2));
