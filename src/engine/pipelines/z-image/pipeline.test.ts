@@ -62,6 +62,8 @@ const dirs = {
 };
 
 let pipeline: Pipeline;
+/** The same pipeline remembering no outputs' latents: every source goes through the encoder. */
+let withoutMemo: Pipeline;
 const logs: string[] = [];
 beforeAll(async () => {
   pipeline = await createPipeline({
@@ -69,8 +71,25 @@ beforeAll(async () => {
     options: { preload: [], maxLoaded: 8, previewIntervalMs: 0 },
     log: (level, message) => logs.push(`${level} ${message}`),
   });
+  withoutMemo = await createPipeline({
+    device: { name: 'cpu0', provider: 'cpu', threads: 1, deviceId: 0 },
+    options: { preload: [], maxLoaded: 2, previewIntervalMs: 0, latentMemoMiB: 0 },
+    log: () => undefined,
+  });
 });
-afterAll(async () => pipeline.dispose());
+afterAll(async () => Promise.all([pipeline.dispose(), withoutMemo.dispose()]));
+
+async function pngOf(data: Uint8Array, name: string): Promise<string> {
+  const path = join(root, name);
+  writeFileSync(path, await sharp(Buffer.from(data), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer());
+  return path;
+}
+
+/** A still-model refine of `image` through `through`. */
+const stillRefine = (through: Pipeline, image: string): Promise<PipelineOutput> =>
+  through.run(jobSpec(dirs.still, { role: 'refine', image, strength: 0.6, seeds: [9] }), recordingContext());
+
+const sameBytes = (a: PipelineOutput, b: PipelineOutput): boolean => Buffer.from(a.candidates[0]!.data).equals(Buffer.from(b.candidates[0]!.data));
 
 async function flatImage(rgb: [number, number, number], width = 64, height = 64): Promise<string> {
   const path = join(root, `flat-${rgb.join('-')}-${width}x${height}.png`);
@@ -198,23 +217,13 @@ describe('image-to-image', () => {
     // The still model's draft is its noise, x₀ = noise(7), decoded through the linear VAE, which clips most cells.
     const drawn = await pipeline.run(jobSpec(dirs.still, { seeds: [7] }), recordingContext());
     const draft = drawn.candidates[0]!;
-    const png = async (data: Uint8Array, name: string): Promise<string> => {
-      const path = join(root, name);
-      writeFileSync(path, await sharp(Buffer.from(data), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer());
-      return path;
-    };
-    const ownPath = await png(draft.data, 'own-draft.png');
+    const ownPath = await pngOf(draft.data, 'own-draft.png');
     const touched = Uint8Array.from(draft.data);
     touched[0] = touched[0]! ^ 1; // one pixel's red channel, in the corner cell
-    const touchedPath = await png(touched, 'own-draft-touched.png');
-    const withoutMemo = await createPipeline({
-      device: { name: 'cpu0', provider: 'cpu', threads: 1, deviceId: 0 },
-      options: { preload: [], maxLoaded: 1, previewIntervalMs: 0, latentMemoMiB: 0 },
-      log: () => undefined,
-    });
-    try {
-      const refine = (p: Pipeline, image: string) => p.run(jobSpec(dirs.still, { role: 'refine', image, strength: 0.6, seeds: [9] }), recordingContext());
-      const [own, encodedOwn, other, encodedOther] = [await refine(pipeline, ownPath), await refine(withoutMemo, ownPath), await refine(pipeline, touchedPath), await refine(withoutMemo, touchedPath)];
+    const touchedPath = await pngOf(touched, 'own-draft-touched.png');
+    const [own, encodedOwn] = [await stillRefine(pipeline, ownPath), await stillRefine(withoutMemo, ownPath)];
+    const [other, encodedOther] = [await stillRefine(pipeline, touchedPath), await stillRefine(withoutMemo, touchedPath)];
+    {
       const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
       const drafted = noiseFor({ seed: 7 }, 16 * 8 * 8);
       const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
@@ -228,11 +237,9 @@ describe('image-to-image', () => {
         closeTo(rgbAt(encodedOwn, 0, lx * 8 + 4, ly * 8 + 4), shown.map((v, c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * encoded(v))));
       }
       expect(clipped).toBeGreaterThan(3);
-      expect(Buffer.from(own.candidates[0]!.data).equals(Buffer.from(encodedOwn.candidates[0]!.data))).toBe(false);
+      expect(sameBytes(own, encodedOwn)).toBe(false);
       // A picture one pixel away from an output is not that output: it is encoded, as it would be without the memo.
-      expect(Buffer.from(other.candidates[0]!.data).equals(Buffer.from(encodedOther.candidates[0]!.data))).toBe(true);
-    } finally {
-      await withoutMemo.dispose();
+      expect(sameBytes(other, encodedOther)).toBe(true);
     }
   });
 
@@ -355,6 +362,20 @@ describe('inpaint', () => {
     expect(rgbAt(out, 0, 62, 30)).toEqual([40, 40, 200]);
     expect(rgbAt(out, 1, 62, 30)).toEqual([200, 200, 40]);
     closeTo(rgbAt(out, 1, 2, 30), target('a red fox').slice(0, 3).map(pixel), 2);
+  });
+
+  it('remembers an inpainted output’s latents only when no composite changed its pixels afterwards', async () => {
+    const source = await flatImage([40, 40, 200], 64, 64);
+    const edit = (composite: boolean) =>
+      pipeline.run(
+        jobSpec(dirs.still, { role: 'edit', image: source, strength: 1, mask: { kind: 'region', region: { x: 0, y: 0, w: 0.5, h: 1 }, composite } }),
+        recordingContext(),
+      );
+    for (const composite of [true, false]) {
+      const path = await pngOf((await edit(composite)).candidates[0]!.data, `inpainted-${composite}.png`);
+      // The composite's pixels are not what its latents decode to, so it is encoded like any other picture.
+      expect(sameBytes(await stillRefine(pipeline, path), await stillRefine(withoutMemo, path))).toBe(composite);
+    }
   });
 
   it('takes a mask image (white = change) and refuses one of the wrong size', async () => {
