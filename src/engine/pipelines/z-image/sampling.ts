@@ -143,8 +143,8 @@ export async function denoiseAndDecode(
   const decodeStart = performance.now();
   const decoded = await bundle.vae.decode(latents, prepared.shape);
   const frames = run.frame ? decoded.map(run.frame) : decoded;
-  // A composited frame is not what its latents decode to, so only plain outputs are remembered.
-  if (!run.frame) decoded.forEach((frame, k) => bundle.memo.remember(frame, latents[k]!));
+  // Keyed by the decoded pixels: a frame the composite then changes is not found again, and is encoded when refined.
+  decoded.forEach((frame, k) => bundle.memo.remember(frame, latents[k]!));
   const timings = { textEncodeMs: prepared.textEncodeMs, denoiseMs, decodeMs: performance.now() - decodeStart, encodeMs: run.encodeMs, stepMs };
   return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated);
 }
