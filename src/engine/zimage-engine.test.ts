@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeModerator, owner, tempDir, testConfig } from '../../test/support/fakes.ts';
-import { writeFixtureModel } from '../../test/support/fixtures/models.ts';
+import { FIXTURE_SCALING, FIXTURE_SHIFT, writeFixtureModel } from '../../test/support/fixtures/models.ts';
 import { createLogger } from '../logging.ts';
 import { Engine } from './engine.ts';
 import { withTextChunks } from './image/png-text.ts';
 import { modelInfo } from './model/model-info.ts';
+import { flowMatchSchedule, img2imgStartIndex } from './pipelines/z-image/flow-match-euler.ts';
+import { noiseFor } from './pipelines/z-image/seeded-noise.ts';
 import { StyleCatalog } from './prompt/styles.ts';
 import type { GenerationRequest } from './request.ts';
 
@@ -130,5 +132,55 @@ describe('engine + Z-Image pipeline', () => {
     if (outcome.end?.type !== 'done') throw new Error(JSON.stringify(outcome));
     const { width, height } = outcome.end.result.meta;
     expect(width).toBeGreaterThan(height);
+  });
+});
+
+describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
+  it('starts from the latents the draft was decoded from, through the stored PNG and its text chunks', async () => {
+    const stillDir = writeFixtureModel(join(root, 'still'), { kind: 'still' });
+    const info = modelInfo(stillDir);
+    const still = await Engine.start({
+      config: testConfig({ dataDir: join(root, 'still-data') }),
+      models: { draft: info, refine: info, edit: info },
+      styles: StyleCatalog.fromFile(join(import.meta.dirname, '../../config/styles.yaml')),
+      moderator: new FakeModerator(() => false),
+      pipelineModule: new URL('./pipelines/z-image/index.ts', import.meta.url),
+      pipelineOptions: { preload: [stillDir], maxLoaded: 1, previewIntervalMs: 0 },
+      logger: createLogger('silent'),
+    });
+    try {
+      const settle = async (request: Omit<GenerationRequest, 'owner'>) => {
+        const submitted = await still.submit({ owner: owner('s'), ...request } as GenerationRequest);
+        if (!submitted.ok) throw new Error(submitted.error.message);
+        const end = await submitted.value.settled;
+        if (end.type !== 'done') throw new Error(JSON.stringify(end));
+        return end.result;
+      };
+      // The still model's draft is its starting noise; its decode clips most cells, so an encoder could not recover it.
+      const draft = await settle({ role: 'draft', prompt: 'a red fox', seed: 7, count: 1 });
+      const drafted = draft.images[0]!;
+      const refined = await settle({ role: 'refine', prompt: 'a red fox', seed: 9, image: { path: drafted.path! }, strength: 0.6 });
+      const { steps, strength, shift, width } = refined.meta;
+      const sigma0 = flowMatchSchedule(steps, shift).sigmas[img2imgStartIndex(steps, strength)]!;
+      const cells = width / 8;
+      const size = 16 * cells * cells;
+      const [x0, noise] = [noiseFor(drafted.noise, size), noiseFor(refined.images[0]!.noise, size)];
+      const pixels = await sharp(refined.images[0]!.png!).raw().toBuffer();
+      const pixel = (z: number): number => Math.round(255 * Math.min(1, Math.max(0, (z / FIXTURE_SCALING + FIXTURE_SHIFT) / 2 + 0.5)));
+      const off: string[] = [];
+      for (let ly = 0; ly < cells; ly++) {
+        for (let lx = 0; lx < cells; lx++) {
+          const p = ((ly * 8 + 4) * width + lx * 8 + 4) * 3;
+          for (let c = 0; c < 3; c++) {
+            const at = c * cells * cells + ly * cells + lx;
+            const expected = pixel(sigma0 * noise[at]! + (1 - sigma0) * x0[at]!);
+            if (Math.abs(pixels[p + c]! - expected) > 1) off.push(`cell ${lx},${ly} channel ${c}: ${pixels[p + c]} vs ${expected}`);
+          }
+        }
+      }
+      expect(off).toEqual([]);
+    } finally {
+      await still.shutdown();
+    }
   });
 });
