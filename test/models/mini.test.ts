@@ -41,7 +41,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'zimage-mini-'));
   pipeline = await createPipeline({
     device: { name: 'cpu0', provider: 'cpu', threads: 0, deviceId: 0 },
-    options: { preload: [MINI_MODEL_DIR], maxLoaded: 1 },
+    // No latent memo: the refine below must go through the exported VAE encoder, not the draft's remembered latents.
+    options: { preload: [MINI_MODEL_DIR], maxLoaded: 1, latentMemoMiB: 0 },
     log: () => undefined,
   });
 });

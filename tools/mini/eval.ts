@@ -211,7 +211,7 @@ async function refineAll(through: Pipeline, picks: readonly Item[], drafts: read
     const right = (j: Judged): boolean => ATTRIBUTES.every((key) => j[key] === item[key]);
     changed[right(a) ? 'rightToWrong' : right(b) ? 'wrongToRight' : 'other']++;
   }
-  const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(2));
+  const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(3));
   return {
     draftsWithObject: found,
     keepAllFour: pct(kept, found),
