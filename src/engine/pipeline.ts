@@ -28,7 +28,15 @@ export interface RawCandidate {
   readonly data: Uint8Array;
   readonly prompt: string;
   readonly noise: NoiseSpec;
+  /**
+   * An img2img or inpaint candidate's start: the latents its source was decoded from (the source is one of this
+   * model's recent outputs) or the encoder's reading of the source. The two give different pixels, so a refine or
+   * edit reproduces byte for byte only from the same start, and the PNG says which it was.
+   */
+  readonly sourceLatents?: SourceLatents;
 }
+
+export type SourceLatents = 'remembered' | 'encoded';
 
 export interface PipelineTimings {
   readonly textEncodeMs: number;

@@ -22,7 +22,8 @@ export interface PostprocessInput {
 
 /**
  * The parameters a PNG carries, in the "parameters" convention other tools read, plus JSON for machines. Nothing
- * run-specific (no job id, no time): the same seed and parameters give a byte-identical file.
+ * run-specific (no job id, no time): the same seed and parameters give a byte-identical file (a refine or edit: from
+ * the same start, `sourceLatents`).
  */
 function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string, string> {
   const params = {
@@ -38,6 +39,8 @@ function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string,
     role: spec.role,
     style: spec.style,
     index: candidate.index,
+    // A refine or edit: whether it started from its source's remembered latents or the encoder's (different pixels).
+    ...(candidate.sourceLatents ? { sourceLatents: candidate.sourceLatents } : {}),
     // An upscale keeps what drew the picture and says what enlarged it.
     ...(spec.upscale ? { upscale: { model: spec.upscale.model, scale: spec.upscale.scale } } : {}),
   };

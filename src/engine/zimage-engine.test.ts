@@ -7,7 +7,7 @@ import { FakeModerator, owner, tempDir, testConfig } from '../../test/support/fa
 import { FIXTURE_SCALING, FIXTURE_SHIFT, writeFixtureModel } from '../../test/support/fixtures/models.ts';
 import { createLogger } from '../logging.ts';
 import { Engine } from './engine.ts';
-import { withTextChunks } from './image/png-text.ts';
+import { readTextChunks, withTextChunks } from './image/png-text.ts';
 import { modelInfo } from './model/model-info.ts';
 import { flowMatchSchedule, img2imgStartIndex } from './pipelines/z-image/flow-match-euler.ts';
 import { noiseFor } from './pipelines/z-image/seeded-noise.ts';
@@ -167,18 +167,23 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
       const [x0, noise] = [noiseFor(drafted.noise, size), noiseFor(refined.images[0]!.noise, size)];
       const pixels = await sharp(refined.images[0]!.png!).raw().toBuffer();
       const pixel = (z: number): number => Math.round(255 * Math.min(1, Math.max(0, (z / FIXTURE_SCALING + FIXTURE_SHIFT) / 2 + 0.5)));
+      const shown = await sharp(drafted.png!).raw().toBuffer();
       const off: string[] = [];
+      let clipped = 0;
       for (let ly = 0; ly < cells; ly++) {
         for (let lx = 0; lx < cells; lx++) {
           const p = ((ly * 8 + 4) * width + lx * 8 + 4) * 3;
           for (let c = 0; c < 3; c++) {
             const at = c * cells * cells + ly * cells + lx;
+            if (shown[p + c] === 0 || shown[p + c] === 255) clipped++;
             const expected = pixel(sigma0 * noise[at]! + (1 - sigma0) * x0[at]!);
             if (Math.abs(pixels[p + c]! - expected) > 1) off.push(`cell ${lx},${ly} channel ${c}: ${pixels[p + c]} vs ${expected}`);
           }
         }
       }
       expect(off).toEqual([]);
+      expect(clipped).toBeGreaterThan(cells * cells); // so the encoder's reading of the draft would not pass
+      expect(JSON.parse(readTextChunks(refined.images[0]!.png!)['zimage-bot']!)).toMatchObject({ role: 'refine', sourceLatents: 'remembered' });
     } finally {
       await still.shutdown();
     }

@@ -12,6 +12,6 @@ import { denoiseAndDecode, prepare, startFromImage, type TaskOptions } from './s
 export async function imageToImage(bundle: ModelBundle, spec: JobSpec, context: PipelineContext, options: TaskOptions): Promise<PipelineOutput> {
   const started = performance.now();
   const prepared = await prepare(bundle, spec);
-  const { latents, start, encodeMs } = await startFromImage(bundle, spec, prepared);
-  return denoiseAndDecode(bundle, spec, context, options, { started, prepared, latents, start, encodeMs });
+  const { latents, start, encodeMs, origins } = await startFromImage(bundle, spec, prepared);
+  return denoiseAndDecode(bundle, spec, context, options, { started, prepared, latents, start, encodeMs, origins });
 }

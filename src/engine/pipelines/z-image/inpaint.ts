@@ -19,7 +19,7 @@ export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: Pipel
   const maskSpec = spec.mask!;
   const mask = await buildMask(maskSpec, await imageSize(spec.image!), spec.width, spec.height);
   const blend = latentMask(mask, shape.width, shape.height);
-  const { sources, cleans, latents, start, encodeMs } = await startFromImage(bundle, spec, prepared);
+  const { sources, cleans, latents, start, encodeMs, origins } = await startFromImage(bundle, spec, prepared);
   // 3. denoise, re-imposing the unmasked area after each step; 4. decode (and, if asked, composite over the source)
   const plane = shape.width * shape.height;
   const feathered = maskSpec.composite ? featherMask(mask) : null;
@@ -29,6 +29,7 @@ export async function inpaint(bundle: ModelBundle, spec: JobSpec, context: Pipel
     latents,
     start,
     encodeMs,
+    origins,
     afterStep: (xs, sigmaNext) => {
       xs.forEach((x, k) => {
         const noise = prepared.noises[k]!;

@@ -1,4 +1,4 @@
-import type { PipelineOutput, PipelineTimings } from '../../pipeline.ts';
+import type { PipelineOutput, PipelineTimings, SourceLatents } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import type { ModelBundle } from './model-bundle.ts';
 import type { RgbFrame } from './vae.ts';
@@ -10,6 +10,7 @@ export function toOutput(
   frames: readonly RgbFrame[],
   timings: PipelineTimings,
   truncated: PipelineOutput['truncated'],
+  origins?: readonly SourceLatents[],
 ): PipelineOutput {
   return {
     candidates: frames.map((frame, index) => ({
@@ -19,6 +20,7 @@ export function toOutput(
       data: frame.data,
       prompt: spec.candidates[index]!.prompt,
       noise: spec.candidates[index]!.noise,
+      ...(origins ? { sourceLatents: origins[index]! } : {}),
     })),
     timings,
     truncated,

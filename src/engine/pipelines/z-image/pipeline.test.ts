@@ -223,24 +223,24 @@ describe('image-to-image', () => {
     const touchedPath = await pngOf(touched, 'own-draft-touched.png');
     const [own, encodedOwn] = [await stillRefine(pipeline, ownPath), await stillRefine(withoutMemo, ownPath)];
     const [other, encodedOther] = [await stillRefine(pipeline, touchedPath), await stillRefine(withoutMemo, touchedPath)];
-    {
-      const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
-      const drafted = noiseFor({ seed: 7 }, 16 * 8 * 8);
-      const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
-      let clipped = 0;
-      for (const [lx, ly] of [[1, 1], [3, 5], [7, 7], [6, 2]] as const) {
-        const at = (c: number): number => c * 64 + ly * 8 + lx;
-        const shown = rgbAt(drawn, 0, lx * 8 + 4, ly * 8 + 4);
-        clipped += shown.filter((v) => v === 0 || v === 255).length;
-        // Remembered: the draft's own latents, clipped values and all; encoded: the latents of the clipped pixels.
-        closeTo(rgbAt(own, 0, lx * 8 + 4, ly * 8 + 4), [0, 1, 2].map((c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * drafted[at(c)]!)));
-        closeTo(rgbAt(encodedOwn, 0, lx * 8 + 4, ly * 8 + 4), shown.map((v, c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * encoded(v))));
-      }
-      expect(clipped).toBeGreaterThan(3);
-      expect(sameBytes(own, encodedOwn)).toBe(false);
-      // A picture one pixel away from an output is not that output: it is encoded, as it would be without the memo.
-      expect(sameBytes(other, encodedOther)).toBe(true);
+    const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
+    const drafted = noiseFor({ seed: 7 }, 16 * 8 * 8);
+    const noise = noiseFor({ seed: 9 }, 16 * 8 * 8);
+    let clipped = 0;
+    for (const [lx, ly] of [[1, 1], [3, 5], [7, 7], [6, 2]] as const) {
+      const at = (c: number): number => c * 64 + ly * 8 + lx;
+      const shown = rgbAt(drawn, 0, lx * 8 + 4, ly * 8 + 4);
+      clipped += shown.filter((v) => v === 0 || v === 255).length;
+      // Remembered: the draft's own latents, clipped values and all; encoded: the latents of the clipped pixels.
+      closeTo(rgbAt(own, 0, lx * 8 + 4, ly * 8 + 4), [0, 1, 2].map((c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * drafted[at(c)]!)));
+      closeTo(rgbAt(encodedOwn, 0, lx * 8 + 4, ly * 8 + 4), shown.map((v, c) => pixel(sigma0 * noise[at(c)]! + (1 - sigma0) * encoded(v))));
     }
+    expect(clipped).toBeGreaterThan(3);
+    expect(sameBytes(own, encodedOwn)).toBe(false);
+    // A picture one pixel away from an output is not that output: it is encoded, as it would be without the memo.
+    expect(sameBytes(other, encodedOther)).toBe(true);
+    // Each says where it started, which the PNG records: the two starts give different pixels.
+    expect([drawn, own, encodedOwn, other].map((o) => o.candidates[0]!.sourceLatents)).toEqual([undefined, 'remembered', 'encoded', 'encoded']);
   });
 
   it('refuses a strength that leaves no step to run, naming the smallest strength that runs one', async () => {

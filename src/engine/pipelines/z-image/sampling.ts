@@ -1,5 +1,5 @@
 import { EngineFailure } from '../../errors.ts';
-import { PipelineCancelled, type PipelineContext, type PipelineOutput, type RgbPixels } from '../../pipeline.ts';
+import { PipelineCancelled, type PipelineContext, type PipelineOutput, type RgbPixels, type SourceLatents } from '../../pipeline.ts';
 import type { JobSpec } from '../../request.ts';
 import { noDenoisingSteps } from '../../sampling-settings.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
@@ -110,7 +110,7 @@ async function denoise(args: {
 
 /**
  * Every task's tail: the denoising loop from `start`, the decode (each frame through `frame`, for inpainting's
- * composite), and the output with its timings.
+ * composite), and the output with its timings. Every decoded frame's latents go into the model's memo.
  */
 export async function denoiseAndDecode(
   bundle: ModelBundle,
@@ -123,6 +123,8 @@ export async function denoiseAndDecode(
     readonly latents: Float32Array[];
     readonly start: number;
     readonly encodeMs: number;
+    /** An image-to-image run's start per candidate (absent for text-to-image). */
+    readonly origins?: readonly SourceLatents[];
     readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
     readonly frame?: (frame: RgbFrame, candidate: number) => RgbFrame;
   },
@@ -146,7 +148,7 @@ export async function denoiseAndDecode(
   // Keyed by the decoded pixels: a frame the composite then changes is not found again, and is encoded when refined.
   decoded.forEach((frame, k) => bundle.memo.remember(frame, latents[k]!));
   const timings = { textEncodeMs: prepared.textEncodeMs, denoiseMs, decodeMs: performance.now() - decodeStart, encodeMs: run.encodeMs, stepMs };
-  return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated);
+  return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated, run.origins);
 }
 
 /** Where a source's clean latents come from: the latents it was decoded from, or the encoder's posterior of it. */
@@ -155,11 +157,16 @@ type SourceOrigin = { readonly latents: Float32Array } | { readonly posterior: P
 /** What img2img and inpainting start from: each candidate's source at output size, its latents, the noised first latents. */
 export interface ImageStart {
   readonly sources: RgbFrame[];
-  /** Each candidate's clean latents x₀: the posterior's mean, or its own sample when the encoder has a variance. */
+  /**
+   * Each candidate's clean latents x₀: the source's remembered latents (shared by the candidates of one source), else
+   * the posterior's mean, or its own sample when the encoder has a variance. Only read.
+   */
   readonly cleans: Float32Array[];
   readonly start: number;
   readonly latents: Float32Array[];
   readonly encodeMs: number;
+  /** Where each candidate's clean latents came from. */
+  readonly origins: SourceLatents[];
 }
 
 /**
@@ -195,5 +202,6 @@ export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepare
   });
   const sigma0 = prepared.schedule.sigmas[start]!;
   const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(cleans[k]!.length), cleans[k]!, noise, sigma0));
-  return { sources: spec.candidates.map((_, k) => of(k).frame), cleans, start, latents, encodeMs: performance.now() - began };
+  const origins = spec.candidates.map((_, k): SourceLatents => ('latents' in of(k).origin ? 'remembered' : 'encoded'));
+  return { sources: spec.candidates.map((_, k) => of(k).frame), cleans, start, latents, encodeMs: performance.now() - began, origins };
 }
