@@ -25,6 +25,7 @@ export interface ZImagePipelineOptions {
  */
 export const createPipeline: CreatePipeline = async ({ device, options, log }) => {
   const { preload = [], maxLoaded = 2, previewIntervalMs = 600, latentMemoMiB = 64 } = (options ?? {}) as Partial<ZImagePipelineOptions>;
+  if (!(latentMemoMiB >= 0)) throw new RangeError(`Expected latentMemoMiB to be a number ≥ 0, got ${latentMemoMiB}`);
   const taskOptions = { previewIntervalMs };
   const loaded = new Map<string, Promise<ModelBundle>>();
 

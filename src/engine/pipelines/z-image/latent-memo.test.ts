@@ -31,6 +31,16 @@ describe('LatentMemo', () => {
     expect([1, 3, 4, 5].map((fill) => memo.recall(frame(fill), fill === 5 ? 64 : 16)?.[0])).toEqual([1, 3, 4, undefined]);
   });
 
+  it('does not keep latents with a NaN or an infinity', () => {
+    const memo = new LatentMemo(1024);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const poisoned = latents(0.5);
+      poisoned[3] = bad;
+      memo.remember(frame(0), poisoned);
+      expect(memo.recall(frame(0), 16)).toBeUndefined();
+    }
+  });
+
   it('remembers nothing at size 0 and refuses a size that is not a whole number of bytes', () => {
     const memo = new LatentMemo(0);
     memo.remember(frame(1), latents(1));

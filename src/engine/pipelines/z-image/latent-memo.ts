@@ -18,9 +18,13 @@ export class LatentMemo {
     this.#cache = maxBytes === 0 ? null : new LRUCache({ maxSize: maxBytes, sizeCalculation: (latents) => latents.byteLength });
   }
 
-  /** Records that `frame` is what `latents` decode to (the memo keeps `latents`: the caller must not change them). */
+  /**
+   * Records that `frame` is what `latents` decode to (the memo keeps `latents`: the caller must not change them).
+   * Latents with a NaN or an infinity are not kept: they decode to black, and would poison every later edit of a black
+   * picture of that size.
+   */
   remember(frame: RgbFrame, latents: Float32Array): void {
-    this.#cache?.set(keyOf(frame), latents);
+    if (this.#cache && latents.every(Number.isFinite)) this.#cache.set(keyOf(frame), latents);
   }
 
   /** A copy of the latents `frame` was decoded from, if it is one of the remembered outputs and has `values` values. */
