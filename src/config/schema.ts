@@ -22,7 +22,7 @@ const profileSchema = z
     minSteps: positiveInt.max(200).nullable().default(null),
     maxSteps: positiveInt.max(200).nullable().default(null),
     guidance: z.number().min(0).max(30).nullable().default(null),
-    /** Scheduler shift; null takes the model manifest's value. */
+    /** Scheduler shift; null takes the model manifest's (for a refine, its `defaults.refine.shift` first). */
     shift: z.number().positive().nullable().default(null),
     /** img2img strength for refine/edit (ignored by draft); null takes the model manifest's refine strength, else 0.6. */
     strength: z.number().min(0).max(1).nullable().default(null),

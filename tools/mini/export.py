@@ -156,9 +156,9 @@ def main():
         # How it is meant to be sampled (README § Models): 8 steps, any count from 1 to 50 works; guidance 1 (it trained
         # with 10 % empty captions, so CFG works: not distilled): held-out shape 55 -> 73 %, object colour 79 -> 95 %
         # in English against guidance 0, at twice the denoiser's work (tools/mini/README.md).
-        # The refine: a light pass (strength 0.2 at shift 1 starts at sigma 0.2) with guidance 3, tuned on drafts of
-        # training-distribution captions (eval.ts --refine-captions train): higher strengths or shifts redraw the
-        # small shapes, lower guidance leaves them softer than the draft.
+        # The refine: a light pass (strength 0.2 at shift 1: the last 6 of the profile's 30 steps, from sigma 0.2)
+        # with guidance 3, tuned on drafts of training-distribution captions (eval.ts --refine-captions train):
+        # higher strengths or shifts redraw the small shapes, lower guidance leaves them softer than the draft.
         'defaults': {'steps': 8, 'minSteps': 1, 'maxSteps': 50, 'guidance': 1.0, 'distilled': False,
                      'refine': {'strength': 0.2, 'shift': 1.0, 'guidance': 3.0}},
         'image': {'nativeWidth': 256, 'nativeHeight': 256, 'multiple': 64, 'minSide': 128, 'maxSide': 512},
