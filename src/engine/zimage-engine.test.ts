@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeModerator, owner, tempDir, testConfig } from '../../test/support/fakes.ts';
-import { FIXTURE_SCALING, FIXTURE_SHIFT, writeFixtureModel } from '../../test/support/fixtures/models.ts';
+import { fixturePixel, writeFixtureModel } from '../../test/support/fixtures/models.ts';
 import { createLogger } from '../logging.ts';
 import { Engine } from './engine.ts';
 import { readTextChunks, withTextChunks } from './image/png-text.ts';
@@ -166,7 +166,6 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
       const size = 16 * cells * cells;
       const [x0, noise] = [noiseFor(drafted.noise, size), noiseFor(refined.images[0]!.noise, size)];
       const pixels = await sharp(refined.images[0]!.png!).raw().toBuffer();
-      const pixel = (z: number): number => Math.round(255 * Math.min(1, Math.max(0, (z / FIXTURE_SCALING + FIXTURE_SHIFT) / 2 + 0.5)));
       const shown = await sharp(drafted.png!).raw().toBuffer();
       const off: string[] = [];
       let clipped = 0;
@@ -176,7 +175,7 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
           for (let c = 0; c < 3; c++) {
             const at = c * cells * cells + ly * cells + lx;
             if (shown[p + c] === 0 || shown[p + c] === 255) clipped++;
-            const expected = pixel(sigma0 * noise[at]! + (1 - sigma0) * x0[at]!);
+            const expected = fixturePixel(sigma0 * noise[at]! + (1 - sigma0) * x0[at]!);
             if (Math.abs(pixels[p + c]! - expected) > 1) off.push(`cell ${lx},${ly} channel ${c}: ${pixels[p + c]} vs ${expected}`);
           }
         }

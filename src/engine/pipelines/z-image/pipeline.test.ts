@@ -10,6 +10,7 @@ import {
   FIXTURE_SCALING,
   FIXTURE_SHIFT,
   fixtureEmbeddings,
+  fixturePixel as pixel,
   writeFixtureModel,
 } from '../../../../test/support/fixtures/models.ts';
 import { fixtureTokenizerJson } from '../../../../test/support/fixtures/tokenizer.ts';
@@ -32,8 +33,6 @@ function target(prompt: string, maxLength = 64): number[] {
   return mean;
 }
 
-/** What the linear fixture VAE makes of latent value z in channel c < 3. */
-const pixel = (z: number): number => Math.round(255 * Math.min(1, Math.max(0, (z / FIXTURE_SCALING + FIXTURE_SHIFT) / 2 + 0.5)));
 /** The fixture encoder's latent for a flat RGB value. */
 const encoded = (v: number): number => ((v / 255) * 2 - 1 - FIXTURE_SHIFT) * FIXTURE_SCALING;
 
