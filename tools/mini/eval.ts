@@ -174,9 +174,11 @@ async function refineBlock(): Promise<Record<string, unknown>> {
         return path;
       }),
     );
-    const fromDraft = await refineAll(pipeline, picks, drafts, paths);
-    const encoded = await refineAll(encodingPipeline, picks, drafts, paths);
-    return { captions: flags['refine-captions'], settings: refine, drafts: picks.length, ...fromDraft, encodedSource: encoded };
+    const judged = drafts.map((rgb) => ({ judged: judge(spec, rgb, width, height), sharpness: sharpness(rgb, width, height) }));
+    const fromDraft = await refineAll(pipeline, picks, judged, paths);
+    const encoded = await refineAll(encodingPipeline, picks, judged, paths);
+    // meetsTargets: a refine of a draft (from its latents), as /refine runs; encodedSource has its own, as for an upload.
+    return { captions: flags['refine-captions'], settings: refine, drafts: picks.length, ...fromDraft, encodedSource: encoded, targets: REFINE_TARGETS };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -185,20 +187,27 @@ async function refineBlock(): Promise<Record<string, unknown>> {
 type Attribute = 'shape' | 'color' | 'background' | 'position';
 const ATTRIBUTES: readonly Attribute[] = ['shape', 'color', 'background', 'position'];
 
-async function refineAll(through: Pipeline, picks: readonly Item[], drafts: readonly Uint8Array[], paths: readonly string[]): Promise<Record<string, unknown>> {
+const REFINE_TARGETS = { keepAllFour: 90 };
+const isRight = (j: Judged, item: Item): boolean => ATTRIBUTES.every((key) => j[key] === item[key]);
+
+/** Refines each draft through `through` and judges it against the draft's own reading (`drafts`, judged once). */
+async function refineAll(
+  through: Pipeline,
+  picks: readonly Item[],
+  drafts: readonly { readonly judged: Judged; readonly sharpness: number }[],
+  paths: readonly string[],
+): Promise<Record<string, unknown>> {
   let kept = 0;
   let found = 0;
-  const keptEach = { shape: 0, color: 0, background: 0, position: 0 };
+  const keptEach: Record<Attribute, number> = { shape: 0, color: 0, background: 0, position: 0 };
   // Of the refines that changed an attribute: a right draft made wrong, a wrong one made right, or neither.
   const changed = { rightToWrong: 0, wrongToRight: 0, other: 0 };
-  const before: number[] = [];
   const after: number[] = [];
   const started = performance.now();
   for (const [k, item] of picks.entries()) {
     const refined = (await through.run(jobFor([{ caption: item.caption, seed: 5000 + k }], paths[k]!), context)).candidates[0]!.data;
-    const a = judge(spec, drafts[k]!, width, height);
+    const a = drafts[k]!.judged;
     const b = judge(spec, refined, width, height);
-    before.push(sharpness(drafts[k]!, width, height));
     after.push(sharpness(refined, width, height));
     if (a.color === null) continue;
     found++;
@@ -208,17 +217,20 @@ async function refineAll(through: Pipeline, picks: readonly Item[], drafts: read
       kept++;
       continue;
     }
-    const right = (j: Judged): boolean => ATTRIBUTES.every((key) => j[key] === item[key]);
-    changed[right(a) ? 'rightToWrong' : right(b) ? 'wrongToRight' : 'other']++;
+    changed[isRight(a, item) ? 'rightToWrong' : isRight(b, item) ? 'wrongToRight' : 'other']++;
   }
   const mean = (xs: readonly number[]): number => Number((xs.reduce((s, v) => s + v, 0) / xs.length).toFixed(3));
+  const before = drafts.map((d) => d.sharpness);
+  const keepAllFour = pct(kept, found);
+  const sharpnessFigures = { measure: 'RMS luma gradient (sharpness.ts)', before: mean(before), after: mean(after), sharperOrEqual: pct(after.filter((v, i) => v >= before[i]!).length, after.length) };
   return {
     draftsWithObject: found,
-    keepAllFour: pct(kept, found),
+    keepAllFour,
     keep: Object.fromEntries(Object.entries(keptEach).map(([k, v]) => [k, pct(v, found)])),
     changed,
-    sharpness: { measure: 'RMS luma gradient (sharpness.ts)', before: mean(before), after: mean(after), sharperOrEqual: pct(after.filter((v, i) => v >= before[i]!).length, after.length) },
+    sharpness: sharpnessFigures,
     secondsPerRefine: Number(((performance.now() - started) / 1000 / picks.length).toFixed(2)),
+    meetsTargets: keepAllFour >= REFINE_TARGETS.keepAllFour && sharpnessFigures.after >= sharpnessFigures.before,
   };
 }
 
@@ -252,19 +264,7 @@ if (flags.only !== 'refine') {
     },
   });
 }
-const refined = await refineBlock();
-const refineTargets = { keepAllFour: 90 };
-const meetsRefineTargets = (block: Record<string, unknown>): boolean =>
-  (block.keepAllFour as number) >= refineTargets.keepAllFour &&
-  (block.sharpness as { before: number; after: number }).after >= (block.sharpness as { before: number }).before;
-const encodedSource = refined.encodedSource as Record<string, unknown>;
-// meetsTargets: a refine of a draft (from its latents), as /refine runs; encodedSource has its own, as for an upload.
-output.refine = {
-  ...refined,
-  encodedSource: { ...encodedSource, meetsTargets: meetsRefineTargets(encodedSource) },
-  targets: refineTargets,
-  meetsTargets: meetsRefineTargets(refined),
-};
+output.refine = await refineBlock();
 output.seconds = Number(((performance.now() - started) / 1000).toFixed(1));
 await Promise.all([pipeline.dispose(), encodingPipeline.dispose()]);
 console.log(JSON.stringify(output, null, 2));
