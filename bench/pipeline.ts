@@ -31,7 +31,7 @@ function spec(dir: string, size: number, count: number, seed: number): JobSpec {
   const info = modelInfo(dir);
   return {
     role: 'draft', modelDir: dir, modelName: info.name, width: size, height: size, steps: info.defaults.steps, guidance: info.defaults.guidance, shift: info.shift,
-    strength: 1, cfgTruncation: 1, cfgNormalization: 0, negativePrompt: '', userNegativePrompt: null, seed, chaos: 100,
+    strength: 1, inversion: 0, cfgTruncation: 1, cfgNormalization: 0, negativePrompt: '', userNegativePrompt: null, seed, chaos: 100,
     style: null, userPrompt: 'a red circle on a blue background, top left',
     candidates: Array.from({ length: count }, (_, i) => ({ prompt: 'a red circle on a blue background, top left', noise: { seed: seed + i } })),
     image: null, mask: null,

@@ -368,6 +368,7 @@ export function sharedCallCost(profile: ProfileConfig, model: ModelInfo): number
     steps: settings.steps,
     strength: 1,
     guidance: settings.guidance,
+    inversion: 0,
     width: model.size.nativeWidth,
     height: model.size.nativeHeight,
     candidates: [0],

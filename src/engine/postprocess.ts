@@ -41,6 +41,8 @@ function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string,
     index: candidate.index,
     // A refine or edit: whether it started from its source's remembered latents or the encoder's (different pixels).
     ...(candidate.sourceLatents ? { sourceLatents: candidate.sourceLatents } : {}),
+    // A refine whose start's noise was partly read back from its source (different pixels from the same seed).
+    ...(spec.image !== null && spec.inversion > 0 ? { inversion: spec.inversion } : {}),
     // An upscale keeps what drew the picture and says what enlarged it.
     ...(spec.upscale ? { upscale: { model: spec.upscale.model, scale: spec.upscale.scale } } : {}),
   };

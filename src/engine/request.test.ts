@@ -5,6 +5,7 @@ import { writeFixtureModel } from '../../test/support/fixtures/models.ts';
 import { loadConfig } from '../config/load.ts';
 import type { ProfileConfig } from '../config/schema.ts';
 import { modelInfo } from './model/model-info.ts';
+import { jobCost } from './sampling-settings.ts';
 import { StyleCatalog } from './prompt/styles.ts';
 import { resolveRequest, type GenerationRequest, type JobSpec, type ModelInfo } from './request.ts';
 import type { Result } from './errors.ts';
@@ -112,17 +113,26 @@ describe('strength', () => {
     expect(value(resolveWith(profile, ranged, { role: 'refine', strength: 0.034 })).strength).toBe(0.034);
   });
 
-  it('a refine takes its model’s refine strength, guidance and shift where its profile leaves them null; only a refine', () => {
-    const tuned = model('refine-tuned', { steps: 6, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.35, guidance: 2, shift: 1.5 } });
+  it('a refine takes its model’s refine strength, guidance, shift and inversion where its profile leaves them null; only a refine', () => {
+    const tuned = model('refine-tuned', { steps: 6, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.35, guidance: 2, shift: 1.5, inversion: 0.7 } });
     const refine = config.profiles.refine;
     expect([refine.strength, refine.guidance, refine.shift]).toEqual([null, null, null]);
-    expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2, shift: 1.5 });
+    expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2, shift: 1.5, inversion: 0.7 });
     expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.8, guidance: 0 }))).toMatchObject({ strength: 0.8, guidance: 0 });
     expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3, shift: 4 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3, shift: 4 });
-    expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1, shift: 3 });
-    expect(value(resolveWith(config.profiles.draft, tuned))).toMatchObject({ guidance: 1, shift: 3 });
+    expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1, shift: 3, inversion: 0 });
+    expect(value(resolveWith(config.profiles.draft, tuned))).toMatchObject({ guidance: 1, shift: 3, inversion: 0 });
     // a model that names no refine strength is refined at 0.6
     expect(value(resolveWith(refine, ranged, { role: 'refine' })).strength).toBe(0.6);
+  });
+
+  it('charges a refine’s noise inversion as one more unguided pass per kept step in the fair queue', () => {
+    const tuned = model('refine-costed', { steps: 10, minSteps: 2, maxSteps: 10, guidance: 1, refine: { strength: 0.5, guidance: 2, inversion: 0.7 } });
+    const inverting = value(resolveWith(config.profiles.refine, tuned, { role: 'refine' }));
+    const plain = { ...inverting, inversion: 0 };
+    // 5 kept steps: guided, 2 passes each; inverted first, 1 more each.
+    expect(jobCost(inverting) / jobCost(plain)).toBeCloseTo(3 / 2, 9);
+    expect(jobCost({ ...inverting, image: null })).toBe(jobCost({ ...plain, image: null }));
   });
 
   it('never refuses a draft, which starts from text at strength 1', () => {

@@ -140,6 +140,8 @@ export interface JobSpec {
   readonly shift: number;
   /** 1 for text-to-image. */
   readonly strength: number;
+  /** The share of an img2img start's noise read back from the source instead of drawn from the seed (0: SDEdit). */
+  readonly inversion: number;
   readonly cfgTruncation: number;
   readonly cfgNormalization: number;
   /** The negative prompt after the style preset's was merged in. */
@@ -352,6 +354,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     guidance: request.guidance ?? sampling.guidance,
     shift: sampling.shift,
     strength,
+    // Only a refine's model asks for it, and only where there are kept steps to run backwards.
+    inversion: fixedStrength ? 0 : sampling.inversion,
     cfgTruncation: profile.cfgTruncation,
     cfgNormalization: profile.cfgNormalization,
     negativePrompt: styled[0]!.negative,

@@ -23,6 +23,7 @@ export interface RefineDefaults {
   readonly steps?: number;
   readonly guidance?: number;
   readonly shift?: number;
+  readonly inversion?: number;
 }
 
 /** The img2img strength of a refine or an edit when neither its profile nor its model names one. */
@@ -64,6 +65,8 @@ export interface SamplingSettings {
   readonly shift: number;
   /** The img2img strength without a mask (1 for a draft, which starts from noise). */
   readonly strength: number;
+  /** The share of a refine's starting noise read back from its source (0: all from the seed; only a refine's model sets it). */
+  readonly inversion: number;
 }
 
 /** The largest guidance a request may ask for on a model that takes guidance. */
@@ -89,14 +92,16 @@ export function samplingSettings(
     maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
     shift: profile.shift ?? own.shift ?? model.shift,
     strength: role === 'draft' ? 1 : (profile.strength ?? own.strength ?? DEFAULT_STRENGTH),
+    inversion: own.inversion ?? 0,
   };
 }
 
-/** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE. */
+/** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE, and noise inversion adds one unguided pass a step. */
 export function jobCost(spec: {
   readonly steps: number;
   readonly strength: number;
   readonly guidance: number;
+  readonly inversion: number;
   readonly width: number;
   readonly height: number;
   readonly candidates: readonly unknown[];
@@ -104,7 +109,8 @@ export function jobCost(spec: {
   readonly image: string | null;
 }): number {
   const steps = spec.image === null ? spec.steps : keptSteps(spec.steps, spec.strength);
-  const nfe = Math.max(1, steps) * (spec.guidance > 0 ? 2 : 1);
+  const inverting = spec.image !== null && spec.inversion > 0;
+  const nfe = Math.max(1, steps) * ((spec.guidance > 0 ? 2 : 1) + (inverting ? 1 : 0));
   return nfe * ((spec.width * spec.height) / 1e6) * spec.candidates.length;
 }
 

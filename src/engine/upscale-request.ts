@@ -77,6 +77,7 @@ export function resolveUpscale(request: GenerationRequest, ctx: UpscaleContext):
     guidance: parent?.guidance ?? 0,
     shift: parent?.shift ?? 0,
     strength: parent?.strength ?? 1,
+    inversion: parent?.inversion ?? 0,
     cfgTruncation: parent?.cfgTruncation ?? 1,
     cfgNormalization: parent?.cfgNormalization ?? 0,
     negativePrompt: request.negativePrompt ?? parent?.negativePrompt ?? '',

@@ -136,8 +136,10 @@ describe('engine + Z-Image pipeline', () => {
 });
 
 describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
-  it('starts from the latents the draft was decoded from, through the stored PNG and its text chunks', async () => {
-    const stillDir = writeFixtureModel(join(root, 'still'), { kind: 'still' });
+  it('starts from the latents the draft was decoded from, through the stored PNG and its text chunks, with the model’s inversion', async () => {
+    // The model asks for noise inversion at 0.6: the still model inverts a source to noise = x₀, so a refine starts
+    // from σ₀·(0.6·x₀ + 0.8·noise) + (1 − σ₀)·x₀ and keeps it.
+    const stillDir = writeFixtureModel(join(root, 'still'), { kind: 'still', defaults: { refine: { inversion: 0.6 } } });
     const info = modelInfo(stillDir);
     const still = await Engine.start({
       config: testConfig({ dataDir: join(root, 'still-data') }),
@@ -175,14 +177,15 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
           for (let c = 0; c < 3; c++) {
             const at = c * cells * cells + ly * cells + lx;
             if (shown[p + c] === 0 || shown[p + c] === 255) clipped++;
-            const expected = fixturePixel(sigma0 * noise[at]! + (1 - sigma0) * x0[at]!);
+            const expected = fixturePixel(sigma0 * (0.6 * x0[at]! + 0.8 * noise[at]!) + (1 - sigma0) * x0[at]!);
             if (Math.abs(pixels[p + c]! - expected) > 1) off.push(`cell ${lx},${ly} channel ${c}: ${pixels[p + c]} vs ${expected}`);
           }
         }
       }
       expect(off).toEqual([]);
       expect(clipped).toBeGreaterThan(cells * cells); // so the encoder's reading of the draft would not pass
-      expect(JSON.parse(readTextChunks(refined.images[0]!.png!)['zimage-bot']!)).toMatchObject({ role: 'refine', sourceLatents: 'remembered' });
+      expect(JSON.parse(readTextChunks(refined.images[0]!.png!)['zimage-bot']!)).toMatchObject({ role: 'refine', sourceLatents: 'remembered', inversion: 0.6 });
+      expect(JSON.parse(readTextChunks(drafted.png!)['zimage-bot']!)).not.toHaveProperty('inversion');
     } finally {
       await still.shutdown();
     }

@@ -14,6 +14,7 @@ export function jobSpec(modelDir: string, fields: Partial<JobSpec> & { prompt?: 
     guidance: 0,
     shift: 3,
     strength: 1,
+    inversion: 0,
     cfgTruncation: 1,
     cfgNormalization: 0,
     negativePrompt: '',

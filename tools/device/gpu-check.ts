@@ -33,7 +33,7 @@ function spec(count: number, seed: number): JobSpec {
   const info = modelInfo(modelDir);
   return {
     role: 'draft', modelDir, modelName: info.name, width: 256, height: 256, steps: 8, guidance: 0, shift: info.shift,
-    strength: 1, cfgTruncation: 1, cfgNormalization: 0, negativePrompt: '', userNegativePrompt: null, seed, chaos: 100,
+    strength: 1, inversion: 0, cfgTruncation: 1, cfgNormalization: 0, negativePrompt: '', userNegativePrompt: null, seed, chaos: 100,
     style: null, userPrompt: PROMPTS[0]!,
     candidates: Array.from({ length: count }, (_, i) => ({ prompt: PROMPTS[i % PROMPTS.length]!, noise: { seed: seed + i } })),
     image: null, mask: null,

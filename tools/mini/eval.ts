@@ -6,6 +6,7 @@
 // the VAE's encoder, as a refine of an uploaded picture runs. Prints one JSON object.
 //
 //   npm run eval:mini [-- --only refine] [-- --refine-strength 0.4 --refine-steps 30 --refine-guidance 0 --refine-shift 3]
+//     [-- --refine-inversion 0.7]
 //     [-- --refine-captions train]
 // The --refine-* flags override the profile (for tuning); --only refine skips the drafts' figures. Tune on
 // --refine-captions train (drafts of training-distribution captions), so the held-out figure is not the one tuned on.
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
     'refine-steps': { type: 'string' },
     'refine-guidance': { type: 'string' },
     'refine-shift': { type: 'string' },
+    'refine-inversion': { type: 'string' },
     'refine-captions': { type: 'string', default: 'heldout' },
   },
 });
@@ -81,6 +83,7 @@ const refine = {
   guidance: numberFlag('refine-guidance') ?? refineSettings.guidance,
   shift: numberFlag('refine-shift') ?? refineSettings.shift,
   strength: numberFlag('refine-strength') ?? refineSettings.strength,
+  inversion: numberFlag('refine-inversion') ?? refineSettings.inversion,
 };
 const openPipeline = (latentMemoMiB?: number): Promise<Pipeline> =>
   createPipeline({
@@ -107,6 +110,7 @@ function jobFor(items: readonly { caption: string; seed: number }[], image: stri
     guidance: settings.guidance,
     shift: settings.shift,
     strength: image === null ? 1 : refine.strength,
+    inversion: image === null ? 0 : refine.inversion,
     cfgTruncation: image === null ? config.profiles.draft.cfgTruncation : refineProfile.cfgTruncation,
     cfgNormalization: image === null ? config.profiles.draft.cfgNormalization : refineProfile.cfgNormalization,
     negativePrompt: '',

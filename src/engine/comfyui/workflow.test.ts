@@ -78,6 +78,7 @@ describe('workflow files', () => {
       ['draft', { bindings: (t) => t.replace('output: 10', 'output: 9') }, /"output" node "9" is a VAEDecode; it must be one of SaveImageWebsocket, SaveImage, PreviewImage/],
       ['draft', { bindings: (t) => t.replace('  mask: null', '  mask: null\n  colour: 4.text') }, /"inputs\.colour" is not a binding of this project/],
       ['draft', { bindings: (t) => t.replace('minSteps: 4', 'minSteps: 10') }, /"model\.defaults" needs minSteps ≤ steps ≤ maxSteps/],
+      ['refine', { bindings: (t) => t.replace('distilled: false }', 'distilled: false, refine: { inversion: 0.5 } }') }, /cannot set refine\.inversion: noise inversion runs only in the local pipeline/],
       ['refine', { bindings: (t) => t.replace(/^model:[\s\S]*?^inputs:/m, 'inputs:') }, /refine\.bindings\.yaml: "model" is required for a refine workflow/],
       ['draft', { bindings: () => 'inputs: [unclosed' }, /draft\.bindings\.yaml is not valid YAML/],
     ];

@@ -85,7 +85,10 @@ const bindingsSchema = z
         name: z.string().min(1),
         image: manifestSchema.shape.image,
         shift: z.number().positive(),
-        defaults: manifestSchema.shape.defaults,
+        // Noise inversion runs in the local pipeline's own sampler; a ComfyUI workflow has no step for it.
+        defaults: manifestSchema.shape.defaults.refine((d) => d.refine?.inversion === undefined, {
+          message: 'cannot set refine.inversion: noise inversion runs only in the local pipeline',
+        }),
       })
       .strict()
       .optional(),

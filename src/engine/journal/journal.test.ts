@@ -33,9 +33,11 @@ function firstReleaseDatabase(file: string, rows: readonly OldRow[]): void {
     `INSERT INTO jobs (id, seq, owner_platform, owner_id, owner_name, role, spec, cost, delivery, policy, parent_id, status, created_at)
      VALUES (?, ?, ?, ?, NULL, ?, ?, 1, ?, 'block', NULL, ?, ?)`,
   );
-  rows.forEach((row, i) =>
-    insert.run(row.id, i + 1, row.platform, row.user, row.role, JSON.stringify(jobSpec('/m', { role: row.role })), row.delivery === null ? null : JSON.stringify(row.delivery), row.status, 1000 + i),
-  );
+  rows.forEach((row, i) => {
+    // The first release's specs had no noise inversion.
+    const { inversion: _, ...spec } = jobSpec('/m', { role: row.role });
+    insert.run(row.id, i + 1, row.platform, row.user, row.role, JSON.stringify(spec), row.delivery === null ? null : JSON.stringify(row.delivery), row.status, 1000 + i);
+  });
   db.close();
 }
 
@@ -65,6 +67,8 @@ describe('JobJournal', () => {
       expect(journal.get('studio1')!.scope).toEqual({ platform: 'studio', workspace: null, channel: 'studio' });
       expect(journal.get('bare1')!.scope).toEqual({ platform: 'test', workspace: null, channel: '' });
       expect(journal.get('odd1')!.delivery).toBe('not an envelope');
+      // A job journaled before noise inversion existed reads back as one that ran without it.
+      expect(journal.get('slack1')!.spec).toMatchObject({ role: 'edit', inversion: 0 });
       const u1 = { platform: 'discord', userId: 'u1' };
       expect(journal.latestDone({ owner: u1, roles: ['draft'], scope: { platform: 'discord', workspace: 'g1', channel: 'c1' } })?.id).toBe('discord1');
       expect(journal.latestDone({ owner: u1, roles: ['draft'], scope: { platform: 'discord', workspace: 'g9', channel: 'c1' } })).toBeUndefined();

@@ -40,7 +40,8 @@ const fromRow = (row: Row): JobRecord => ({
   owner: row.owner_name === null ? { platform: row.owner_platform, userId: row.owner_id } : { platform: row.owner_platform, userId: row.owner_id, name: row.owner_name },
   scope: { platform: row.scope_platform, workspace: row.scope_workspace, channel: row.scope_channel },
   role: row.role,
-  spec: JSON.parse(row.spec) as JobSpec,
+  // Specs journaled before noise inversion existed ran without it.
+  spec: { inversion: 0, ...(JSON.parse(row.spec) as Omit<JobSpec, 'inversion'>) },
   cost: row.cost,
   delivery: row.delivery === null ? null : (JSON.parse(row.delivery) as unknown),
   policy: row.policy,

@@ -105,6 +105,12 @@ export const manifestSchema = z
             guidance: z.number().min(0).optional(),
             /** The schedule's shift for a refine: a lower one spends more of its steps at low noise, on detail. */
             shift: z.number().positive().optional(),
+            /**
+             * How much of a refine's starting noise is read back from its source (the kept steps run backwards)
+             * rather than drawn from the seed: 0 = plain SDEdit, 1 = every candidate from the same start. Local
+             * pipeline only (docs/sampling.md § 7).
+             */
+            inversion: z.number().min(0).max(1).optional(),
           })
           .strict()
           .optional(),

@@ -50,5 +50,8 @@ describe('shipped model manifests', () => {
     expect(check({ refine: { strength: 0 } })).toBe(false);
     expect(check({ refine: { strength: 1.5 } })).toBe(false);
     expect(check({ refine: { denoise: 0.5 } })).toBe(false);
+    expect(check({ refine: { inversion: 0 } }) && check({ refine: { inversion: 1 } })).toBe(true);
+    expect(check({ refine: { inversion: 1.2 } })).toBe(false);
+    expect(check({ refine: { inversion: -0.1 } })).toBe(false);
   });
 });

@@ -51,6 +51,7 @@ const dirs = {
   oracle: writeFixtureModel(join(root, 'oracle'), { kind: 'oracle', maxLength: 64 }),
   oracleShort: writeFixtureModel(join(root, 'oracle-short'), { kind: 'oracle', maxLength: 12 }),
   still: writeFixtureModel(join(root, 'still'), { kind: 'still' }),
+  drift: writeFixtureModel(join(root, 'drift'), { kind: 'drift' }),
   randomBatched: writeFixtureModel(join(root, 'random-b4'), { kind: 'random', float16: true, maxBatch: 4, textMask: true }),
   randomSequential: writeFixtureModel(join(root, 'random-b1'), { kind: 'random', float16: true, maxBatch: 1 }),
   randomNoMask: writeFixtureModel(join(root, 'random-nomask'), { kind: 'random', float16: true, maxBatch: 4 }),
@@ -257,6 +258,49 @@ describe('image-to-image', () => {
       await pipeline.run(jobSpec(dirs.still, { role: 'refine', image: source, strength }), context);
       expect(context.steps).toEqual([[1, 1]]);
     }
+  });
+});
+
+describe('noise inversion', () => {
+  // Strength 0.6 of 8 steps keeps 5; the inversion runs 5 backward steps first.
+  const refineOf = (dir: string, image: string, inversion: number, seeds = [9]) => jobSpec(dir, { role: 'refine', image, strength: 0.6, inversion, seeds });
+
+  it('reads back the noise the kept steps turn into the source: at share 1 the refine returns the source exactly', async () => {
+    const source = await flatImage([200, 100, 50]);
+    const context = recordingContext();
+    const inverted = await pipeline.run(refineOf(dirs.drift, source, 1), context);
+    const plain = await pipeline.run(refineOf(dirs.drift, source, 0), recordingContext());
+    // The drift model's velocity depends only on the timestep: backward and forward steps cancel only when each
+    // backward step takes its velocity at the timestep its forward step takes, so any misalignment shows here.
+    for (const [x, y] of [[4, 4], [28, 44], [60, 60]] as const) {
+      closeTo(rgbAt(inverted, 0, x, y), [200, 100, 50]);
+      expect(rgbAt(plain, 0, x, y)).not.toEqual(rgbAt(inverted, 0, x, y));
+    }
+    expect(context.steps).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, 10]));
+    expect(inverted.timings.stepMs).toHaveLength(10);
+  });
+
+  it('mixes share·inverted + √(1 − share²)·seeded noise, so the candidates of one source still differ', async () => {
+    const source = await flatImage([200, 100, 50]);
+    // The still model (v = 0) inverts every source to noise = x₀, and then keeps its start: σ₀·noise + (1 − σ₀)·x₀.
+    const out = await pipeline.run(refineOf(dirs.still, source, 0.7, [9, 10]), recordingContext());
+    const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
+    for (const k of [0, 1]) {
+      const seeded = noiseFor({ seed: 9 + k }, 16 * 8 * 8);
+      const expected = [200, 100, 50].map((v, c) => {
+        const x0 = encoded(v);
+        return pixel(sigma0 * (0.7 * x0 + Math.sqrt(1 - 0.49) * seeded[c * 64 + 3 * 8 + 3]!) + (1 - sigma0) * x0);
+      });
+      closeTo(rgbAt(out, k, 3 * 8 + 4, 3 * 8 + 4), expected);
+    }
+    expect(Buffer.from(out.candidates[0]!.data).equals(Buffer.from(out.candidates[1]!.data))).toBe(false);
+  });
+
+  it('cancels between backward steps', async () => {
+    const source = await flatImage([200, 100, 50]);
+    const context = recordingContext(2);
+    await expect(pipeline.run(refineOf(dirs.drift, source, 1), context)).rejects.toBeInstanceOf(PipelineCancelled);
+    expect(context.steps).toEqual([[1, 10], [2, 10]]);
   });
 });
 

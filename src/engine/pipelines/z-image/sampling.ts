@@ -5,6 +5,7 @@ import { noDenoisingSteps } from '../../sampling-settings.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import { loadFitted, resizeFrame } from './image-ops.ts';
+import { invertedStarts, inversionSteps } from './noise-inversion.ts';
 import { previewFrame, type PreviewMap } from './preview.ts';
 import { noiseFor, posteriorNoiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
@@ -73,11 +74,13 @@ async function denoise(args: {
   readonly latents: Float32Array[];
   readonly start: number;
   readonly context: PipelineContext;
+  /** Steps already run before this loop (a noise inversion's), counted in its progress. */
+  readonly before: number;
   readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
 }): Promise<number[]> {
-  const { denoiser, spec, prepared, latents, start, context } = args;
+  const { denoiser, spec, prepared, latents, start, context, before } = args;
   const { sigmas, timesteps } = prepared.schedule;
-  const total = timesteps.length - start;
+  const total = before + timesteps.length - start;
   const stepMs: number[] = [];
   let lastPreview = performance.now();
   for (let i = start; i < timesteps.length; i++) {
@@ -103,14 +106,15 @@ async function denoise(args: {
     }
     args.afterStep?.(latents, sigmas[i + 1]!);
     stepMs.push(performance.now() - began);
-    context.onProgress(i - start + 1, total, preview);
+    context.onProgress(before + i - start + 1, total, preview);
   }
   return stepMs;
 }
 
 /**
- * Every task's tail: the denoising loop from `start`, the decode (each frame through `frame`, for inpainting's
- * composite), and the output with its timings. Every decoded frame's latents go into the model's memo.
+ * Every task's tail: the denoising loop from `start` (after a noise inversion, when the run has one: it replaces
+ * `latents`, and its steps count in the progress and the step timings), the decode (each frame through `frame`, for
+ * inpainting's composite), and the output with its timings. Every decoded frame's latents go into the model's memo.
  */
 export async function denoiseAndDecode(
   bundle: ModelBundle,
@@ -125,13 +129,17 @@ export async function denoiseAndDecode(
     readonly encodeMs: number;
     /** An image-to-image run's start per candidate (absent for text-to-image). */
     readonly origins?: readonly SourceLatents[];
+    /** Start from noise read back from the source (noise-inversion.ts): its share, and the clean latents. */
+    readonly inversion?: { readonly share: number; readonly cleans: readonly Float32Array[] };
     readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
     readonly frame?: (frame: RgbFrame, candidate: number) => RgbFrame;
   },
 ): Promise<PipelineOutput> {
-  const { prepared, latents } = run;
+  const { prepared } = run;
   const denoiseStart = performance.now();
-  const stepMs = await denoise({
+  const { latents, inversionMs } = await startLatents(bundle, context, run);
+  const before = inversionMs.length;
+  const loopMs = await denoise({
     denoiser: bundle.denoiser,
     preview: { map: bundle.preview, intervalMs: options.previewIntervalMs },
     spec,
@@ -139,8 +147,10 @@ export async function denoiseAndDecode(
     latents,
     start: run.start,
     context,
+    before,
     afterStep: run.afterStep,
   });
+  const stepMs = [...inversionMs, ...loopMs];
   const denoiseMs = performance.now() - denoiseStart;
   const decodeStart = performance.now();
   const decoded = await bundle.vae.decode(latents, prepared.shape);
@@ -149,6 +159,37 @@ export async function denoiseAndDecode(
   decoded.forEach((frame, k) => bundle.memo.remember(frame, latents[k]!));
   const timings = { textEncodeMs: prepared.textEncodeMs, denoiseMs, decodeMs: performance.now() - decodeStart, encodeMs: run.encodeMs, stepMs };
   return toOutput(bundle, spec, frames, { ...timings, totalMs: performance.now() - run.started }, prepared.truncated, run.origins);
+}
+
+/** The loop's first latents: the run's own, or, with an inversion, the inverted starts (and each backward step's time). */
+async function startLatents(
+  bundle: ModelBundle,
+  context: PipelineContext,
+  run: { readonly prepared: Prepared; readonly latents: Float32Array[]; readonly start: number; readonly inversion?: { readonly share: number; readonly cleans: readonly Float32Array[] } },
+): Promise<{ latents: Float32Array[]; inversionMs: number[] }> {
+  const { prepared, inversion } = run;
+  if (!inversion || inversion.share <= 0) return { latents: run.latents, inversionMs: [] };
+  const steps = inversionSteps(prepared.schedule, run.start);
+  const total = 2 * steps; // the backward steps, then as many forward
+  const inversionMs: number[] = [];
+  let stepStart = performance.now();
+  const latents = await invertedStarts({
+    denoiser: bundle.denoiser,
+    shape: prepared.shape,
+    schedule: prepared.schedule,
+    start: run.start,
+    cleans: inversion.cleans,
+    texts: prepared.texts,
+    seeded: prepared.noises,
+    share: inversion.share,
+    cancelled: context.cancelled,
+    onStep: (done) => {
+      inversionMs.push(performance.now() - stepStart);
+      stepStart = performance.now();
+      context.onProgress(done, total);
+    },
+  });
+  return { latents, inversionMs };
 }
 
 /** Where a source's clean latents come from: the latents it was decoded from, or the encoder's posterior of it. */
