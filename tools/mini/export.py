@@ -157,10 +157,12 @@ def main():
         # with 10 % empty captions, so CFG works: not distilled): held-out shape 55 -> 73 %, object colour 79 -> 95 %
         # in English against guidance 0, at twice the denoiser's work (tools/mini/README.md).
         # The refine: a light pass (strength 0.2 at shift 1: the last 6 of the profile's 30 steps, from sigma 0.2)
-        # with guidance 3, tuned on drafts of training-distribution captions (eval.ts --refine-captions train):
-        # higher strengths or shifts redraw the small shapes, lower guidance leaves them softer than the draft.
+        # with guidance 2, starting from noise 95 % read back from the draft (noise inversion), tuned on drafts of
+        # training-distribution captions (eval.ts --refine-captions train and tools/mini/README.md): higher strengths
+        # or shifts redraw the small shapes; from fresh noise a refine comes out softer unless guidance, which costs
+        # shapes, makes up for it.
         'defaults': {'steps': 8, 'minSteps': 1, 'maxSteps': 50, 'guidance': 1.0, 'distilled': False,
-                     'refine': {'strength': 0.2, 'shift': 1.0, 'guidance': 3.0}},
+                     'refine': {'strength': 0.2, 'shift': 1.0, 'guidance': 2.0, 'inversion': 0.95}},
         'image': {'nativeWidth': 256, 'nativeHeight': 256, 'multiple': 64, 'minSide': 128, 'maxSide': 512},
         'training': {'steps': int(a.steps or s.get('step', 0)), 'seconds': int(a.seconds or s.get('seconds', 0)),
                      'notes': a.notes or 'trained from scratch on 2 CPU cores; see tools/mini/README.md',

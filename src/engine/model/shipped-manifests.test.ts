@@ -32,7 +32,7 @@ describe('shipped model manifests', () => {
 
   it('the shipped mini model states its recommended sampling', () => {
     const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, '../../models/mini/model.json'), 'utf8')));
-    expect(manifest.defaults).toEqual({ steps: 8, minSteps: 1, maxSteps: 50, guidance: 1, distilled: false, refine: { strength: 0.2, shift: 1, guidance: 3 } });
+    expect(manifest.defaults).toEqual({ steps: 8, minSteps: 1, maxSteps: 50, guidance: 1, distilled: false, refine: { strength: 0.2, shift: 1, guidance: 2, inversion: 0.95 } });
   });
 
   it('refuses recommended settings that contradict themselves', () => {
