@@ -26,6 +26,7 @@ export interface PostprocessInput {
  * the same start, `sourceLatents`).
  */
 function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string, string> {
+  const inverted = spec.image !== null && spec.inversion > 0;
   const params = {
     prompt: candidate.prompt,
     negativePrompt: spec.negativePrompt,
@@ -42,11 +43,11 @@ function parameterChunks(spec: JobSpec, candidate: RawCandidate): Record<string,
     // A refine or edit: whether it started from its source's remembered latents or the encoder's (different pixels).
     ...(candidate.sourceLatents ? { sourceLatents: candidate.sourceLatents } : {}),
     // A refine whose start's noise was partly read back from its source (different pixels from the same seed).
-    ...(spec.image !== null && spec.inversion > 0 ? { inversion: spec.inversion } : {}),
+    ...(inverted ? { inversion: spec.inversion } : {}),
     // An upscale keeps what drew the picture and says what enlarged it.
     ...(spec.upscale ? { upscale: { model: spec.upscale.model, scale: spec.upscale.scale } } : {}),
   };
-  const enlarged = spec.upscale ? `, Upscale: ${spec.upscale.model} x${spec.upscale.scale}` : spec.image ? `, Denoising strength: ${spec.strength}` : '';
+  const enlarged = spec.upscale ? `, Upscale: ${spec.upscale.model} x${spec.upscale.scale}` : spec.image ? `, Denoising strength: ${spec.strength}${inverted ? `, Noise inversion: ${spec.inversion}` : ''}` : '';
   const line = `${candidate.prompt}\nNegative prompt: ${spec.negativePrompt}\nSteps: ${spec.steps}, Sampler: flow-match Euler, CFG scale: ${spec.guidance}, Seed: ${params.seed}, Size: ${params.size}, Model: ${spec.modelName}, Shift: ${spec.shift}${enlarged}`;
   return { parameters: line, 'zimage-bot': JSON.stringify(params), Software: 'zimage-bot' };
 }

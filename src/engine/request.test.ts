@@ -118,8 +118,10 @@ describe('strength', () => {
     const refine = config.profiles.refine;
     expect([refine.strength, refine.guidance, refine.shift]).toEqual([null, null, null]);
     expect(value(resolveWith(refine, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.35, guidance: 2, shift: 1.5, inversion: 0.7 });
-    expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.8, guidance: 0 }))).toMatchObject({ strength: 0.8, guidance: 0 });
-    expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3, shift: 4 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3, shift: 4 });
+    // The inversion belongs to the model's own strength: at another, from the request or the profile, plain SDEdit.
+    expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.8, guidance: 0 }))).toMatchObject({ strength: 0.8, guidance: 0, inversion: 0 });
+    expect(value(resolveWith(refine, tuned, { role: 'refine', strength: 0.35, guidance: 0 }))).toMatchObject({ strength: 0.35, guidance: 0, inversion: 0.7 });
+    expect(value(resolveWith({ ...refine, strength: 0.5, guidance: 3, shift: 4 }, tuned, { role: 'refine' }))).toMatchObject({ strength: 0.5, guidance: 3, shift: 4, inversion: 0 });
     expect(value(resolveWith(config.profiles.edit, tuned, { role: 'edit' }))).toMatchObject({ strength: 0.75, guidance: 1, shift: 3, inversion: 0 });
     expect(value(resolveWith(config.profiles.draft, tuned))).toMatchObject({ guidance: 1, shift: 3, inversion: 0 });
     // a model that names no refine strength is refined at 0.6

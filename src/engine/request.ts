@@ -354,8 +354,8 @@ export function resolveRequest(request: GenerationRequest, ctx: ResolveContext):
     guidance: request.guidance ?? sampling.guidance,
     shift: sampling.shift,
     strength,
-    // Only a refine's model asks for it, and only where there are kept steps to run backwards.
-    inversion: fixedStrength ? 0 : sampling.inversion,
+    // Tuned with the model's own strength: at that strength however it was asked for (a reroll names it), else SDEdit.
+    inversion: strength === sampling.strength ? sampling.inversion : 0,
     cfgTruncation: profile.cfgTruncation,
     cfgNormalization: profile.cfgNormalization,
     negativePrompt: styled[0]!.negative,

@@ -65,7 +65,10 @@ export interface SamplingSettings {
   readonly shift: number;
   /** The img2img strength without a mask (1 for a draft, which starts from noise). */
   readonly strength: number;
-  /** The share of a refine's starting noise read back from its source (0: all from the seed; only a refine's model sets it). */
+  /**
+   * The share of a refine's starting noise read back from its source (0: all from the seed). Only a refine at its
+   * model's own strength has one: the model tuned the two together, and another strength asks for SDEdit's meaning.
+   */
   readonly inversion: number;
 }
 
@@ -92,11 +95,14 @@ export function samplingSettings(
     maxGuidance: guidanceFixed ? 0 : MAX_GUIDANCE,
     shift: profile.shift ?? own.shift ?? model.shift,
     strength: role === 'draft' ? 1 : (profile.strength ?? own.strength ?? DEFAULT_STRENGTH),
-    inversion: own.inversion ?? 0,
+    inversion: profile.strength === null ? (own.inversion ?? 0) : 0,
   };
 }
 
-/** Estimated GPU work: NFE × megapixels × images; CFG doubles NFE, and noise inversion adds one unguided pass a step. */
+/**
+ * Estimated GPU work: NFE × megapixels × images; CFG doubles NFE, and noise inversion adds one unguided pass a step
+ * (charged per candidate, though candidates of one source and prompt share theirs: an upper bound).
+ */
 export function jobCost(spec: {
   readonly steps: number;
   readonly strength: number;

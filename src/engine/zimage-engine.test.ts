@@ -161,7 +161,8 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
       // The still model's draft is its starting noise; its decode clips most cells, so an encoder could not recover it.
       const draft = await settle({ role: 'draft', prompt: 'a red fox', seed: 7, count: 1 });
       const drafted = draft.images[0]!;
-      const refined = await settle({ role: 'refine', prompt: 'a red fox', seed: 9, image: { path: drafted.path! }, strength: 0.6 });
+      // At the model's own strength (0.6, no refine strength named), where its inversion applies.
+      const refined = await settle({ role: 'refine', prompt: 'a red fox', seed: 9, image: { path: drafted.path! } });
       const { steps, strength, shift, width } = refined.meta;
       const sigma0 = flowMatchSchedule(steps, shift).sigmas[img2imgStartIndex(steps, strength)]!;
       const cells = width / 8;
@@ -185,6 +186,7 @@ describe('engine + Z-Image pipeline: a refine of a stored draft', () => {
       expect(off).toEqual([]);
       expect(clipped).toBeGreaterThan(cells * cells); // so the encoder's reading of the draft would not pass
       expect(JSON.parse(readTextChunks(refined.images[0]!.png!)['zimage-bot']!)).toMatchObject({ role: 'refine', sourceLatents: 'remembered', inversion: 0.6 });
+      expect(readTextChunks(refined.images[0]!.png!)['parameters']).toMatch(/, Denoising strength: 0\.6, Noise inversion: 0\.6$/m);
       expect(JSON.parse(readTextChunks(drafted.png!)['zimage-bot']!)).not.toHaveProperty('inversion');
     } finally {
       await still.shutdown();

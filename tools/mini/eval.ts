@@ -8,7 +8,8 @@
 //   npm run eval:mini [-- --only refine] [-- --refine-strength 0.4 --refine-steps 30 --refine-guidance 0 --refine-shift 3]
 //     [-- --refine-inversion 0.7]
 //     [-- --refine-captions train]
-// The --refine-* flags override the profile (for tuning); --only refine skips the drafts' figures. Tune on
+// The --refine-* flags override the profile (for tuning; --refine-inversion applies at any --refine-strength, where
+// the product runs it only at the model's own strength); --only refine skips the drafts' figures. Tune on
 // --refine-captions train (drafts of training-distribution captions), so the held-out figure is not the one tuned on.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -86,7 +86,7 @@ const bindingsSchema = z
         image: manifestSchema.shape.image,
         shift: z.number().positive(),
         // Noise inversion runs in the local pipeline's own sampler; a ComfyUI workflow has no step for it.
-        defaults: manifestSchema.shape.defaults.refine((d) => d.refine?.inversion === undefined, {
+        defaults: manifestSchema.shape.defaults.refine((d) => !d.refine?.inversion, {
           message: 'cannot set refine.inversion: noise inversion runs only in the local pipeline',
         }),
       })

@@ -108,7 +108,7 @@ export const manifestSchema = z
             /**
              * How much of a refine's starting noise is read back from its source (the kept steps run backwards)
              * rather than drawn from the seed: 0 = plain SDEdit, 1 = every candidate from the same start. Local
-             * pipeline only (docs/sampling.md § 7).
+             * pipeline only (docs/sampling.md § 5).
              */
             inversion: z.number().min(0).max(1).optional(),
           })

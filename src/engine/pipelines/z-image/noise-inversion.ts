@@ -3,38 +3,42 @@ import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import type { TextFeatures } from './text-encoder.ts';
 
-/**
- * Noise inversion for img2img. Plain SDEdit mixes fresh noise into the source, and the kept steps then redraw what
- * that noise hides, a little softer than it was. Inversion reads back the noise that those same steps would turn into
- * the source: the schedule run backwards from σ = 0 up to the first kept sigma with the prompt's unguided velocity,
- * each step's velocity taken at its upper end (as diffusers' DDIMInverseScheduler takes its timestep), so that
- * forward and backward steps use the same velocities. The start's noise is `share` of that and the rest the
- * candidate's seeded noise, so candidates still differ.
- */
+/** What a run asks of an inversion. */
+export interface Inversion {
+  /** In (0, 1]: the inverted noise's share; the seeded noise's is √(1 − share²). */
+  readonly share: number;
+  /** Each candidate's clean latents x₀; candidates that share a source share the array, and one inversion. */
+  readonly cleans: readonly Float32Array[];
+}
+
 export interface InversionInput {
   readonly denoiser: Denoiser;
   readonly shape: LatentShape;
   readonly schedule: FlowMatchSchedule;
   /** The first kept step: the inversion climbs to its sigma. */
   readonly start: number;
-  /** Each candidate's clean latents x₀ (candidates of one source share the array). */
-  readonly cleans: readonly Float32Array[];
+  readonly inversion: Inversion;
   readonly texts: readonly TextFeatures[];
   /** Each candidate's seeded noise. */
   readonly seeded: readonly Float32Array[];
-  /** In (0, 1]: the inverted noise's share; the seeded noise's is √(1 − share²), which keeps the variance at 1. */
-  readonly share: number;
   readonly cancelled: () => boolean;
   /** Called after each backward step (1-based). */
   readonly onStep: (done: number) => void;
 }
 
-/** The number of backward steps an inversion from `start` runs: as many as the kept steps. */
-export const inversionSteps = (schedule: FlowMatchSchedule, start: number): number => schedule.timesteps.length - start;
-
-/** Each candidate's first latents, σ₀·noise + (1 − σ₀)·x₀ with the blended noise. */
+/**
+ * Noise inversion for img2img. Plain SDEdit mixes fresh noise into the source, and the kept steps then redraw what
+ * that noise hides, a little softer than it was. Inversion reads back the noise that those same steps would turn into
+ * the source: the schedule run backwards from σ = 0 up to the first kept sigma with the prompt's unguided velocity,
+ * each step's velocity taken at its upper end (the usual DDIM-inversion convention), so that each backward step
+ * and its forward step see the same timestep. The start's noise is `share` of that and the rest the
+ * candidate's seeded noise, so candidates still differ.
+ *
+ * Returns each candidate's first latents, σ₀·noise + (1 − σ₀)·x₀ with the blended noise.
+ */
 export async function invertedStarts(input: InversionInput): Promise<Float32Array[]> {
-  const { schedule, start, cleans, texts } = input;
+  const { schedule, start, texts } = input;
+  const { share, cleans } = input.inversion;
   const { sigmas, timesteps } = schedule;
   // Candidates with the same source and prompt invert to the same noise: run each pair once.
   const firstOf = cleans.map((clean, k) => cleans.findIndex((c, j) => c === clean && texts[j] === texts[k]));
@@ -53,15 +57,17 @@ export async function invertedStarts(input: InversionInput): Promise<Float32Arra
     input.onStep(timesteps.length - i);
   }
   const sigma0 = sigmas[start]!;
-  const seededShare = Math.sqrt(1 - input.share * input.share);
+  // This keeps unit variance only as far as the inverted noise is standard normal and independent of the seed's.
+  const seededShare = Math.sqrt(1 - share * share);
   return cleans.map((clean, k) => {
     const top = climbing[unique.indexOf(firstOf[k]!)]!;
     const seeded = input.seeded[k]!;
     const noise = new Float32Array(clean.length);
     for (let j = 0; j < noise.length; j++) {
       const inverted = (top[j]! - (1 - sigma0) * clean[j]!) / sigma0;
-      noise[j] = input.share * inverted + seededShare * seeded[j]!;
+      noise[j] = share * inverted + seededShare * seeded[j]!;
     }
+    // In place: each element of the noise is read before it is overwritten with the start's.
     return scaleNoise(noise, clean, noise, sigma0);
   });
 }

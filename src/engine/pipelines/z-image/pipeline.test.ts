@@ -282,18 +282,32 @@ describe('noise inversion', () => {
 
   it('mixes share·inverted + √(1 − share²)·seeded noise, so the candidates of one source still differ', async () => {
     const source = await flatImage([200, 100, 50]);
-    // The still model (v = 0) inverts every source to noise = x₀, and then keeps its start: σ₀·noise + (1 − σ₀)·x₀.
-    const out = await pipeline.run(refineOf(dirs.still, source, 0.7, [9, 10]), recordingContext());
-    const sigma0 = flowMatchSchedule(8, 3).sigmas[img2imgStartIndex(8, 0.6)]!;
+    const out = await pipeline.run(refineOf(dirs.drift, source, 0.7, [9, 10]), recordingContext());
+    // The drift model's steps add D = Σ (σᵢ − σᵢ₊₁)·σᵢ·T from the first kept step; the inversion climbs to x₀ − D, so
+    // its noise is x₀ − D/σ₀ and the refine lands on (1 − σ₀)·x₀ + σ₀·(0.7·(x₀ − D/σ₀) + √0.51·noise) + D.
+    const { sigmas } = flowMatchSchedule(8, 3);
+    const start = img2imgStartIndex(8, 0.6);
+    const sigma0 = sigmas[start]!;
+    let drift = 0;
+    for (let i = start; i < 8; i++) drift += (sigmas[i]! - sigmas[i + 1]!) * sigmas[i]!;
+    const T = target('a red fox');
     for (const k of [0, 1]) {
       const seeded = noiseFor({ seed: 9 + k }, 16 * 8 * 8);
       const expected = [200, 100, 50].map((v, c) => {
-        const x0 = encoded(v);
-        return pixel(sigma0 * (0.7 * x0 + Math.sqrt(1 - 0.49) * seeded[c * 64 + 3 * 8 + 3]!) + (1 - sigma0) * x0);
+        const [x0, D] = [encoded(v), drift * T[c]!];
+        return pixel((1 - sigma0) * x0 + sigma0 * (0.7 * (x0 - D / sigma0) + Math.sqrt(0.51) * seeded[c * 64 + 3 * 8 + 3]!) + D);
       });
       closeTo(rgbAt(out, k, 3 * 8 + 4, 3 * 8 + 4), expected);
     }
     expect(Buffer.from(out.candidates[0]!.data).equals(Buffer.from(out.candidates[1]!.data))).toBe(false);
+  });
+
+  it('inverts each candidate from its own source when a job refines several images at once', async () => {
+    const sources = [await flatImage([200, 100, 50]), await flatImage([20, 60, 220])];
+    const spec = refineOf(dirs.drift, sources[0]!, 1, [9, 10]);
+    const out = await pipeline.run({ ...spec, candidates: spec.candidates.map((c, k) => ({ ...c, image: sources[k]! })) }, recordingContext());
+    closeTo(rgbAt(out, 0, 28, 28), [200, 100, 50]);
+    closeTo(rgbAt(out, 1, 28, 28), [20, 60, 220]);
   });
 
   it('cancels between backward steps', async () => {

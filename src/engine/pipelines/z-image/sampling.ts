@@ -5,7 +5,7 @@ import { noDenoisingSteps } from '../../sampling-settings.ts';
 import type { Denoiser, LatentShape } from './denoiser.ts';
 import { eulerStep, flowMatchSchedule, guidanceActive, img2imgStartIndex, scaleNoise, type FlowMatchSchedule } from './flow-match-euler.ts';
 import { loadFitted, resizeFrame } from './image-ops.ts';
-import { invertedStarts, inversionSteps } from './noise-inversion.ts';
+import { invertedStarts, type Inversion } from './noise-inversion.ts';
 import { previewFrame, type PreviewMap } from './preview.ts';
 import { noiseFor, posteriorNoiseFor } from './seeded-noise.ts';
 import type { ModelBundle } from './model-bundle.ts';
@@ -74,13 +74,13 @@ async function denoise(args: {
   readonly latents: Float32Array[];
   readonly start: number;
   readonly context: PipelineContext;
-  /** Steps already run before this loop (a noise inversion's), counted in its progress. */
-  readonly before: number;
+  /** The run's progress: the steps run before this loop (a noise inversion's) and the run's total. */
+  readonly progress: { readonly offset: number; readonly total: number };
   readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
 }): Promise<number[]> {
-  const { denoiser, spec, prepared, latents, start, context, before } = args;
+  const { denoiser, spec, prepared, latents, start, context } = args;
   const { sigmas, timesteps } = prepared.schedule;
-  const total = before + timesteps.length - start;
+  const { offset, total } = args.progress;
   const stepMs: number[] = [];
   let lastPreview = performance.now();
   for (let i = start; i < timesteps.length; i++) {
@@ -106,7 +106,7 @@ async function denoise(args: {
     }
     args.afterStep?.(latents, sigmas[i + 1]!);
     stepMs.push(performance.now() - began);
-    context.onProgress(before + i - start + 1, total, preview);
+    context.onProgress(offset + i - start + 1, total, preview);
   }
   return stepMs;
 }
@@ -129,16 +129,19 @@ export async function denoiseAndDecode(
     readonly encodeMs: number;
     /** An image-to-image run's start per candidate (absent for text-to-image). */
     readonly origins?: readonly SourceLatents[];
-    /** Start from noise read back from the source (noise-inversion.ts): its share, and the clean latents. */
-    readonly inversion?: { readonly share: number; readonly cleans: readonly Float32Array[] };
+    /** Start from noise read back from the source (noise-inversion.ts) instead of `latents`. */
+    readonly inversion?: Inversion;
     readonly afterStep?: (latents: Float32Array[], sigmaNext: number) => void;
     readonly frame?: (frame: RgbFrame, candidate: number) => RgbFrame;
   },
 ): Promise<PipelineOutput> {
   const { prepared } = run;
   const denoiseStart = performance.now();
-  const { latents, inversionMs } = await startLatents(bundle, context, run);
-  const before = inversionMs.length;
+  // An inversion runs as many steps backwards as the loop runs forwards.
+  const kept = prepared.schedule.timesteps.length - run.start;
+  const backward = run.inversion ? kept : 0;
+  const total = backward + kept;
+  const { latents, inversionMs } = await startLatents(bundle, context, run, total);
   const loopMs = await denoise({
     denoiser: bundle.denoiser,
     preview: { map: bundle.preview, intervalMs: options.previewIntervalMs },
@@ -147,7 +150,7 @@ export async function denoiseAndDecode(
     latents,
     start: run.start,
     context,
-    before,
+    progress: { offset: backward, total },
     afterStep: run.afterStep,
   });
   const stepMs = [...inversionMs, ...loopMs];
@@ -165,12 +168,11 @@ export async function denoiseAndDecode(
 async function startLatents(
   bundle: ModelBundle,
   context: PipelineContext,
-  run: { readonly prepared: Prepared; readonly latents: Float32Array[]; readonly start: number; readonly inversion?: { readonly share: number; readonly cleans: readonly Float32Array[] } },
+  run: { readonly prepared: Prepared; readonly latents: Float32Array[]; readonly start: number; readonly inversion?: Inversion },
+  total: number,
 ): Promise<{ latents: Float32Array[]; inversionMs: number[] }> {
   const { prepared, inversion } = run;
-  if (!inversion || inversion.share <= 0) return { latents: run.latents, inversionMs: [] };
-  const steps = inversionSteps(prepared.schedule, run.start);
-  const total = 2 * steps; // the backward steps, then as many forward
+  if (!inversion) return { latents: run.latents, inversionMs: [] };
   const inversionMs: number[] = [];
   let stepStart = performance.now();
   const latents = await invertedStarts({
@@ -178,10 +180,9 @@ async function startLatents(
     shape: prepared.shape,
     schedule: prepared.schedule,
     start: run.start,
-    cleans: inversion.cleans,
+    inversion,
     texts: prepared.texts,
     seeded: prepared.noises,
-    share: inversion.share,
     cancelled: context.cancelled,
     onStep: (done) => {
       inversionMs.push(performance.now() - stepStart);
@@ -234,12 +235,17 @@ export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepare
     fitted.set(path, { frame, origin });
   }
   const of = (k: number): { frame: RgbFrame; origin: SourceOrigin } => fitted.get(spec.candidates[k]!.image ?? spec.image!)!;
-  // The cleans are only read from here on, so the candidates of one remembered source share its copy.
+  // The cleans are only read from here on, so the candidates of one source share its copy unless each draws its own
+  // posterior sample (and a noise inversion, which groups candidates by their clean latents, runs once per source).
+  const meanOf = new Map<Posterior, Float32Array>();
   const cleans = spec.candidates.map((c, k) => {
     const { origin } = of(k);
     if ('latents' in origin) return origin.latents;
     const { posterior } = origin;
-    return bundle.vae.latents(posterior, bundle.vae.samplesPosterior ? posteriorNoiseFor(c.noise, posterior.mean.length) : null);
+    if (bundle.vae.samplesPosterior) return bundle.vae.latents(posterior, posteriorNoiseFor(c.noise, posterior.mean.length));
+    const mean = meanOf.get(posterior) ?? bundle.vae.latents(posterior, null);
+    meanOf.set(posterior, mean);
+    return mean;
   });
   const sigma0 = prepared.schedule.sigmas[start]!;
   const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(cleans[k]!.length), cleans[k]!, noise, sigma0));
