@@ -193,8 +193,14 @@ async function startLatents(
   return { latents, inversionMs };
 }
 
-/** Where a source's clean latents come from: the latents it was decoded from, or the encoder's posterior of it. */
-type SourceOrigin = { readonly latents: Float32Array } | { readonly posterior: Posterior };
+/**
+ * One source, fitted: where its clean latents come from, and those latents where its candidates share them (the
+ * remembered ones, or the posterior's mean); null when each candidate draws its own posterior sample.
+ */
+type FittedSource = { readonly frame: RgbFrame } & (
+  | { readonly origin: 'remembered'; readonly shared: Float32Array }
+  | { readonly origin: 'encoded'; readonly shared: Float32Array | null; readonly posterior: Posterior }
+);
 
 /** What img2img and inpainting start from: each candidate's source at output size, its latents, the noised first latents. */
 export interface ImageStart {
@@ -225,30 +231,27 @@ export async function startFromImage(bundle: ModelBundle, spec: JobSpec, prepare
   // Most jobs have one source for every candidate; an edit of a whole grid has one each. Each is encoded once, unless
   // it is one of this model's own outputs: then it starts from the latents it was decoded from.
   const size = prepared.shape.channels * prepared.shape.height * prepared.shape.width;
-  const fitted = new Map<string, { frame: RgbFrame; origin: SourceOrigin }>();
+  // The cleans are only read from here on, so the candidates of one source share its copy unless each draws its own
+  // posterior sample (and a noise inversion, which groups candidates by their clean latents, runs once per source).
+  const fitted = new Map<string, FittedSource>();
   for (const path of new Set(spec.candidates.map((c) => c.image ?? spec.image!))) {
     const frame = await loadFitted(path, spec.width, spec.height);
     const known = bundle.memo.recall(frame, size);
-    const origin = known
-      ? { latents: known }
-      : { posterior: await bundle.vae.encode(await resizeFrame(frame, prepared.shape.width * downscale, prepared.shape.height * downscale)) };
-    fitted.set(path, { frame, origin });
+    if (known) {
+      fitted.set(path, { frame, origin: 'remembered', shared: known });
+      continue;
+    }
+    const posterior = await bundle.vae.encode(await resizeFrame(frame, prepared.shape.width * downscale, prepared.shape.height * downscale));
+    fitted.set(path, { frame, origin: 'encoded', shared: bundle.vae.samplesPosterior ? null : bundle.vae.latents(posterior, null), posterior });
   }
-  const of = (k: number): { frame: RgbFrame; origin: SourceOrigin } => fitted.get(spec.candidates[k]!.image ?? spec.image!)!;
-  // The cleans are only read from here on, so the candidates of one source share its copy unless each draws its own
-  // posterior sample (and a noise inversion, which groups candidates by their clean latents, runs once per source).
-  const meanOf = new Map<Posterior, Float32Array>();
+  const of = (k: number): FittedSource => fitted.get(spec.candidates[k]!.image ?? spec.image!)!;
   const cleans = spec.candidates.map((c, k) => {
-    const { origin } = of(k);
-    if ('latents' in origin) return origin.latents;
-    const { posterior } = origin;
-    if (bundle.vae.samplesPosterior) return bundle.vae.latents(posterior, posteriorNoiseFor(c.noise, posterior.mean.length));
-    const mean = meanOf.get(posterior) ?? bundle.vae.latents(posterior, null);
-    meanOf.set(posterior, mean);
-    return mean;
+    const source = of(k);
+    if (source.origin === 'remembered') return source.shared;
+    return source.shared ?? bundle.vae.latents(source.posterior, posteriorNoiseFor(c.noise, source.posterior.mean.length));
   });
   const sigma0 = prepared.schedule.sigmas[start]!;
   const latents = prepared.noises.map((noise, k) => scaleNoise(new Float32Array(cleans[k]!.length), cleans[k]!, noise, sigma0));
-  const origins = spec.candidates.map((_, k): SourceLatents => ('latents' in of(k).origin ? 'remembered' : 'encoded'));
+  const origins = spec.candidates.map((_, k) => of(k).origin);
   return { sources: spec.candidates.map((_, k) => of(k).frame), cleans, start, latents, encodeMs: performance.now() - began, origins };
 }
